@@ -1,0 +1,34 @@
+# One environment for everything, in .venv/ at the repository root.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+RIG ?= rigs/demo.toml
+
+.PHONY: venv demo test check lint bench clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: venv
+	$(BIN)/smartmeter rig up $(RIG)
+
+test: venv
+	$(BIN)/pytest -q
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+check: lint test
+
+bench: venv
+	$(BIN)/python -m tests.perf.bench_read $(RIG)
+
+clean:
+	rm -rf $(VENV) .pytest_cache build *.egg-info

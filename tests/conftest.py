@@ -1,0 +1,21 @@
+"""Shared test configuration: the `req` marker and guards every test runs under."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def no_thread_left_behind():
+    """Fail a test that leaves non-daemon threads running (pymodbus' system_health_check idea)."""
+    before = set(threading.enumerate())
+    yield
+    leaked = [
+        t for t in threading.enumerate() if t not in before and t.is_alive() and not t.daemon
+    ]
+    for thread in leaked:
+        thread.join(timeout=2.0)
+    leaked = [t for t in leaked if t.is_alive()]
+    assert not leaked, f"threads left running: {leaked}"
