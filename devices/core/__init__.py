@@ -1,0 +1,1 @@
+"""Firmware shared by every device: event log, and later registers, tariffs, prepayment, modes."""

@@ -1,0 +1,161 @@
+"""Event log of a component: time-stamped, non-volatile, in commit order (section 18).
+
+Each component keeps its own log in its own store (clause 18.2: persisted in a non-volatile log
+of the originating component), stamped in UTC from the component's RTC (clause 15.5). An event is
+written in the same transaction as the change that caused it when the caller passes that
+transaction, so a crash can never keep the change and lose its event, or the reverse (clause
+11.10: every switch change logged with its cause).
+
+Sequence numbers come from an AUTOINCREMENT key: SQLite never hands one out again, even after the
+rows are deleted by `clear`, so the head-end can use them to spot gaps and duplicates. Clearing
+leaves 'Event log cleared' (B.1.2) as the first entry.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from hal.ports import Clock, NonVolatileStore, Tx, require_utc
+from protocol.event_codes import EventCode
+
+__all__ = ["EventLog", "EventRecord"]
+
+SCHEMA_COMPONENT = "event_log"
+SCHEMA_VERSION = 1
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS event_log (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    utc TEXT NOT NULL,
+    code INTEGER NOT NULL,
+    component TEXT NOT NULL,
+    detail TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS event_log_code ON event_log (code);
+"""
+
+_COLUMNS = "seq, utc, code, component, detail"
+
+
+def _json_default(value: object) -> object:
+    # Details often carry times (B.8.3 old/new time) and enum states (switch positions).
+    if isinstance(value, datetime):
+        return require_utc(value).isoformat()
+    if isinstance(value, enum.Enum):
+        return value.value
+    raise TypeError(f"{type(value).__name__} in an event detail is not JSON serialisable")
+
+
+def _dumps(detail: Mapping[str, Any]) -> str:
+    return json.dumps(detail, sort_keys=True, separators=(",", ":"), default=_json_default)
+
+
+@dataclass(frozen=True, slots=True)
+class EventRecord:
+    """One event log entry. `utc` is the RTC time the event was stamped with (aware, UTC)."""
+
+    seq: int
+    utc: datetime
+    code: EventCode
+    component: str
+    detail: Mapping[str, Any] = field(default_factory=dict)
+
+
+class EventLog:
+    """The event log of one component (ESME, GSME, hub or IHD) in its non-volatile store."""
+
+    def __init__(self, store: NonVolatileStore, clock: Clock, component: str) -> None:
+        self._store = store
+        self._clock = clock
+        self.component = component
+        store.ensure_schema(SCHEMA_COMPONENT, SCHEMA_VERSION, SCHEMA)
+
+    def record(
+        self,
+        code: EventCode,
+        detail: Mapping[str, Any] | None = None,
+        tx: Tx | None = None,
+        *,
+        at: datetime | None = None,
+    ) -> EventRecord:
+        """Append an event, inside `tx` if given (it then commits or rolls back with it).
+
+        `at` overrides the stamp where the appendix asks for a time other than now: B.8.3 and
+        B.8.1/B.8.2 are stamped with the time before the clock changed.
+        """
+        stamp = require_utc(at) if at is not None else require_utc(self._clock.now())
+        details = dict(detail or {})
+        text = _dumps(details)
+        if tx is not None:
+            seq = self._insert(tx, stamp, code, text)
+        else:
+            with self._store.transaction() as own:
+                seq = self._insert(own, stamp, code, text)
+        # Store and return the same round-tripped detail, so callers see what a reader will.
+        return EventRecord(seq, stamp, EventCode(code), self.component, json.loads(text))
+
+    def _insert(self, tx: Tx, stamp: datetime, code: EventCode, detail: str) -> int:
+        tx.execute(
+            "INSERT INTO event_log (utc, code, component, detail) VALUES (?, ?, ?, ?)",
+            (stamp.isoformat(timespec="microseconds"), int(code), self.component, detail),
+        )
+        seq = tx.lastrowid
+        assert seq is not None
+        return seq
+
+    def recent(self, limit: int = 50) -> list[EventRecord]:
+        """The last `limit` events, newest first."""
+        return self._query(f"SELECT {_COLUMNS} FROM event_log ORDER BY seq DESC LIMIT ?", (limit,))
+
+    def since(self, seq: int, limit: int | None = None) -> list[EventRecord]:
+        """Events after sequence number `seq`, oldest first (for upload to the head-end)."""
+        return self._query(
+            f"SELECT {_COLUMNS} FROM event_log WHERE seq > ? ORDER BY seq LIMIT ?",
+            (seq, -1 if limit is None else limit),
+        )
+
+    def count(self, code: EventCode | None = None) -> int:
+        with self._store.transaction() as tx:
+            if code is None:
+                row = tx.execute("SELECT COUNT(*) FROM event_log").fetchone()
+            else:
+                row = tx.execute(
+                    "SELECT COUNT(*) FROM event_log WHERE code = ?", (int(code),)
+                ).fetchone()
+        return int(row[0])
+
+    def last_seq(self) -> int:
+        """Highest sequence number ever handed out (0 for a log never written)."""
+        with self._store.transaction() as tx:
+            row = tx.execute("SELECT seq FROM sqlite_sequence WHERE name = 'event_log'").fetchone()
+        return 0 if row is None else int(row[0])
+
+    def clear(self, detail: Mapping[str, Any] | None = None, tx: Tx | None = None) -> EventRecord:
+        """Delete every entry and start again with 'Event log cleared' (B.1.2).
+
+        Who may clear (authorised personnel only) is the caller's decision; sequence numbers go
+        on from where they were.
+        """
+        if tx is None:
+            with self._store.transaction() as own:
+                return self.clear(detail, own)
+        tx.execute("DELETE FROM event_log")
+        return self.record(EventCode.EVENT_LOG_CLEARED, detail, tx)
+
+    def _query(self, sql: str, params: tuple[int, ...]) -> list[EventRecord]:
+        with self._store.transaction() as tx:
+            rows = tx.execute(sql, params).fetchall()
+        return [
+            EventRecord(
+                seq=int(seq),
+                utc=datetime.fromisoformat(utc).astimezone(UTC),
+                code=EventCode(code),
+                component=str(component),
+                detail=json.loads(detail),
+            )
+            for seq, utc, code, component, detail in rows
+        ]

@@ -1,0 +1,354 @@
+"""MQTT backend of the WAN port (DESIGN.md §4), on paho-mqtt 2.x (CallbackAPIVersion.VERSION2).
+
+`MqttSession` bridges paho's network thread into an asyncio loop: paho reconnects on its own
+thread with back-off, and every callback crosses over with `loop.call_soon_threadsafe`, so all
+application state is touched by the loop's thread only. The head-end simulator uses the same
+bridge. `MqttWanLink` is the hub side of the WAN on top of it (topics in `protocol.wan`).
+
+The session is persistent (MQTT 3.1.1 clean session off, or MQTT 5 clean start off with a
+session expiry) and the command subscription is QoS 1, so commands the head-end sent while the
+hub was away are queued by the broker and arrive when it reconnects. MQTT 3.1.1 is the default
+because every broker speaks it, the embedded amqtt 0.12 only that one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from enum import Enum
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+
+from hal.wan import CommandHandler
+from protocol.errors import DecodeError, SmartMeterError, TransientLinkError
+from protocol.wan import (
+    AckStatus,
+    Channel,
+    CommandAck,
+    CommandResult,
+    HubState,
+    HubStatus,
+    WanCommand,
+    WanEvent,
+    check_hub_id,
+    peek_request_id,
+    topic,
+)
+
+LOGGER = logging.getLogger(__name__)
+Clock = Callable[[], datetime]
+
+
+class MqttVersion(Enum):
+    V311 = mqtt.MQTTv311
+    V5 = mqtt.MQTTv5
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class MqttSession:
+    """A persistent MQTT session whose callbacks run in an asyncio loop.
+
+    `on_message(topic, payload)` and `on_connect()` are called in the loop's thread; `will()`
+    is called (in paho's thread) before every (re)connection, so the last will carries a fresh
+    timestamp. One start/close cycle per instance.
+    """
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        client_id: str,
+        *,
+        subscriptions: Sequence[str],
+        on_message: Callable[[str, bytes], None],
+        on_connect: Callable[[], None] | None = None,
+        will: Callable[[], tuple[str, bytes]] | None = None,
+        version: MqttVersion = MqttVersion.V311,
+        session_expiry_s: int = 7 * 24 * 3600,
+        keepalive_s: int = 15,
+    ) -> None:
+        self.host, self.port = host, port
+        self._subscriptions = list(subscriptions)
+        self._on_message, self._on_connect, self._will = on_message, on_connect, will
+        self._version = version
+        self._session_expiry_s = session_expiry_s
+        self._keepalive_s = keepalive_s
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._ready = asyncio.Event()
+        self._subscribe_mid: int | None = None
+        self._pending: dict[int, asyncio.Future[None]] = {}
+        self._client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=client_id,
+            protocol=version.value,
+            # MQTT 3.1.1 persistence; MQTT 5 takes clean_start at connect instead (None here).
+            clean_session=False if version is MqttVersion.V311 else None,
+        )
+        # Back-off between attempts while the broker is down: 1 s doubling to 30 s (19.1.7).
+        self._client.reconnect_delay_set(min_delay=1, max_delay=30)
+        self._client.on_pre_connect = self._paho_pre_connect
+        self._client.on_connect = self._paho_connect
+        self._client.on_subscribe = self._paho_subscribe
+        self._client.on_disconnect = self._paho_disconnect
+        self._client.on_message = self._paho_message
+        self._client.on_publish = self._paho_publish
+
+    @property
+    def ready(self) -> bool:
+        """Connected and subscribed."""
+        return self._ready.is_set()
+
+    async def wait_ready(self) -> None:
+        await self._ready.wait()
+
+    def start(self) -> None:
+        """Start connecting in paho's thread; it retries until the broker answers."""
+        self._loop = asyncio.get_running_loop()
+        if self._version is MqttVersion.V5:
+            properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+            properties.SessionExpiryInterval = self._session_expiry_s
+            self._client.connect_async(
+                self.host, self.port, self._keepalive_s, clean_start=False, properties=properties
+            )
+        else:  # 3.1.1: persistence came with clean_session=False in the constructor
+            self._client.connect_async(self.host, self.port, self._keepalive_s)
+        self._client.loop_start()
+
+    def publish(self, name: str, payload: bytes, *, retain: bool = False) -> asyncio.Future[None]:
+        """Publish at QoS 1; the future resolves at the broker's PUBACK.
+
+        While the link is down paho keeps the message and sends it after reconnecting.
+        """
+        assert self._loop is not None, "start() first"
+        info = self._client.publish(name, payload, qos=1, retain=retain)
+        if info.rc == mqtt.MQTT_ERR_QUEUE_SIZE:
+            raise TransientLinkError(f"MQTT queue to {self.host}:{self.port} is full")
+        future: asyncio.Future[None] = self._loop.create_future()
+        # on_publish reaches the loop through call_soon_threadsafe, so it runs after this line.
+        self._pending[info.mid] = future
+        return future
+
+    def close(self) -> None:
+        """Disconnect cleanly (the broker drops the last will) and stop paho's thread."""
+        self._client.disconnect()
+        self._client.loop_stop()
+        self._ready.clear()
+        for future in self._pending.values():
+            future.cancel()
+        self._pending.clear()
+        self._loop = None
+
+    # -- paho thread -> loop ---------------------------------------------------------------------
+
+    def _post(self, callback: Callable[..., None], *args: Any) -> None:
+        loop = self._loop
+        if loop is not None:
+            with contextlib.suppress(RuntimeError):  # loop already closed at shutdown
+                loop.call_soon_threadsafe(callback, *args)
+
+    def _paho_pre_connect(self, client: mqtt.Client, userdata: Any) -> None:
+        if self._will is not None:
+            will_topic, payload = self._will()
+            client.will_set(will_topic, payload, qos=1, retain=True)
+
+    def _paho_connect(
+        self, client: mqtt.Client, userdata: Any, flags: Any, reason: ReasonCode, props: Any
+    ) -> None:
+        if reason.is_failure:
+            LOGGER.warning("MQTT broker %s:%d refused connection: %s", self.host, self.port, reason)
+            return
+        LOGGER.info(
+            "MQTT connected to %s:%d (session present: %s)",
+            self.host,
+            self.port,
+            flags.session_present,
+        )
+        if self._subscriptions:
+            _, self._subscribe_mid = client.subscribe([(name, 1) for name in self._subscriptions])
+        else:
+            self._post(self._ready.set)
+        if self._on_connect is not None:
+            self._post(self._on_connect)
+
+    def _paho_subscribe(
+        self, client: mqtt.Client, userdata: Any, mid: int, reasons: list[ReasonCode], props: Any
+    ) -> None:
+        if failed := [str(r) for r in reasons if r.is_failure]:
+            LOGGER.error("MQTT subscription to %s refused: %s", self._subscriptions, failed)
+        elif mid == self._subscribe_mid:
+            self._post(self._ready.set)
+
+    def _paho_disconnect(
+        self, client: mqtt.Client, userdata: Any, flags: Any, reason: ReasonCode, props: Any
+    ) -> None:
+        LOGGER.info("MQTT link to %s:%d down: %s", self.host, self.port, reason)
+        self._post(self._ready.clear)
+
+    def _paho_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
+        self._post(self._on_message, message.topic, bytes(message.payload))
+
+    def _paho_publish(
+        self, client: mqtt.Client, userdata: Any, mid: int, reason: ReasonCode, props: Any
+    ) -> None:
+        self._post(self._published, mid)
+
+    def _published(self, mid: int) -> None:
+        future = self._pending.pop(mid, None)
+        if future is not None and not future.done():
+            future.set_result(None)
+
+
+class MqttWanLink:
+    """Hub side of the WAN over MQTT (`hal.wan.WanLink`), for hub `hub_id`.
+
+    `handler(command)` returns the result data or raises SmartMeterError; either way the
+    head-end gets a result with the command's request id (clause 6.1.11).
+    """
+
+    DEDUP_MEMORY = 1000  # request ids remembered to ack-but-not-repeat redelivered commands
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        hub_id: str,
+        handler: CommandHandler,
+        client_id: str | None = None,
+        *,
+        version: MqttVersion = MqttVersion.V311,
+        clock: Clock = utc_now,
+        connect_wait_s: float = 5.0,
+    ) -> None:
+        self.hub_id = check_hub_id(hub_id)
+        self._handler, self._clock, self._connect_wait_s = handler, clock, connect_wait_s
+        self._session = MqttSession(
+            host,
+            port,
+            client_id or f"smartmeter-hub-{hub_id}",
+            subscriptions=[topic(hub_id, Channel.CMD)],
+            on_message=self._on_command,
+            on_connect=self._on_connect,
+            will=lambda: (topic(hub_id, Channel.STATUS), self._status(HubState.OFFLINE)),
+            version=version,
+        )
+        # request id -> encoded result (None while the handler runs); oldest first.
+        self._seen: OrderedDict[str, bytes | None] = OrderedDict()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def connected(self) -> bool:
+        return self._session.ready
+
+    async def wait_connected(self, timeout: float) -> bool:
+        """Wait until connected and subscribed; False if that took longer than `timeout` s."""
+        try:
+            async with asyncio.timeout(timeout):
+                await self._session.wait_ready()
+        except TimeoutError:
+            return False
+        return True
+
+    async def start(self) -> None:
+        """Connect, waiting up to `connect_wait_s` for the broker; keeps retrying after that."""
+        self._session.start()
+        if not await self.wait_connected(self._connect_wait_s):
+            LOGGER.warning(
+                "hub %s: MQTT broker %s:%d not reachable yet; retrying in the background",
+                self.hub_id,
+                self._session.host,
+                self._session.port,
+            )
+
+    async def stop(self) -> None:
+        """Publish the retained "offline" status, then disconnect cleanly."""
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        status = self._publish(
+            topic(self.hub_id, Channel.STATUS), self._status(HubState.OFFLINE), retain=True
+        )
+        if self.connected:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(status, 2.0)
+        self._session.close()
+
+    async def publish_event(self, event: WanEvent | Mapping[str, Any]) -> None:
+        """Send an event up (clause 18.6); a dict is validated as a `WanEvent` first."""
+        if not isinstance(event, WanEvent):
+            event = WanEvent.from_dict(dict(event))
+        self._publish(topic(self.hub_id, Channel.EVENT), event.to_json())
+
+    def _publish(self, name: str, payload: bytes, *, retain: bool = False) -> asyncio.Future[None]:
+        """The one way out for everything the hub sends up.
+
+        Seam for the durable outbox (DESIGN.md §4): it will store the message here first and
+        delete it only when the head-end acknowledges it at application level.
+        """
+        return self._session.publish(name, payload, retain=retain)
+
+    def _status(self, state: HubState) -> bytes:
+        return HubStatus(state, self._clock()).to_json()
+
+    def _on_connect(self) -> None:
+        self._publish(
+            topic(self.hub_id, Channel.STATUS), self._status(HubState.ONLINE), retain=True
+        )
+
+    def _ack(self, request_id: str, status: AckStatus, reason: str | None = None) -> None:
+        self._publish(
+            topic(self.hub_id, Channel.ACK), CommandAck(request_id, status, reason).to_json()
+        )
+
+    def _on_command(self, name: str, payload: bytes) -> None:
+        try:
+            command = WanCommand.from_json(payload)
+        except DecodeError as exc:
+            # Clause 18.11.j: a malformed WAN message is detected and refused, never executed.
+            request_id = peek_request_id(payload)
+            LOGGER.warning("hub %s: malformed command (id %s): %s", self.hub_id, request_id, exc)
+            if request_id is not None:
+                self._ack(request_id, AckStatus.REJECTED, str(exc))
+            return
+        if command.id in self._seen:
+            # A QoS 1 redelivery or a head-end retry: acknowledge again, never execute twice.
+            LOGGER.info("hub %s: command %s delivered again; not repeated", self.hub_id, command.id)
+            self._ack(command.id, AckStatus.ACCEPTED)
+            if (result := self._seen[command.id]) is not None:
+                self._publish(topic(self.hub_id, Channel.RESULT), result)
+            return
+        self._seen[command.id] = None
+        while len(self._seen) > self.DEDUP_MEMORY:
+            self._seen.popitem(last=False)
+        self._ack(command.id, AckStatus.ACCEPTED)
+        task = asyncio.get_running_loop().create_task(self._execute(command))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _execute(self, command: WanCommand) -> None:
+        try:
+            data = await self._handler(command)
+            if not isinstance(data, dict):
+                raise TypeError(f"handler returned {type(data).__name__}, not a dict")
+            result = CommandResult(command.id, ok=True, data=data).to_json()
+        except SmartMeterError as exc:
+            result = CommandResult(
+                command.id, ok=False, error=str(exc) or type(exc).__name__
+            ).to_json()
+        except Exception as exc:  # a firmware bug must still answer the head-end, not time out
+            LOGGER.exception("hub %s: command %s failed", self.hub_id, command.id)
+            result = CommandResult(command.id, ok=False, error=f"internal error: {exc!r}").to_json()
+        if command.id in self._seen:
+            self._seen[command.id] = result
+        self._publish(topic(self.hub_id, Channel.RESULT), result)

@@ -1,0 +1,1 @@
+"""Emulated EZSP network co-processor: an ASH/EZSP front over a small ZigBee stack."""

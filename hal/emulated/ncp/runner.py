@@ -1,0 +1,180 @@
+"""The emulated NCP as a device on a byte stream: ASH over TCP in front, the air behind.
+
+bellows connects to `socket://127.0.0.1:PORT` exactly as to a serial-over-TCP dongle. The
+runner owns the transport and the timers; the ASH state machine (`protocol.ash_ncp`), the EZSP
+codec and handlers, and the ZigBee stack are driven by it. One host at a time, like a UART.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+import bellows.types as t
+
+from hal.radio_link import RadioLink
+from protocol.ash_ncp import AshNcp, DataReceived, FrameError, LinkFailed, ResetRequested
+from protocol.errors import DecodeError
+
+from .ezsp_codec import SUPPORTED_VERSIONS, EzspCodec
+from .ezsp_handlers import EzspHandlers
+from .state import NcpState
+from .zigbee_stack import ZigbeeStack
+
+LOGGER = logging.getLogger(__name__)
+
+
+class EmulatedNcp:
+    """An EZSP NCP of protocol `version` with EUI-64 `eui64`, transmitting through `radio`."""
+
+    def __init__(self, eui64: int, radio: RadioLink, version: int = 13, name: str = "ncp") -> None:
+        if version not in SUPPORTED_VERSIONS:
+            raise ValueError(
+                f"EZSP protocol version {version} is not emulated; choose one of {SUPPORTED_VERSIONS}"
+            )
+        self.name = name
+        self.version = version
+        self.radio = radio
+        self.state = NcpState(eui64=eui64)
+        self.stack = ZigbeeStack(self.state, radio, self._emit)
+        self.handlers = EzspHandlers(self.stack, version)
+        self.codec = EzspCodec(4)
+        #: Names of commands the host sent that we answered with invalidCommand.
+        self.unimplemented: set[str] = set()
+        #: Names of every command the host sent (for the fidelity report and tests).
+        self.commands_seen: set[str] = set()
+        self._server: asyncio.AbstractServer | None = None
+        self._ash: AshNcp | None = None
+        self._writer: asyncio.StreamWriter | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._last_seq = 0
+        self.port = 0
+
+    @property
+    def url(self) -> str:
+        return f"socket://127.0.0.1:{self.port}"
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        await self.radio.open(self.stack.receive)
+        self._server = await asyncio.start_server(self._serve, host, port)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            if self._writer is not None:
+                self._writer.close()
+            with contextlib.suppress(Exception):
+                await self._server.wait_closed()
+        if self._timer is not None:
+            self._timer.cancel()
+        await self.radio.close()
+
+    # -- the byte stream ---------------------------------------------------------------
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self._writer is not None and not self._writer.is_closing():
+            LOGGER.warning("%s: a second host tried to connect; refused", self.name)
+            writer.close()
+            return
+        loop = asyncio.get_running_loop()
+        self._writer = writer
+        self._ash = AshNcp()
+        self.codec = EzspCodec(4)
+        writer.write(self._ash.connection_made(loop.time()))
+        try:
+            while data := await reader.read(4096):
+                self._ash.receive_data(data, loop.time())
+                self._pump()
+        except ConnectionError:
+            pass
+        finally:
+            LOGGER.info("%s: host disconnected", self.name)
+            self._writer = None
+            self._ash = None
+            writer.close()
+
+    def _pump(self) -> None:
+        """Process ASH events, flush bytes and re-arm the ASH timer."""
+        ash, writer = self._ash, self._writer
+        if ash is None or writer is None:
+            return
+        loop = asyncio.get_running_loop()
+        while (event := ash.next_event()) is not None:
+            if isinstance(event, DataReceived):
+                response = self._ezsp_frame(event.payload)
+                if response is not None:
+                    ash.send(response, loop.time())
+            elif isinstance(event, ResetRequested):
+                self._reset()
+            elif isinstance(event, FrameError):
+                LOGGER.debug("%s: ASH frame error: %s", self.name, event.reason)
+            elif isinstance(event, LinkFailed):
+                LOGGER.warning(
+                    "%s: ASH link failed (reset code 0x%02x)", self.name, event.reset_code
+                )
+        out = ash.data_to_send()
+        if out and not writer.is_closing():
+            writer.write(out)
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        deadline = ash.next_deadline()
+        if deadline is not None:
+            self._timer = loop.call_at(deadline, self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        if self._ash is not None:
+            self._ash.handle_timeout(asyncio.get_running_loop().time())
+            self._pump()
+
+    def _reset(self) -> None:
+        """Host-requested reset: EZSP back to the legacy frame format, network down until
+        networkInit, as EmberZNet does after a reboot (network parameters survive in tokens)."""
+        self.codec = EzspCodec(4)
+        if self.state.joined:
+            self.state.network_status = t.EmberNetworkStatus.NO_NETWORK
+
+    # -- EZSP --------------------------------------------------------------------------
+
+    def _ezsp_frame(self, frame: bytes) -> bytes | None:
+        try:
+            command = self.codec.parse(frame)
+        except DecodeError as exc:
+            LOGGER.warning("%s: undecodable EZSP frame: %s", self.name, exc)
+            return None
+        self._last_seq = command.seq
+        if not command.name:
+            LOGGER.warning("%s: unknown EZSP frame id 0x%04x", self.name, command.frame_id)
+            return self.codec.invalid_command(command, t.EzspStatus.ERROR_INVALID_FRAME_ID)
+        self.commands_seen.add(command.name)
+        try:
+            result = self.handlers.handle(command.name, command.params)
+        except Exception:  # a bug of ours must not look like a dead dongle to the host
+            LOGGER.exception(
+                "%s: EZSP command %s failed inside the emulated NCP", self.name, command.name
+            )
+            return self.codec.invalid_command(command, t.EzspStatus.ERROR_INVALID_CALL)
+        if result is None:
+            self.unimplemented.add(command.name)
+            LOGGER.warning(
+                "%s: EZSP command %s is not implemented by the emulated NCP",
+                self.name,
+                command.name,
+            )
+            return self.codec.invalid_command(command, t.EzspStatus.ERROR_INVALID_FRAME_ID)
+        response = self.codec.response(command, result)
+        if command.name == "version" and self.codec.version != self.version:
+            self.codec.switch_version(self.version)
+        return response
+
+    def _emit(self, name: str, values: dict[str, Any]) -> None:
+        """Send a callback to the host (dropped, as on a real NCP, if no host is attached)."""
+        if self._ash is None or not self.codec.has_command(name) or self.codec.version < 8:
+            return
+        frame = self.codec.callback(self._last_seq, name, values)
+        self._ash.send(frame, asyncio.get_running_loop().time())
+        self._pump()

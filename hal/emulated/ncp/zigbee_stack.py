@@ -1,0 +1,522 @@
+"""The small ZigBee PRO stack inside the emulated NCP: MAC, NWK and APS on the virtual channel.
+
+What it does, as EmberZNet does for its host: forms a network (coordinator / trust centre) or
+joins one (router, end device), carries APS data frames with APS acknowledgements and retries,
+answers ZDO requests addressed to its own endpoints, and reports to the host through EZSP
+callbacks (`stackStatusHandler`, `incomingMessageHandler`, `messageSentHandler`,
+`trustCenterJoinHandler`, `childJoinHandler`). Joining is in `joining.py`, ZDO in `zdo_server.py`.
+
+Every node hears every frame on its channel; there is no routing yet (all nodes are in range of
+each other), so NWK frames go straight to their destination with radius 1 hop used.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import dataclasses
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import bellows.types as t
+
+from hal.radio_link import RadioLink
+from protocol import zigbee_security as sec
+from protocol.air_link import Receive
+from protocol.errors import DecodeError
+from protocol.ieee802154 import AddrMode, FrameType, MacFrame
+from protocol.zigbee_aps import ApsFrame, ApsFrameType, DeliveryMode
+from protocol.zigbee_nwk import NwkFrame, NwkFrameType
+
+from .joining import Joining
+from .state import NcpState, NetworkRole
+from .zdo_server import ZdoServer
+
+LOGGER = logging.getLogger(__name__)
+EmitCallback = Callable[[str, dict[str, Any]], None]
+APS_ACK_TIMEOUT_S = 1.0
+APS_RETRIES = 2
+DUPLICATE_MEMORY = 64
+BROADCAST_ADDRESSES = (0xFFFF, 0xFFFD, 0xFFFC, 0xFFFB)
+C = t.EmberCounterType
+
+
+@dataclasses.dataclass
+class _PendingAck:
+    destination: int
+    aps_frame: t.EmberApsFrame
+    tag: int
+    payload: bytes
+    frame: bytes
+    tries: int = 0
+    timer: asyncio.TimerHandle | None = None
+
+
+class ZigbeeStack:
+    """One node's ZigBee stack, attached to the air through a `RadioLink`."""
+
+    def __init__(self, state: NcpState, radio: RadioLink, emit: EmitCallback) -> None:
+        self.state = state
+        self.radio = radio
+        self.emit = emit
+        self.joining = Joining(self)
+        self.zdo = ZdoServer(self)
+        self._mac_seq = 0
+        self._nwk_seq = 0
+        self._aps_counter = 0
+        self._pending: dict[tuple[int, int], _PendingAck] = {}
+        self._seen: collections.deque[tuple[int, int]] = collections.deque(maxlen=DUPLICATE_MEMORY)
+        self._counters: collections.Counter[int] = collections.Counter()
+
+    # -- host-facing operations ----------------------------------------------------------
+
+    def counters(self) -> list[int]:
+        return [self._counters[int(counter)] for counter in t.EmberCounterType]
+
+    def clear_counters(self) -> None:
+        self._counters.clear()
+
+    def count(self, counter: t.EmberCounterType) -> None:
+        self._counters[int(counter)] += 1
+
+    def network_init(self) -> t.sl_Status:
+        if self.state.role is None or self.state.network_key is None:
+            return t.sl_Status.NOT_JOINED
+        self.state.network_status = t.EmberNetworkStatus.JOINED_NETWORK
+        self.later(0, self.emit, "stackStatusHandler", {"status": t.sl_Status.NETWORK_UP})
+        return t.sl_Status.OK
+
+    def form_network(self, params: t.EmberNetworkParameters) -> t.sl_Status:
+        if self.state.joined:
+            return t.sl_Status.INVALID_STATE
+        if self.state.network_key is None:
+            return t.sl_Status.INVALID_CONFIGURATION
+        s = self.state
+        s.role = NetworkRole.COORDINATOR
+        s.node_id = 0x0000
+        s.pan_id = int(params.panId)
+        s.extended_pan_id = int.from_bytes(bytes(params.extendedPanId.serialize()), "little")
+        s.channel = int(params.radioChannel)
+        s.nwk_update_id = int(params.nwkUpdateId)
+        s.trust_center_eui64 = s.eui64
+        s.network_status = t.EmberNetworkStatus.JOINED_NETWORK
+        self.later(0, self.emit, "stackStatusHandler", {"status": t.sl_Status.NETWORK_UP})
+        return t.sl_Status.OK
+
+    def join_network(self, role: NetworkRole, params: t.EmberNetworkParameters) -> t.sl_Status:
+        return self.joining.start(role, params)
+
+    def leave_network(self) -> t.sl_Status:
+        if not self.state.joined:
+            return t.sl_Status.INVALID_STATE
+        self.drop_membership()
+        self.later(0, self.emit, "stackStatusHandler", {"status": t.sl_Status.NETWORK_DOWN})
+        return t.sl_Status.OK
+
+    def drop_membership(self) -> None:
+        s = self.state
+        s.network_status = t.EmberNetworkStatus.NO_NETWORK
+        s.role, s.node_id, s.pan_id, s.network_key = None, 0xFFFE, 0xFFFF, None
+        s.children.clear()
+        s.neighbours.clear()
+
+    def factory_reset(self, keep_outgoing_fc: bool) -> None:
+        self.drop_membership()
+        self.state.key_table.clear()
+        self.state.transient_keys.clear()
+        if not keep_outgoing_fc:
+            self.state.nwk_frame_counter = self.state.aps_frame_counter = 0
+
+    def permit_joining(self, duration: int) -> t.sl_Status:
+        if not self.state.joined:
+            return t.sl_Status.NOT_JOINED
+        now = asyncio.get_running_loop().time()
+        # 0xFF keeps joining open until told otherwise (ZigBee spec, NLME-PERMIT-JOINING).
+        self.state.permit_join_until = float("inf") if duration == 0xFF else now + duration
+        return t.sl_Status.OK
+
+    def start_scan(self, scan_type: t.EzspNetworkScanType, channels: list[int]) -> t.sl_Status:
+        if scan_type != t.EzspNetworkScanType.ENERGY_SCAN:
+            return t.sl_Status.NOT_SUPPORTED
+        for channel in channels:
+            # The air carries only our own traffic: every channel reads as quiet.
+            self.later(
+                0, self.emit, "energyScanResultHandler", {"channel": channel, "maxRssiValue": -90}
+            )
+        self.later(0, self.emit, "scanCompleteHandler", {"channel": 0, "status": t.sl_Status.OK})
+        return t.sl_Status.OK
+
+    def send_unicast(
+        self, destination: int, aps_frame: t.EmberApsFrame, tag: int, payload: bytes
+    ) -> tuple[t.sl_Status, int]:
+        if not self.state.joined:
+            return t.sl_Status.NETWORK_DOWN, 0
+        counter = self._next_aps_counter()
+        wants_ack = bool(aps_frame.options & t.EmberApsOption.APS_OPTION_RETRY)
+        aps = ApsFrame(
+            frame_type=ApsFrameType.DATA,
+            counter=counter,
+            dst_endpoint=int(aps_frame.destinationEndpoint),
+            cluster=int(aps_frame.clusterId),
+            profile=int(aps_frame.profileId),
+            src_endpoint=int(aps_frame.sourceEndpoint),
+            ack_request=wants_ack,
+            payload=payload,
+        )
+        sent = aps_frame.replace(sequence=counter)
+        if destination == self.state.node_id:
+            self.later(0, self._loopback, aps)
+            self._message_sent(destination, sent, tag, payload, t.sl_Status.OK)
+            return t.sl_Status.OK, counter
+        frame = self.nwk_data_frame(destination, aps.build())
+        self.transmit_mac_data(destination, frame)
+        self.count(C.COUNTER_APS_DATA_TX_UNICAST_SUCCESS)
+        if wants_ack:
+            pending = _PendingAck(destination, sent, tag, payload, frame)
+            self._pending[(destination, counter)] = pending
+            self._arm_retry(pending, counter)
+        else:
+            self._message_sent(destination, sent, tag, payload, t.sl_Status.OK)
+        return t.sl_Status.OK, counter
+
+    def send_broadcast(
+        self, destination: int, aps_frame: t.EmberApsFrame, radius: int, tag: int, payload: bytes
+    ) -> tuple[t.sl_Status, int]:
+        if not self.state.joined:
+            return t.sl_Status.NETWORK_DOWN, 0
+        counter = self._next_aps_counter()
+        aps = ApsFrame(
+            frame_type=ApsFrameType.DATA,
+            counter=counter,
+            delivery_mode=DeliveryMode.BROADCAST,
+            dst_endpoint=int(aps_frame.destinationEndpoint),
+            cluster=int(aps_frame.clusterId),
+            profile=int(aps_frame.profileId),
+            src_endpoint=int(aps_frame.sourceEndpoint),
+            payload=payload,
+        )
+        self.transmit_mac_data(0xFFFF, self.nwk_data_frame(destination, aps.build(), radius or 30))
+        self.count(C.COUNTER_APS_DATA_TX_BROADCAST)
+        sent = aps_frame.replace(sequence=counter)
+        self.later(
+            0,
+            self._emit_sent,
+            t.EmberOutgoingMessageType.OUTGOING_BROADCAST,
+            destination,
+            sent,
+            tag,
+            payload,
+            t.sl_Status.OK,
+        )
+        return t.sl_Status.OK, counter
+
+    # -- frame building ----------------------------------------------------------------
+
+    def _next_aps_counter(self) -> int:
+        self._aps_counter = (self._aps_counter + 1) & 0xFF
+        return self._aps_counter
+
+    def nwk_frame(
+        self,
+        destination: int,
+        payload: bytes,
+        *,
+        frame_type: NwkFrameType,
+        radius: int = 30,
+        secure: bool = True,
+    ) -> bytes:
+        self._nwk_seq = (self._nwk_seq + 1) & 0xFF
+        header = NwkFrame(
+            frame_type=frame_type,
+            dst=destination,
+            src=self.state.node_id,
+            radius=radius,
+            seq=self._nwk_seq,
+            security=secure,
+            src64=self.state.eui64 if secure else None,
+        )
+        if not secure:
+            return header.with_payload(payload).build()
+        assert self.state.network_key is not None
+        counter = self.state.nwk_frame_counter
+        self.state.nwk_frame_counter += 1
+        return sec.secure_nwk_frame(
+            header.header_bytes(),
+            payload,
+            self.state.network_key,
+            counter,
+            self.state.eui64,
+            self.state.network_key_seq,
+        )
+
+    def nwk_data_frame(self, destination: int, payload: bytes, radius: int = 30) -> bytes:
+        return self.nwk_frame(destination, payload, frame_type=NwkFrameType.DATA, radius=radius)
+
+    def transmit_mac_data(self, mac_destination: int, nwk_frame: bytes) -> None:
+        self.transmit_mac(
+            FrameType.DATA,
+            nwk_frame,
+            dst_pan=self.state.pan_id,
+            dst=mac_destination,
+            src=self.state.node_id,
+            ack_request=mac_destination not in BROADCAST_ADDRESSES,
+        )
+
+    def transmit_mac(
+        self,
+        frame_type: FrameType,
+        payload: bytes,
+        *,
+        dst_pan: int | None,
+        dst: int | None,
+        src: int | None,
+        src_pan: int | None = None,
+        ack_request: bool = False,
+    ) -> None:
+        self._mac_seq = (self._mac_seq + 1) & 0xFF
+        dst_mode = (
+            AddrMode.NONE
+            if dst is None
+            else (AddrMode.EXTENDED if dst > 0xFFFF else AddrMode.SHORT)
+        )
+        src_mode = (
+            AddrMode.NONE
+            if src is None
+            else (AddrMode.EXTENDED if src > 0xFFFF else AddrMode.SHORT)
+        )
+        compress = dst is not None and src is not None and src_pan is None
+        frame = MacFrame(
+            frame_type=frame_type,
+            seq=self._mac_seq,
+            dst_addr_mode=dst_mode,
+            dst_pan=dst_pan,
+            dst_addr=dst,
+            src_addr_mode=src_mode,
+            src_pan=src_pan if src is not None and not compress else None,
+            src_addr=src,
+            ack_request=ack_request,
+            pan_id_compression=compress,
+            payload=payload,
+        )
+        self.count(C.COUNTER_MAC_TX_UNICAST_SUCCESS if ack_request else C.COUNTER_MAC_TX_BROADCAST)
+        self.radio.transmit(self.state.channel, frame.build())
+
+    # -- reception -----------------------------------------------------------------------
+
+    def receive(self, message: Receive) -> None:
+        if message.channel != self.state.channel:
+            return
+        try:
+            mac = MacFrame.parse(message.psdu)
+        except DecodeError:
+            self.count(C.COUNTER_PHY_CCA_FAIL_COUNT)
+            return
+        if mac.frame_type == FrameType.COMMAND or mac.frame_type == FrameType.BEACON:
+            self.joining.mac_frame(mac, message)
+            return
+        if mac.frame_type != FrameType.DATA or (not self.state.joined and not self.joining.active):
+            return
+        if mac.dst_pan != self.state.pan_id or mac.dst_addr not in (self.state.node_id, 0xFFFF):
+            return
+        self.count(
+            C.COUNTER_MAC_RX_UNICAST if mac.dst_addr != 0xFFFF else C.COUNTER_MAC_RX_BROADCAST
+        )
+        try:
+            nwk = NwkFrame.parse(mac.payload)
+            payload = self._nwk_payload(nwk)
+        except (DecodeError, sec.AuthenticationError) as exc:
+            self.count(C.COUNTER_NWK_DECRYPTION_FAILURE)
+            LOGGER.info("dropped NWK frame: %s", exc)
+            return
+        if nwk.dst != self.state.node_id and nwk.dst not in BROADCAST_ADDRESSES:
+            return
+        if nwk.src64 is not None and nwk.src != self.state.node_id:
+            self.joining.learn(nwk.src64, nwk.src, message)
+        if nwk.frame_type == NwkFrameType.COMMAND:
+            self.joining.nwk_command(nwk, payload)
+            return
+        try:
+            aps = ApsFrame.parse(payload)
+        except DecodeError as exc:
+            LOGGER.info("dropped APS frame from 0x%04x: %s", nwk.src, exc)
+            return
+        self._aps_frame(nwk, aps, message)
+
+    def _nwk_payload(self, nwk: NwkFrame) -> bytes:
+        if not nwk.security:
+            return bytes(nwk.payload)
+        if self.state.network_key is None:
+            raise DecodeError("secured NWK frame", "a network key to decrypt it", "no key yet")
+        _aux, plaintext = sec.unsecure_nwk_frame(
+            nwk.header_bytes(), nwk.payload, self.state.network_key
+        )
+        return plaintext
+
+    def _aps_frame(self, nwk: NwkFrame, aps: ApsFrame, radio: Receive) -> None:
+        if aps.frame_type == ApsFrameType.ACK:
+            self._ack_received(nwk.src, aps.counter)
+            return
+        if aps.frame_type == ApsFrameType.COMMAND:
+            self.joining.aps_command(nwk, aps)
+            return
+        if aps.ack_request and nwk.dst == self.state.node_id:
+            self._send_aps_ack(nwk.src, aps)
+        if (nwk.src, aps.counter) in self._seen:
+            self.count(C.COUNTER_APS_DATA_RX_UNICAST)
+            return  # a retransmission of something already delivered: acked again, not delivered twice
+        self._seen.append((nwk.src, aps.counter))
+        if aps.profile == 0x0000 and self.zdo.handle(nwk, aps):
+            return
+        unicast = nwk.dst == self.state.node_id
+        incoming = (
+            t.EmberIncomingMessageType.INCOMING_UNICAST
+            if unicast
+            else t.EmberIncomingMessageType.INCOMING_BROADCAST
+        )
+        aps_frame = t.EmberApsFrame(
+            profileId=aps.profile,
+            clusterId=aps.cluster,
+            sourceEndpoint=aps.src_endpoint,
+            destinationEndpoint=aps.dst_endpoint if aps.dst_endpoint is not None else 0xFF,
+            options=t.EmberApsOption.APS_OPTION_NONE,
+            groupId=aps.group or 0,
+            sequence=aps.counter,
+        )
+        sender_eui = self.state.eui64_of(nwk.src) or nwk.src64 or 0
+        self.emit(
+            "incomingMessageHandler",
+            {
+                "message_type": incoming,
+                "aps_frame": aps_frame,
+                "lqi": radio.lqi,
+                "rssi": radio.rssi,
+                "nwk": nwk.src,
+                "sender": nwk.src,
+                "eui64": t.EUI64(sender_eui.to_bytes(8, "little")),
+                "bindingIndex": 0xFF,
+                "addressIndex": 0xFF,
+                "binding_index": 0xFF,
+                "address_index": 0xFF,
+                "timestamp": 0,
+                "message": bytes(aps.payload),
+            },
+        )
+
+    def send_aps(self, destination: int, aps: ApsFrame) -> None:
+        """Put a stack-originated APS frame (ZDO answers, acks) on its way, looping back frames
+        for ourselves."""
+        if destination == self.state.node_id:
+            self.later(0, self._loopback, aps)
+            return
+        broadcast = destination in BROADCAST_ADDRESSES
+        self.transmit_mac_data(
+            0xFFFF if broadcast else destination, self.nwk_data_frame(destination, aps.build())
+        )
+
+    def _loopback(self, aps: ApsFrame) -> None:
+        """A frame the host addressed to its own NCP (zigpy asks its coordinator for its own
+        descriptors): handled as if received, without going on the air."""
+        own = NwkFrame(
+            frame_type=NwkFrameType.DATA,
+            dst=self.state.node_id,
+            src=self.state.node_id,
+            radius=1,
+            seq=0,
+        )
+        self._aps_frame(
+            own,
+            dataclasses.replace(aps, ack_request=False),
+            Receive(self.state.channel, 0, 255, b""),
+        )
+
+    def _send_aps_ack(self, destination: int, aps: ApsFrame) -> None:
+        ack = ApsFrame(
+            frame_type=ApsFrameType.ACK,
+            counter=aps.counter,
+            dst_endpoint=aps.src_endpoint,
+            cluster=aps.cluster,
+            profile=aps.profile,
+            src_endpoint=aps.dst_endpoint,
+        )
+        self.transmit_mac_data(destination, self.nwk_data_frame(destination, ack.build()))
+
+    def _ack_received(self, source: int, counter: int) -> None:
+        pending = self._pending.pop((source, counter), None)
+        if pending is None:
+            return
+        if pending.timer is not None:
+            pending.timer.cancel()
+        self._message_sent(
+            pending.destination, pending.aps_frame, pending.tag, pending.payload, t.sl_Status.OK
+        )
+
+    def _arm_retry(self, pending: _PendingAck, counter: int) -> None:
+        pending.timer = asyncio.get_running_loop().call_later(
+            APS_ACK_TIMEOUT_S, self._retry, pending, counter
+        )
+
+    def _retry(self, pending: _PendingAck, counter: int) -> None:
+        if self._pending.get((pending.destination, counter)) is not pending:
+            return
+        if pending.tries >= APS_RETRIES:
+            del self._pending[(pending.destination, counter)]
+            self.count(C.COUNTER_APS_DATA_TX_UNICAST_FAILED)
+            self._message_sent(
+                pending.destination,
+                pending.aps_frame,
+                pending.tag,
+                pending.payload,
+                t.sl_Status.ZIGBEE_DELIVERY_FAILED,
+            )
+            return
+        pending.tries += 1
+        self.count(C.COUNTER_APS_DATA_TX_UNICAST_RETRY)
+        self.transmit_mac_data(pending.destination, pending.frame)
+        self._arm_retry(pending, counter)
+
+    def _message_sent(
+        self,
+        destination: int,
+        aps_frame: t.EmberApsFrame,
+        tag: int,
+        payload: bytes,
+        status: t.sl_Status,
+    ) -> None:
+        self.later(
+            0,
+            self._emit_sent,
+            t.EmberOutgoingMessageType.OUTGOING_DIRECT,
+            destination,
+            aps_frame,
+            tag,
+            payload,
+            status,
+        )
+
+    def _emit_sent(
+        self,
+        kind: t.EmberOutgoingMessageType,
+        destination: int,
+        aps_frame: t.EmberApsFrame,
+        tag: int,
+        payload: bytes,
+        status: t.sl_Status,
+    ) -> None:
+        self.emit(
+            "messageSentHandler",
+            {
+                "status": status,
+                "message_type": kind,
+                "nwk": destination,
+                "indexOrDestination": destination,
+                "aps_frame": aps_frame,
+                "message_tag": tag,
+                "message": payload,
+            },
+        )
+
+    @staticmethod
+    def later(delay: float, func: Callable[..., Any], *args: Any) -> None:
+        """Run after the current EZSP response has gone out, as the NCP's event loop would."""
+        asyncio.get_running_loop().call_later(delay, func, *args)

@@ -1,0 +1,388 @@
+"""WAN topics and message envelopes between the comms hub and the head-end (DESIGN.md §4).
+
+Sans-IO: this module turns envelopes into bytes and bytes into envelopes; paho, sockets and clocks
+live in `hal/` and `tools/`. Everything is version 1, both in the topic (`smartmeter/v1/...`) and
+in the `"v"` field of every envelope, so a v2 can run beside v1 on the same broker.
+
+Topics, per hub id H (clause 9.1: the head-end reaches the premises over the WAN via the hub):
+
+| topic                     | direction        | envelope        | retained |
+|---------------------------|------------------|-----------------|----------|
+| `smartmeter/v1/H/status`  | hub -> head-end  | `HubStatus`     | yes, and the hub's last will |
+| `smartmeter/v1/H/cmd`     | head-end -> hub  | `WanCommand`    | no       |
+| `smartmeter/v1/H/ack`     | hub -> head-end  | `CommandAck`    | no       |
+| `smartmeter/v1/H/result`  | hub -> head-end  | `CommandResult` | no       |
+| `smartmeter/v1/H/event`   | hub -> head-end  | `WanEvent`      | no       |
+
+A command is acknowledged (accepted or rejected, clause 19.1.6) as soon as the hub has checked it,
+and answered later with a result carrying the same request id (clause 6.1.11: within 10 s).
+
+Decoding is strict: unknown versions, unknown or missing keys, wrong types, naive timestamps and
+non-UUID request ids all raise `DecodeError` naming the envelope and the offending field, because
+anything arriving over the WAN comes from outside (clause 18.11.j: malformed WAN messages are
+detected). Versions evolve by adding a new version number, not by tolerating unknown keys.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, TypeVar
+
+from protocol.errors import DecodeError, LocalProtocolError
+
+WAN_VERSION = 1
+TOPIC_ROOT = f"smartmeter/v{WAN_VERSION}"
+# A hub id is one MQTT topic level: no separators or wildcards, short enough for a log line.
+_HUB_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+
+JsonObject = dict[str, Any]
+E = TypeVar("E", bound=StrEnum)
+
+
+class Channel(StrEnum):
+    """The last level of a WAN topic."""
+
+    STATUS = "status"
+    CMD = "cmd"
+    ACK = "ack"
+    RESULT = "result"
+    EVENT = "event"
+
+
+class CommandType(StrEnum):
+    """What a head-end command asks the hub to do."""
+
+    READ = "read"  # on-demand read of a device's registers (clauses 6.1.3 pull, 6.1.11, 16.15)
+
+
+class AckStatus(StrEnum):
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+
+
+class HubState(StrEnum):
+    ONLINE = "online"
+    OFFLINE = "offline"
+
+
+def check_hub_id(hub_id: str) -> str:
+    """Return `hub_id` if it can be one topic level, else raise LocalProtocolError."""
+    if not isinstance(hub_id, str) or not _HUB_ID.fullmatch(hub_id):
+        raise LocalProtocolError(
+            f"hub id {hub_id!r} must be 1-64 characters of letters, digits and . _ : -"
+        )
+    return hub_id
+
+
+def topic(hub_id: str, channel: Channel) -> str:
+    """The topic of one hub's channel, e.g. `smartmeter/v1/hub-1/cmd`."""
+    return f"{TOPIC_ROOT}/{check_hub_id(hub_id)}/{channel.value}"
+
+
+def all_hubs_topic(channel: Channel) -> str:
+    """Subscription filter for a channel of every hub, e.g. `smartmeter/v1/+/result`."""
+    return f"{TOPIC_ROOT}/+/{channel.value}"
+
+
+def parse_topic(name: str) -> tuple[str, Channel]:
+    """Split a received topic into (hub id, channel); DecodeError if it is not one of ours."""
+    parts = name.split("/")
+    expected = f"{TOPIC_ROOT}/<hub id>/<{'|'.join(c.value for c in Channel)}>"
+    if len(parts) != 4 or "/".join(parts[:2]) != TOPIC_ROOT or not _HUB_ID.fullmatch(parts[2]):
+        raise DecodeError("WAN topic", expected, name)
+    try:
+        return parts[2], Channel(parts[3])
+    except ValueError:
+        raise DecodeError("WAN topic", expected, name) from None
+
+
+# -- field helpers: each raises DecodeError naming the envelope and the key ---------------------
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _load(what: str, data: bytes, required: set[str], optional: set[str]) -> JsonObject:
+    try:
+        obj = json.loads(data.decode("utf-8"), parse_constant=_reject_constant)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise DecodeError(what, "a UTF-8 JSON object", f"{data[:80]!r} ({exc})") from None
+    if not isinstance(obj, dict):
+        raise DecodeError(what, "a JSON object", type(obj).__name__)
+    if obj.get("v") != WAN_VERSION:
+        raise DecodeError(what, f'"v": {WAN_VERSION}', f'"v": {obj.get("v")!r}')
+    keys = set(obj) - {"v"}
+    if missing := required - keys:
+        raise DecodeError(what, f"keys {sorted(required)}", f"no {sorted(missing)}")
+    if unknown := keys - required - optional:
+        raise DecodeError(what, f"only keys {sorted(required | optional)}", f"{sorted(unknown)}")
+    return obj
+
+
+def _str(what: str, obj: JsonObject, key: str) -> str:
+    value = obj[key]
+    if not isinstance(value, str) or not value:
+        raise DecodeError(what, f'"{key}" a non-empty string', repr(value))
+    return value
+
+
+def _int(what: str, obj: JsonObject, key: str) -> int:
+    value = obj[key]
+    # bool is an int in Python but not in JSON: true is not a sequence number.
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise DecodeError(what, f'"{key}" a non-negative integer', repr(value))
+    return value
+
+
+def _object(what: str, obj: JsonObject, key: str) -> JsonObject:
+    value = obj[key]
+    if not isinstance(value, dict):
+        raise DecodeError(what, f'"{key}" a JSON object', repr(value))
+    return value
+
+
+def _enum(what: str, obj: JsonObject, key: str, enum: type[E]) -> E:
+    try:
+        return enum(obj[key])
+    except (ValueError, TypeError):
+        known = ", ".join(m.value for m in enum)
+        raise DecodeError(what, f'"{key}" one of {known}', repr(obj[key])) from None
+
+
+def _time(what: str, obj: JsonObject, key: str) -> datetime:
+    text = _str(what, obj, key)
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        when = None
+    if when is None or when.utcoffset() is None:
+        raise DecodeError(what, f'"{key}" an ISO 8601 time with a UTC offset', repr(text))
+    return when
+
+
+def _request_id(what: str, obj: JsonObject, key: str = "id") -> str:
+    text = _str(what, obj, key)
+    try:
+        canonical = str(uuid.UUID(text))
+    except ValueError:
+        canonical = None
+    if canonical != text:
+        raise DecodeError(what, f'"{key}" a lower-case hyphenated UUID', repr(text))
+    return text
+
+
+def _dump(obj: JsonObject) -> bytes:
+    return json.dumps(
+        {"v": WAN_VERSION, **obj}, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    ).encode("utf-8")
+
+
+def _aware(when: datetime) -> str:
+    if when.utcoffset() is None:
+        raise LocalProtocolError(f"WAN timestamps need a UTC offset, got naive {when!r}")
+    return when.isoformat()
+
+
+def new_request_id() -> str:
+    """A fresh request id (random UUID), the key of de-duplication on the hub."""
+    return str(uuid.uuid4())
+
+
+def peek_request_id(data: bytes) -> str | None:
+    """Best effort: the request id of a command that failed to decode, so it can be rejected."""
+    try:
+        obj = json.loads(data.decode("utf-8"), parse_constant=_reject_constant)
+        return _request_id("WAN command", obj) if isinstance(obj, dict) and "id" in obj else None
+    except (UnicodeDecodeError, ValueError, DecodeError):
+        return None
+
+
+# -- envelopes ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WanCommand:
+    """Head-end -> hub command, `smartmeter/v1/H/cmd`."""
+
+    id: str
+    type: CommandType
+    device: str
+    issued_at: datetime
+    args: JsonObject = field(default_factory=dict)
+
+    WHAT = "WAN command"
+
+    def to_json(self) -> bytes:
+        return _dump(
+            {
+                "id": self.id,
+                "type": self.type.value,
+                "device": self.device,
+                "args": self.args,
+                "issued_at": _aware(self.issued_at),
+            }
+        )
+
+    @classmethod
+    def from_json(cls, data: bytes) -> WanCommand:
+        what = cls.WHAT
+        obj = _load(what, data, {"id", "type", "device", "args", "issued_at"}, set())
+        return cls(
+            id=_request_id(what, obj),
+            type=_enum(what, obj, "type", CommandType),
+            device=_str(what, obj, "device"),
+            issued_at=_time(what, obj, "issued_at"),
+            args=_object(what, obj, "args"),
+        )
+
+
+@dataclass(frozen=True)
+class CommandAck:
+    """Hub -> head-end acknowledgement of a command, `smartmeter/v1/H/ack` (clause 19.1.6)."""
+
+    id: str
+    status: AckStatus
+    reason: str | None = None
+
+    WHAT = "WAN command ack"
+
+    def to_json(self) -> bytes:
+        obj: JsonObject = {"id": self.id, "status": self.status.value}
+        if self.reason is not None:
+            obj["reason"] = self.reason
+        return _dump(obj)
+
+    @classmethod
+    def from_json(cls, data: bytes) -> CommandAck:
+        what = cls.WHAT
+        obj = _load(what, data, {"id", "status"}, {"reason"})
+        status = _enum(what, obj, "status", AckStatus)
+        reason = _str(what, obj, "reason") if "reason" in obj else None
+        if status is AckStatus.REJECTED and reason is None:
+            raise DecodeError(what, 'a "reason" for a rejection', "none")
+        return cls(id=_request_id(what, obj), status=status, reason=reason)
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    """Hub -> head-end answer to an accepted command, `smartmeter/v1/H/result`.
+
+    Exactly one of `data` (when ok) and `error` (when not) is present.
+    """
+
+    id: str
+    ok: bool
+    data: JsonObject | None = None
+    error: str | None = None
+
+    WHAT = "WAN command result"
+
+    def __post_init__(self) -> None:
+        if self.ok != (self.data is not None) or self.ok == (self.error is not None):
+            raise LocalProtocolError("a result carries data when ok and an error when not")
+
+    def to_json(self) -> bytes:
+        obj: JsonObject = {"id": self.id, "ok": self.ok}
+        obj.update({"data": self.data} if self.ok else {"error": self.error})
+        return _dump(obj)
+
+    @classmethod
+    def from_json(cls, data: bytes) -> CommandResult:
+        what = cls.WHAT
+        obj = _load(what, data, {"id", "ok"}, {"data", "error"})
+        ok = obj["ok"]
+        if not isinstance(ok, bool):
+            raise DecodeError(what, '"ok" true or false', repr(ok))
+        needed, banned = ("data", "error") if ok else ("error", "data")
+        if needed not in obj or banned in obj:
+            raise DecodeError(what, f'"{needed}" and no "{banned}" when ok is {ok}', str(obj))
+        if ok:
+            return cls(id=_request_id(what, obj), ok=True, data=_object(what, obj, "data"))
+        return cls(id=_request_id(what, obj), ok=False, error=_str(what, obj, "error"))
+
+
+@dataclass(frozen=True)
+class HubStatus:
+    """Retained hub presence, `smartmeter/v1/H/status`; "offline" is also the hub's last will.
+
+    For a last will, `at` is when the hub registered it with the broker (the broker cannot
+    rewrite the payload), so receivers should also note when they saw it.
+    """
+
+    state: HubState
+    at: datetime
+
+    WHAT = "WAN hub status"
+
+    def to_json(self) -> bytes:
+        return _dump({"state": self.state.value, "at": _aware(self.at)})
+
+    @classmethod
+    def from_json(cls, data: bytes) -> HubStatus:
+        obj = _load(cls.WHAT, data, {"state", "at"}, set())
+        return cls(state=_enum(cls.WHAT, obj, "state", HubState), at=_time(cls.WHAT, obj, "at"))
+
+
+@dataclass(frozen=True)
+class WanEvent:
+    """Hub -> head-end event or alert, `smartmeter/v1/H/event` (clause 18.6).
+
+    `seq` orders a hub's events and lets the head-end spot gaps and duplicates; `source` names
+    the device (or "hub"); `code` and `name` identify the event; `detail` is free-form.
+    """
+
+    seq: int
+    source: str
+    code: int
+    name: str
+    at: datetime
+    detail: JsonObject = field(default_factory=dict)
+
+    WHAT = "WAN event"
+
+    def to_dict(self) -> JsonObject:
+        return {
+            "seq": self.seq,
+            "source": self.source,
+            "code": self.code,
+            "name": self.name,
+            "at": _aware(self.at),
+            "detail": self.detail,
+        }
+
+    def to_json(self) -> bytes:
+        return _dump(self.to_dict())
+
+    @classmethod
+    def from_dict(cls, obj: JsonObject) -> WanEvent:
+        """Build from a plain dict (as `to_dict` gives, no "v"); DecodeError if malformed.
+
+        `at` may be a datetime or its ISO text.
+        """
+        at = obj.get("at")
+        if isinstance(at, datetime):
+            obj = {**obj, "at": _aware(at)}
+        try:
+            data = _dump(obj)
+        except (TypeError, ValueError) as exc:
+            raise DecodeError(cls.WHAT, "JSON-serialisable fields", str(exc)) from None
+        return cls.from_json(data)
+
+    @classmethod
+    def from_json(cls, data: bytes) -> WanEvent:
+        what = cls.WHAT
+        obj = _load(what, data, {"seq", "source", "code", "name", "at", "detail"}, set())
+        return cls(
+            seq=_int(what, obj, "seq"),
+            source=_str(what, obj, "source"),
+            code=_int(what, obj, "code"),
+            name=_str(what, obj, "name"),
+            at=_time(what, obj, "at"),
+            detail=_object(what, obj, "detail"),
+        )

@@ -1,0 +1,378 @@
+"""The hub's MQTT WAN link (hal/emulated/mqtt_wan.py) against a real mosquitto.
+
+The far end is a bare paho client playing the head-end, and mosquitto_sub/mosquitto_pub as an
+independent oracle for retained status, last will and queued commands.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import queue
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion
+
+from hal.emulated.mqtt_wan import MqttVersion, MqttWanLink
+from hal.wan import WanLink, wan_link_from_url
+from protocol.errors import ConfigError, DecodeError, SmartMeterError
+from protocol.wan import (
+    AckStatus,
+    CommandAck,
+    CommandResult,
+    CommandType,
+    HubState,
+    HubStatus,
+    WanCommand,
+    WanEvent,
+    new_request_id,
+)
+from tools.broker import BrokerSpec, find_mosquitto, start_broker, stop_broker
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.skipif(find_mosquitto() is None, reason="mosquitto is not installed"),
+]
+REPO = Path(__file__).resolve().parents[2]
+HOST = "127.0.0.1"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[int]:
+    """A fresh mosquitto on a free port; yields the port."""
+    spec = BrokerSpec("mosquitto", HOST, free_port(), tmp_path / "broker")
+    process = start_broker(spec)
+    yield spec.port
+    stop_broker(process)
+
+
+class Probe:
+    """A bare paho client playing the head-end: publishes commands, collects what hubs send."""
+
+    def __init__(self, port: int, *filters: str) -> None:
+        self.messages: queue.Queue[tuple[str, bytes]] = queue.Queue()
+        subscribed = threading.Event()
+        self.client = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id=f"probe-{time.monotonic_ns()}"
+        )
+        self.client.on_message = lambda c, u, m: self.messages.put((m.topic, m.payload))
+        self.client.on_subscribe = lambda c, u, mid, codes, p: subscribed.set()
+        self.client.connect(HOST, port)
+        self.client.loop_start()
+        self.client.subscribe([(name, 1) for name in filters])
+        assert subscribed.wait(5), "probe not subscribed"
+
+    def send(self, name: str, payload: bytes) -> None:
+        self.client.publish(name, payload, qos=1).wait_for_publish(5)
+
+    async def next(self, timeout: float = 5.0) -> tuple[str, bytes]:
+        # Polled rather than run in an executor thread, which would outlive the test.
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                return self.messages.get_nowait()
+            except queue.Empty:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"nothing received within {timeout} s") from None
+                await asyncio.sleep(0.01)
+
+    async def collect(self, count: int, timeout: float = 5.0) -> list[tuple[str, bytes]]:
+        return [await self.next(timeout) for _ in range(count)]
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+@pytest.fixture
+def probe(broker: int) -> Iterator[Probe]:
+    p = Probe(
+        broker, "smartmeter/v1/hub-1/ack", "smartmeter/v1/hub-1/result", "smartmeter/v1/hub-1/event"
+    )
+    yield p
+    p.close()
+
+
+class FakeHub:
+    """Handler recording its calls; answers with fake registers."""
+
+    def __init__(self, error: SmartMeterError | None = None) -> None:
+        self.calls: list[WanCommand] = []
+        self.error = error
+
+    async def __call__(self, command: WanCommand) -> dict:
+        self.calls.append(command)
+        if self.error is not None:
+            raise self.error
+        return {"registers": {"CurrentSummationDelivered": {"value": "1234.567", "unit": "kWh"}}}
+
+
+def read_command(device: str = "esme") -> WanCommand:
+    return WanCommand(new_request_id(), CommandType.READ, device, datetime.now(UTC))
+
+
+@pytest.fixture
+async def link(broker: int) -> AsyncIterator[tuple[MqttWanLink, FakeHub]]:
+    hub = FakeHub()
+    wan = MqttWanLink(HOST, broker, "hub-1", hub)
+    await wan.start()
+    assert wan.connected
+    yield wan, hub
+    await wan.stop()
+
+
+def oracle_sub(port: int, name: str, wait_s: int = 3) -> bytes:
+    """One message from `name` (the retained one if any), as mosquitto_sub sees it."""
+    out = subprocess.run(
+        ["mosquitto_sub", "-h", HOST, "-p", str(port), "-t", name, "-C", "1", "-W", str(wait_s)],
+        capture_output=True,
+        timeout=wait_s + 5,
+    )
+    return out.stdout.strip()
+
+
+@pytest.mark.req("6.1.11", "19.1.6")
+async def test_command_is_acked_executed_and_answered(link, probe: Probe) -> None:
+    _, hub = link
+    command = read_command()
+    probe.send("smartmeter/v1/hub-1/cmd", command.to_json())
+    (t1, ack), (t2, result) = await probe.collect(2)
+    assert (t1, CommandAck.from_json(ack)) == (
+        "smartmeter/v1/hub-1/ack",
+        CommandAck(command.id, AckStatus.ACCEPTED),
+    )
+    answer = CommandResult.from_json(result)
+    assert t2 == "smartmeter/v1/hub-1/result"
+    assert answer.ok and answer.id == command.id
+    assert answer.data["registers"]["CurrentSummationDelivered"]["value"] == "1234.567"
+    assert hub.calls == [command]
+
+
+async def mosquitto_pub(port: int, name: str, payload: bytes) -> None:
+    """Publish at QoS 1 with mosquitto's own client, without blocking the event loop."""
+    process = await asyncio.create_subprocess_exec(
+        "mosquitto_pub",
+        "-h",
+        HOST,
+        "-p",
+        str(port),
+        "-t",
+        name,
+        "-q",
+        "1",
+        "-s",
+        stdin=asyncio.subprocess.PIPE,
+    )
+    await process.communicate(payload)
+    assert process.returncode == 0
+
+
+@pytest.mark.req("19.1.6")
+async def test_redelivered_command_is_acked_twice_but_executed_once(
+    link, probe: Probe, broker: int
+) -> None:
+    _, hub = link
+    wire = read_command().to_json()
+    probe.send("smartmeter/v1/hub-1/cmd", wire)
+    first = await probe.collect(2)
+    # The second copy comes from an independent client, as a head-end retry would.
+    await mosquitto_pub(broker, "smartmeter/v1/hub-1/cmd", wire)
+    second = await probe.collect(2)
+    for received in (first, second):
+        assert [t for t, _ in received] == ["smartmeter/v1/hub-1/ack", "smartmeter/v1/hub-1/result"]
+        assert CommandAck.from_json(received[0][1]).status is AckStatus.ACCEPTED
+    assert first[1][1] == second[1][1]  # the same answer, sent again
+    assert len(hub.calls) == 1
+
+
+@pytest.mark.req("19.1.6")
+async def test_duplicate_of_a_command_still_running_is_only_acked(
+    broker: int, probe: Probe
+) -> None:
+    release = asyncio.Event()
+    calls: list[str] = []
+
+    async def slow(command: WanCommand) -> dict:
+        calls.append(command.id)
+        await release.wait()
+        return {"done": True}
+
+    wan = MqttWanLink(HOST, broker, "hub-1", slow)
+    await wan.start()
+    try:
+        wire = read_command().to_json()
+        probe.send("smartmeter/v1/hub-1/cmd", wire)
+        probe.send("smartmeter/v1/hub-1/cmd", wire)
+        assert [t for t, _ in await probe.collect(2)] == ["smartmeter/v1/hub-1/ack"] * 2
+        release.set()
+        topic_name, payload = await probe.next()
+        assert topic_name == "smartmeter/v1/hub-1/result" and CommandResult.from_json(payload).ok
+        assert len(calls) == 1
+    finally:
+        await wan.stop()
+
+
+@pytest.mark.req("18.11.j")
+async def test_malformed_commands_are_rejected_not_executed(link, probe: Probe) -> None:
+    _, hub = link
+    request_id = new_request_id()
+    bad = json.loads(read_command().to_json()) | {"id": request_id, "type": "self_destruct"}
+    probe.send("smartmeter/v1/hub-1/cmd", b"\x00 not even json")  # no id: nobody to answer
+    probe.send("smartmeter/v1/hub-1/cmd", json.dumps(bad).encode())
+    topic_name, payload = await probe.next()
+    ack = CommandAck.from_json(payload)
+    assert (topic_name, ack.id, ack.status) == (
+        "smartmeter/v1/hub-1/ack",
+        request_id,
+        AckStatus.REJECTED,
+    )
+    assert '"type" one of read' in ack.reason
+    good = read_command()
+    probe.send("smartmeter/v1/hub-1/cmd", good.to_json())
+    assert CommandAck.from_json((await probe.next())[1]).id == good.id  # nothing else came first
+    await probe.next()
+    assert hub.calls == [good]
+
+
+async def test_handler_error_becomes_a_failed_result(broker: int, probe: Probe) -> None:
+    wan = MqttWanLink(
+        HOST, broker, "hub-1", FakeHub(SmartMeterError("esme has not joined the HAN"))
+    )
+    await wan.start()
+    try:
+        command = read_command()
+        probe.send("smartmeter/v1/hub-1/cmd", command.to_json())
+        _, result = (await probe.collect(2))[1]
+        assert CommandResult.from_json(result) == CommandResult(
+            command.id, ok=False, error="esme has not joined the HAN"
+        )
+    finally:
+        await wan.stop()
+
+
+@pytest.mark.req("18.6")
+async def test_events_go_up(link, probe: Probe) -> None:
+    wan, _ = link
+    event = {
+        "seq": 7,
+        "source": "esme",
+        "code": 0x8F0A,
+        "name": "cover_opened",
+        "at": datetime.now(UTC),
+        "detail": {"x": 1},
+    }
+    await wan.publish_event(event)
+    topic_name, payload = await probe.next()
+    assert topic_name == "smartmeter/v1/hub-1/event"
+    assert WanEvent.from_json(payload) == WanEvent.from_dict(event)
+    with pytest.raises(DecodeError):
+        await wan.publish_event({"seq": -1})
+
+
+@pytest.mark.req("19.1.1.a")
+@pytest.mark.parametrize("version", [MqttVersion.V311, MqttVersion.V5])
+async def test_commands_sent_while_the_hub_is_away_arrive_on_reconnect(
+    broker: int, probe: Probe, version: MqttVersion
+) -> None:
+    hub = FakeHub()
+    first = MqttWanLink(HOST, broker, "hub-1", hub, version=version)
+    await first.start()
+    await first.stop()  # clean disconnect: the broker keeps the session
+    command = read_command()
+    await mosquitto_pub(broker, "smartmeter/v1/hub-1/cmd", command.to_json())
+    again = MqttWanLink(HOST, broker, "hub-1", hub, version=version)
+    await again.start()
+    try:
+        received = dict(await probe.collect(2))
+        assert CommandResult.from_json(received["smartmeter/v1/hub-1/result"]).ok
+        assert hub.calls == [command]
+    finally:
+        await again.stop()
+
+
+@pytest.mark.req("19.1.7", "12.7.1")
+async def test_start_does_not_fail_while_the_broker_is_down(tmp_path: Path) -> None:
+    port = free_port()
+    wan = MqttWanLink(HOST, port, "hub-1", FakeHub(), connect_wait_s=0.2)
+    await wan.start()  # nothing listening yet: returns, keeps trying
+    assert not wan.connected
+    process = start_broker(BrokerSpec("mosquitto", HOST, port, tmp_path / "late"))
+    try:
+        assert await wan.wait_connected(10.0)
+        assert (
+            HubStatus.from_json(oracle_sub(port, "smartmeter/v1/hub-1/status")).state
+            is HubState.ONLINE
+        )
+    finally:
+        await wan.stop()
+        stop_broker(process)
+
+
+HUB_SCRIPT = """
+import asyncio, sys
+from hal.emulated.mqtt_wan import MqttWanLink
+async def handler(command):
+    return {}
+async def main():
+    link = MqttWanLink("127.0.0.1", int(sys.argv[1]), "hub-k", handler)
+    await link.start()
+    print("up" if link.connected else "down", flush=True)
+    await asyncio.sleep(60)
+asyncio.run(main())
+"""
+
+
+@pytest.mark.req("18.9.h")
+def test_retained_status_and_last_will_seen_by_mosquitto_sub(broker: int) -> None:
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    hub = subprocess.Popen(
+        [sys.executable, "-c", HUB_SCRIPT, str(broker)], stdout=subprocess.PIPE, env=env, cwd=REPO
+    )
+    try:
+        assert hub.stdout is not None and hub.stdout.readline() == b"up\n"
+        online = HubStatus.from_json(oracle_sub(broker, "smartmeter/v1/hub-k/status"))
+        assert online.state is HubState.ONLINE
+        hub.kill()  # no DISCONNECT: the broker publishes the last will
+        hub.wait(5)
+        deadline, state = time.monotonic() + 5, online.state
+        while state is HubState.ONLINE and time.monotonic() < deadline:
+            state = HubStatus.from_json(oracle_sub(broker, "smartmeter/v1/hub-k/status")).state
+        assert state is HubState.OFFLINE
+    finally:
+        hub.kill()
+        hub.wait(5)
+
+
+async def test_stop_leaves_a_retained_offline(broker: int) -> None:
+    wan = MqttWanLink(HOST, broker, "hub-1", FakeHub())
+    await wan.start()
+    await wan.stop()
+    assert not wan.connected
+    status = HubStatus.from_json(oracle_sub(broker, "smartmeter/v1/hub-1/status"))
+    assert status.state is HubState.OFFLINE
+
+
+def test_backend_is_chosen_by_url() -> None:
+    async def handler(command: WanCommand) -> dict:
+        return {}
+
+    link = wan_link_from_url("mqtt://127.0.0.1:1999", "hub-9", handler)
+    assert isinstance(link, MqttWanLink) and isinstance(link, WanLink)
+    with pytest.raises(ConfigError, match="unknown scheme"):
+        wan_link_from_url("gprs://modem", "hub-9", handler)

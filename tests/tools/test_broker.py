@@ -1,0 +1,153 @@
+"""The rig's broker launcher (tools/broker.py), checked with mosquitto's own clients as oracle."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from protocol.errors import ConfigError, TransientLinkError
+from tools import broker
+from tools.broker import (
+    BrokerKind,
+    BrokerSpec,
+    find_mosquitto,
+    mosquitto_config,
+    resolve_kind,
+    start_broker,
+    stop_broker,
+    wait_for_port,
+)
+
+pytestmark = pytest.mark.integration
+needs_mosquitto = pytest.mark.skipif(
+    find_mosquitto() is None, reason="mosquitto is not installed (Debian package mosquitto)"
+)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def run(*argv: str, timeout: float = 10.0) -> str:
+    return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=True).stdout
+
+
+@pytest.fixture
+def started(tmp_path: Path):
+    """Start brokers through start_broker and always stop them."""
+    processes: list[subprocess.Popen[bytes]] = []
+
+    def start(kind: str, port: int | None = None, data_dir: Path | None = None) -> BrokerSpec:
+        spec = BrokerSpec(kind, "127.0.0.1", port or free_port(), data_dir or tmp_path / kind)
+        processes.append(start_broker(spec))
+        return spec
+
+    start.processes = processes  # type: ignore[attr-defined]
+    yield start
+    for process in processes:
+        stop_broker(process)
+
+
+def test_mosquitto_config_names_listener_and_persistence(tmp_path: Path) -> None:
+    text = mosquitto_config(BrokerSpec("mosquitto", "127.0.0.1", 1884, tmp_path))
+    assert "listener 1884 127.0.0.1\n" in text
+    assert "allow_anonymous true\n" in text
+    assert f"persistence_location {tmp_path.resolve()}/\n" in text
+
+
+def test_spec_checks_kind_and_port(tmp_path: Path) -> None:
+    assert BrokerSpec("embedded", "h", 1, tmp_path).kind is BrokerKind.EMBEDDED
+    with pytest.raises(ConfigError, match="known: auto, mosquitto, embedded"):
+        BrokerSpec("rabbit", "h", 1883, tmp_path)
+    with pytest.raises(ConfigError, match="port"):
+        BrokerSpec("auto", "h", 70000, tmp_path)
+
+
+def test_auto_prefers_mosquitto(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    spec = BrokerSpec("auto", "127.0.0.1", 1883, tmp_path)
+    monkeypatch.setattr(broker, "find_mosquitto", lambda: "/usr/sbin/mosquitto")
+    assert resolve_kind(spec) is BrokerKind.MOSQUITTO
+    monkeypatch.setattr(broker, "find_mosquitto", lambda: None)
+    assert resolve_kind(spec) is BrokerKind.EMBEDDED
+
+
+def test_missing_mosquitto_is_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(broker, "find_mosquitto", lambda: None)
+    with pytest.raises(ConfigError, match="mosquitto is not installed"):
+        start_broker(BrokerSpec("mosquitto", "127.0.0.1", free_port(), tmp_path))
+
+
+def test_wait_for_port_gives_up() -> None:
+    with pytest.raises(TransientLinkError, match="nothing listening"):
+        wait_for_port("127.0.0.1", free_port(), 0.2)
+
+
+@needs_mosquitto
+@pytest.mark.req("19.1.1.a")
+def test_mosquitto_carries_and_persists_retained_messages(started, tmp_path: Path) -> None:
+    spec = started("mosquitto")
+    port = str(spec.port)
+    run(
+        "mosquitto_pub",
+        "-h",
+        "127.0.0.1",
+        "-p",
+        port,
+        "-t",
+        "rig/check",
+        "-m",
+        "kept",
+        "-r",
+        "-q",
+        "1",
+    )
+    assert (
+        run("mosquitto_sub", "-h", "127.0.0.1", "-p", port, "-t", "rig/check", "-C", "1", "-W", "5")
+        == "kept\n"
+    )
+    assert stop_broker(started.processes.pop()) == 0
+    # Same data_dir, fresh process: the retained message comes back from the persistence file.
+    started("mosquitto", spec.port, spec.data_dir)
+    assert (
+        run("mosquitto_sub", "-h", "127.0.0.1", "-p", port, "-t", "rig/check", "-C", "1", "-W", "5")
+        == "kept\n"
+    )
+
+
+@needs_mosquitto
+def test_port_in_use_is_reported(started) -> None:
+    spec = started("mosquitto")
+    with pytest.raises(TransientLinkError, match="in use"):
+        started("mosquitto", spec.port, spec.data_dir.parent / "second")
+
+
+@needs_mosquitto  # for mosquitto_sub, an independent client of the embedded broker
+def test_embedded_broker_serves_and_stops_cleanly(started) -> None:
+    spec = started("embedded")
+    port = str(spec.port)
+    run(
+        "mosquitto_pub",
+        "-h",
+        "127.0.0.1",
+        "-p",
+        port,
+        "-t",
+        "rig/check",
+        "-m",
+        "hello",
+        "-r",
+        "-q",
+        "1",
+    )
+    assert (
+        run("mosquitto_sub", "-h", "127.0.0.1", "-p", port, "-t", "rig/check", "-C", "1", "-W", "5")
+        == "hello\n"
+    )
+    assert stop_broker(started.processes.pop()) == 0  # SIGTERM is a clean exit

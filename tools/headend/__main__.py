@@ -1,0 +1,84 @@
+"""`python -m tools.headend`: run the head-end simulator until SIGTERM or SIGINT.
+
+    python -m tools.headend --broker-host H --broker-port P --control PATH --db PATH \\
+        --inventory JSON_FILE
+
+Exit status 0 after a clean stop, 2 for a bad configuration (the message names the file and
+key). The broker may come up after the head-end: the MQTT session keeps retrying.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from pathlib import Path
+
+from hal.control_socket import ControlServer
+from protocol.errors import ConfigError
+from tools.headend.inventory import load_inventory
+from tools.headend.service import HeadEnd
+from tools.headend.store import HeadendStore
+
+LOGGER = logging.getLogger("tools.headend")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m tools.headend", description="Head-end simulator on the MQTT WAN."
+    )
+    parser.add_argument("--broker-host", required=True, help="MQTT broker address")
+    parser.add_argument("--broker-port", required=True, type=int, help="MQTT broker TCP port")
+    parser.add_argument("--control", required=True, type=Path, help="control socket path")
+    parser.add_argument("--db", required=True, type=Path, help="SQLite database file")
+    parser.add_argument(
+        "--inventory", required=True, type=Path, help='JSON file {"devices": {name: {...}}}'
+    )
+    parser.add_argument("--log-level", default="INFO", help="logging level (default INFO)")
+    return parser
+
+
+async def run(args: argparse.Namespace) -> None:
+    inventory = load_inventory(args.inventory)
+    store = HeadendStore(args.db)
+    headend = HeadEnd(args.broker_host, args.broker_port, inventory, store)
+    control = ControlServer(args.control, headend.control_handlers())
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    await headend.start()
+    await control.start()
+    LOGGER.info(
+        "head-end up: broker %s:%d, control %s, %d devices",
+        args.broker_host,
+        args.broker_port,
+        args.control,
+        len(inventory.devices),
+    )
+    try:
+        await stop.wait()
+    finally:
+        await control.stop()
+        await headend.stop()
+        store.close()
+        LOGGER.info("head-end stopped")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level, format="%(asctime)s %(name)s %(levelname)s %(message)s"
+    )
+    try:
+        asyncio.run(run(args))
+    except ConfigError as exc:
+        print(f"headend: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,67 @@
+"""Blocking front end of the head-end's control socket, for the `smartmeter` command line.
+
+Every function raises `hal.control_socket.ControlError` with a message for the person at the
+bench (unknown device, no answer within the deadline, head-end not running...).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from hal.control_socket import ControlError, request_sync
+
+READ_DEADLINE_S = 10.0  # clause 6.1.11
+# The control request must outlive the head-end's own deadline so its explanation gets back.
+_SOCKET_MARGIN_S = 5.0
+
+
+def _strip(reply: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in reply.items() if k != "ok"}
+
+
+def read(control_path: Path, device: str, timeout: float = READ_DEADLINE_S) -> dict[str, Any]:
+    """On-demand read of `device` through its hub.
+
+    Returns {"device", "hub_id", "request_id", "round_trip_s", "data"}.
+    """
+    reply = request_sync(
+        Path(control_path), "read", timeout + _SOCKET_MARGIN_S, device=device, timeout_s=timeout
+    )
+    return _strip(reply)
+
+
+def status(control_path: Path, timeout: float = 5.0) -> dict[str, Any]:
+    """{"broker_connected": bool, "hubs": [{"hub_id", "state", "at", "received_at", "devices"}]}"""
+    return _strip(request_sync(Path(control_path), "status", timeout))
+
+
+def events(
+    control_path: Path, limit: int = 20, hub_id: str | None = None, timeout: float = 5.0
+) -> list[dict[str, Any]]:
+    """The last `limit` events received from hubs, oldest first."""
+    fields: dict[str, Any] = {"limit": limit}
+    if hub_id is not None:
+        fields["hub_id"] = hub_id
+    events_: list[dict[str, Any]] = request_sync(Path(control_path), "events", timeout, **fields)[
+        "events"
+    ]
+    return events_
+
+
+def wait_ready(control_path: Path, timeout: float = 10.0) -> dict[str, Any]:
+    """Wait until the head-end answers and is connected to its broker; returns its status."""
+    deadline = time.monotonic() + timeout
+    last = "no answer"
+    while time.monotonic() < deadline:
+        try:
+            reply = status(control_path, timeout=1.0)
+        except ControlError as exc:
+            last = str(exc)
+        else:
+            if reply["broker_connected"]:
+                return reply
+            last = "head-end is not connected to its broker"
+        time.sleep(0.1)
+    raise ControlError(f"head-end at {control_path} not ready within {timeout:g} s: {last}")

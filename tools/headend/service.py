@@ -1,0 +1,246 @@
+"""The head-end simulator's WAN side and its control commands.
+
+One MQTT session (`hal.emulated.mqtt_wan.MqttSession`, persistent, QoS 1) subscribed to the
+status, ack, result and event channels of every hub (`smartmeter/v1/+/...`). Scaling out to
+several head-end processes would use a shared subscription ($share/...) on the same filters.
+
+An on-demand read (clauses 6.1.3 pull, 6.1.11, 16.15) sends a `read` command to the hub the
+device sits behind, then waits for its acknowledgement (19.1.6) and result. The clause gives the
+system 10 s to answer an ad hoc request, which is the default deadline here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from hal.control_socket import ControlError, Handler, Reply, Request
+from hal.emulated.mqtt_wan import MqttSession
+from protocol.errors import DecodeError, TransientLinkError
+from protocol.wan import (
+    AckStatus,
+    Channel,
+    CommandAck,
+    CommandResult,
+    CommandType,
+    HubStatus,
+    WanCommand,
+    WanEvent,
+    all_hubs_topic,
+    new_request_id,
+    parse_topic,
+    topic,
+)
+from tools.headend.inventory import Inventory
+from tools.headend.store import HeadendStore
+
+LOGGER = logging.getLogger(__name__)
+READ_DEADLINE_S = 10.0  # clause 6.1.11: ad hoc requests answered within 10 seconds
+MAX_DEADLINE_S = 600.0
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class _Pending:
+    """A command waiting for its ack and result, resolved from MQTT callbacks."""
+
+    hub_id: str
+    ack: asyncio.Future[CommandAck] = field(default_factory=asyncio.Future)
+    result: asyncio.Future[CommandResult] = field(default_factory=asyncio.Future)
+
+
+class HeadEnd:
+    def __init__(
+        self,
+        broker_host: str,
+        broker_port: int,
+        inventory: Inventory,
+        store: HeadendStore,
+        *,
+        client_id: str = "smartmeter-headend",
+        clock: Clock = utc_now,
+    ) -> None:
+        self.inventory, self.store, self._clock = inventory, store, clock
+        self._pending: dict[str, _Pending] = {}
+        self._session = MqttSession(
+            broker_host,
+            broker_port,
+            client_id,
+            subscriptions=[
+                all_hubs_topic(c)
+                for c in (Channel.STATUS, Channel.ACK, Channel.RESULT, Channel.EVENT)
+            ],
+            on_message=self._on_message,
+        )
+
+    @property
+    def connected(self) -> bool:
+        return self._session.ready
+
+    async def start(self) -> None:
+        """Start connecting; paho retries until the broker is up."""
+        self._session.start()
+
+    async def stop(self) -> None:
+        for pending in self._pending.values():
+            pending.ack.cancel()
+            pending.result.cancel()
+        self._session.close()
+
+    def control_handlers(self) -> dict[str, Handler]:
+        return {
+            "read": self._control_read,
+            "status": self._control_status,
+            "events": self._control_events,
+        }
+
+    # -- uplink ----------------------------------------------------------------------------------
+
+    def _on_message(self, name: str, payload: bytes) -> None:
+        received_at = self._clock()
+        try:
+            hub_id, channel = parse_topic(name)
+            if channel is Channel.STATUS:
+                if not payload:  # someone cleared the retained status
+                    return
+                self.store.record_status(hub_id, HubStatus.from_json(payload), received_at)
+            elif channel is Channel.ACK:
+                ack = CommandAck.from_json(payload)
+                self.store.record_ack(hub_id, ack, received_at)
+                self._resolve(ack.id, hub_id, lambda p: p.ack, ack)
+            elif channel is Channel.RESULT:
+                result = CommandResult.from_json(payload)
+                self.store.record_result(hub_id, result, received_at)
+                self._resolve(result.id, hub_id, lambda p: p.result, result)
+            elif channel is Channel.EVENT:
+                self.store.record_event(hub_id, WanEvent.from_json(payload), received_at)
+        except DecodeError as exc:
+            # Clause 18.11.j: malformed WAN messages are detected, kept for diagnosis, not used.
+            LOGGER.warning("refused message on %s: %s", name, exc)
+            self.store.record_rejected(name, payload, str(exc), received_at)
+
+    def _resolve(
+        self,
+        request_id: str,
+        hub_id: str,
+        which: Callable[[_Pending], asyncio.Future[Any]],
+        value: CommandAck | CommandResult,
+    ) -> None:
+        pending = self._pending.get(request_id)
+        if pending is None or pending.hub_id != hub_id:
+            return  # an answer to an earlier run or another head-end: recorded, nothing waits
+        future = which(pending)
+        if not future.done():  # a repeated ack (redelivery) changes nothing
+            future.set_result(value)
+
+    # -- commands --------------------------------------------------------------------------------
+
+    async def read(self, device_name: str, deadline_s: float = READ_DEADLINE_S) -> Reply:
+        """On-demand read of a device's registers through its hub (clause 6.1.11)."""
+        try:
+            device = self.inventory.device(device_name)
+        except LookupError as exc:
+            raise ControlError(str(exc)) from None
+        command = WanCommand(
+            id=new_request_id(),
+            type=CommandType.READ,
+            device=device.name,
+            issued_at=self._clock(),
+            args={},
+        )
+        pending = self._pending[command.id] = _Pending(device.hub_id)
+        LOGGER.info("read %s via hub %s (request %s)", device.name, device.hub_id, command.id)
+        started = time.monotonic()
+        try:
+            self.store.record_command(device.hub_id, command, self._clock())
+            try:
+                self._session.publish(topic(device.hub_id, Channel.CMD), command.to_json())
+            except TransientLinkError as exc:
+                raise ControlError(f"cannot send the read of {device.name}: {exc}") from None
+            try:
+                async with asyncio.timeout(deadline_s):
+                    # The result may overtake a lost ack: wait for whichever comes first.
+                    either: set[asyncio.Future[Any]] = {pending.ack, pending.result}
+                    await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
+                    if pending.ack.done() and pending.ack.result().status is AckStatus.REJECTED:
+                        raise ControlError(
+                            f"hub {device.hub_id} rejected the read of {device.name}: "
+                            f"{pending.ack.result().reason}"
+                        )
+                    result = await pending.result
+            except TimeoutError:
+                raise ControlError(
+                    self._no_answer(device.hub_id, device.name, deadline_s, pending)
+                ) from None
+        finally:
+            del self._pending[command.id]
+        if not result.ok:
+            raise ControlError(f"hub {device.hub_id} could not read {device.name}: {result.error}")
+        return {
+            "device": device.name,
+            "hub_id": device.hub_id,
+            "request_id": command.id,
+            "round_trip_s": round(time.monotonic() - started, 3),
+            "data": result.data,
+        }
+
+    def _no_answer(self, hub_id: str, device: str, deadline_s: float, pending: _Pending) -> str:
+        acked = pending.ack.done() and not pending.ack.cancelled()
+        got = "hub accepted the command but sent no result" if acked else "no ack"
+        notes = [got]
+        if not self.connected:
+            notes.append("head-end is not connected to the broker")
+        status = self.store.hub_statuses().get(hub_id)
+        if status is None:
+            notes.append("hub has never reported its status")
+        elif status["state"] != "online":
+            notes.append(f"hub reported {status['state']} at {status['received_at']}")
+        return f"no answer from hub {hub_id} for device {device} within {deadline_s:g} s ({'; '.join(notes)})"
+
+    # -- control socket --------------------------------------------------------------------------
+
+    async def _control_read(self, request: Request) -> Reply:
+        device = request.get("device")
+        if not isinstance(device, str):
+            raise ControlError('read needs "device": the name of a device in the inventory')
+        # "timeout_s" too: hal.control_socket.request() has a keyword named timeout already.
+        deadline = request.get("timeout", request.get("timeout_s", READ_DEADLINE_S))
+        if (
+            isinstance(deadline, bool)
+            or not isinstance(deadline, int | float)
+            or not 0 < deadline <= MAX_DEADLINE_S
+        ):
+            raise ControlError(f"timeout must be a number of seconds in (0, {MAX_DEADLINE_S:g}]")
+        return await self.read(device, float(deadline))
+
+    async def _control_status(self, request: Request) -> Reply:
+        seen = self.store.hub_statuses()
+        hubs = []
+        for hub_id, devices in sorted(self.inventory.hubs().items()):
+            status = seen.get(hub_id, {"state": "unknown", "at": None, "received_at": None})
+            hubs.append({"hub_id": hub_id, "devices": sorted(devices), **status})
+        # Hubs that report in but are missing from the inventory are shown too.
+        hubs += [
+            {"hub_id": h, "devices": [], **s}
+            for h, s in seen.items()
+            if h not in self.inventory.hubs()
+        ]
+        return {"broker_connected": self.connected, "hubs": hubs}
+
+    async def _control_events(self, request: Request) -> Reply:
+        limit = request.get("limit", 20)
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 0 < limit <= 10_000:
+            raise ControlError("limit must be an integer from 1 to 10000")
+        hub_id = request.get("hub_id")
+        if hub_id is not None and not isinstance(hub_id, str):
+            raise ControlError("hub_id must be a string")
+        return {"events": self.store.recent_events(limit, hub_id)}
