@@ -288,9 +288,9 @@ class Joining:
         counter = s.aps_frame_counter
         s.aps_frame_counter += 1
         aps = sec.secure_aps_frame(
-            header,
+            header.header_bytes(),
             command.build(),
-            sec.key_transport_key(link_key),
+            link_key,
             counter,
             s.eui64,
             sec.KeyId.KEY_TRANSPORT,
@@ -307,8 +307,8 @@ class Joining:
         try:
             payload = bytes(aps.payload)
             if aps.security:
-                payload = sec.unsecure_aps_frame(
-                    aps, sec.key_transport_key(self.state.preconfigured_key)
+                _aux, payload = sec.unsecure_aps_frame(
+                    aps.header_bytes(), payload, self.state.preconfigured_key
                 )
             command = parse_aps_command(payload)
         except sec.AuthenticationError:
