@@ -135,6 +135,7 @@ class EmulatedNcp:
         """Host-requested reset: EZSP back to the legacy frame format, network down until
         networkInit, as EmberZNet does after a reboot (network parameters survive in tokens)."""
         self.codec = EzspCodec(4)
+        self.state.endpoints.clear()  # endpoints live in RAM: the host registers them again
         if self.state.joined:
             self.state.network_status = t.EmberNetworkStatus.NO_NETWORK
 

@@ -1,0 +1,224 @@
+"""The hub's side of the HAN: the coordinator and trust centre, and reads of SE devices.
+
+Runs `SmartEnergyController` (stock bellows, DESIGN.md §3) on the hub's radio: our emulated NCP
+on the rig's air, or a real EZSP dongle given by path or socket:// URL. The trust centre is given
+the EUI-64 and install-code link key of every device in the rig and admits those only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import zigpy.config as zc
+import zigpy.device
+import zigpy.exceptions
+import zigpy.types as t
+from zigpy.zcl.clusters.smartenergy import Metering
+
+from devices.core.rig import DeviceConfig, Rig
+from hal.emulated.ncp.runner import EmulatedNcp
+from hal.radio_link import TcpRadioLink
+from protocol.errors import SmartMeterError, TransientLinkError
+from protocol.event_codes import EventCode
+from protocol.ieee802154 import eui64_to_str
+
+from .se_controller import SE_PROFILE, SmartEnergyController
+from .time_server import TIME_CLUSTER, TimeServer
+
+LOGGER = logging.getLogger(__name__)
+#: zigpy keeps endpoints 1 (HA), 2 (ZLL) and 242 (GP) for itself; the Energy Service Interface is 9.
+HUB_ENDPOINT = 9
+#: bellows accepts at most 254 s per permit; the hub re-opens the window before it closes.
+PERMIT_S = 254
+READ_TIMEOUT_S = 7.0
+METERING_ATTRIBUTES = (
+    "current_summ_delivered",
+    "status",
+    "unit_of_measure",
+    "multiplier",
+    "divisor",
+    "summation_formatting",
+    "demand_formatting",
+    "metering_device_type",
+    "instantaneous_demand",
+)
+RecordEvent = Callable[[EventCode, dict[str, Any]], None]
+
+
+class DeviceUnavailable(SmartMeterError):
+    """The device named in a request is not on the HAN or did not answer."""
+
+
+class HanNetwork:
+    def __init__(
+        self, rig: Rig, time_server: TimeServer, record: RecordEvent, state_dir: Path
+    ) -> None:
+        self.rig = rig
+        self._time = time_server
+        self._record = record
+        self._state_dir = state_dir
+        self._ncp: EmulatedNcp | None = None
+        self.app: SmartEnergyController | None = None
+        self._permit_task: asyncio.Task[None] | None = None
+        self._by_eui = {eui64_to_str(d.eui64): d for d in rig.devices.values()}
+
+    async def start(self) -> None:
+        hub = self.rig.hub
+        url = hub.radio.url
+        if hub.radio.emulated:
+            link = TcpRadioLink(self.rig.air_host, self.rig.air_port, hub.eui64, hub.name)
+            self._ncp = EmulatedNcp(hub.eui64, link, hub.radio.ezsp_version, hub.name)
+            await self._ncp.start()
+            url = self._ncp.url
+        config = {
+            zc.CONF_DEVICE: {zc.CONF_DEVICE_PATH: url},
+            zc.CONF_DATABASE: None,
+            zc.CONF_NWK_BACKUP_ENABLED: False,
+            zc.CONF_TOPO_SCAN_ENABLED: False,
+            zc.CONF_NWK: {
+                zc.CONF_NWK_CHANNEL: hub.channel,
+                zc.CONF_NWK_PAN_ID: hub.pan_id,
+                zc.CONF_NWK_EXTENDED_PAN_ID: eui64_to_str(hub.extended_pan_id),
+            },
+            zc.CONF_ADDITIONAL_ENDPOINTS: [
+                {
+                    "endpoint": HUB_ENDPOINT,
+                    "profile": SE_PROFILE,
+                    "device_type": 0x0500,  # ESI (energy service interface)
+                    "device_version": 0,
+                    "input_clusters": [TIME_CLUSTER],
+                    "output_clusters": [Metering.cluster_id],
+                }
+            ],
+            "use_thread": False,
+        }
+        app = await SmartEnergyController.new(config, auto_form=True, start_radio=True)
+        app.se_packet_hook = self._se_packet
+        app.denied_join_hook = self._denied_join
+        app.add_listener(self)
+        self.app = app
+        self._permit_task = asyncio.create_task(self._keep_permitting())
+
+    async def stop(self) -> None:
+        if self._permit_task is not None:
+            self._permit_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._permit_task
+        if self.app is not None:
+            with contextlib.suppress(Exception):
+                await self.app.shutdown()
+        if self._ncp is not None:
+            await self._ncp.stop()
+
+    async def _keep_permitting(self) -> None:
+        """Hold the commissioning window open for the rig's devices, and only for them."""
+        assert self.app is not None
+        while True:
+            for device in self.rig.devices.values():
+                await self.app.permit_with_link_key(
+                    t.EUI64.convert(eui64_to_str(device.eui64)),
+                    t.KeyData(device.link_key),
+                    PERMIT_S,
+                )
+            await asyncio.sleep(PERMIT_S - 30)
+
+    # -- zigpy listener ----------------------------------------------------------------
+
+    def device_initialized(self, device: zigpy.device.Device, *args: Any) -> None:
+        config = self._by_eui.get(str(device.ieee))
+        name = config.name if config else None
+        LOGGER.info("device %s (%s) joined as 0x%04x", name or "unknown", device.ieee, device.nwk)
+        self._record(
+            EventCode.DEVICE_JOINED,
+            {"device": name, "eui64": str(device.ieee), "nwk": int(device.nwk)},
+        )
+
+    def device_left(self, device: zigpy.device.Device) -> None:
+        self._record(EventCode.DEVICE_LEFT, {"eui64": str(device.ieee)})
+
+    def _denied_join(self, nwk: int, eui64: str) -> None:
+        LOGGER.warning("refused join of %s: its install code was not given to this hub", eui64)
+        self._record(
+            EventCode.FAILED_CONNECTION_ATTEMPT,
+            {"eui64": eui64, "nwk": nwk, "reason": "unknown EUI-64"},
+        )
+
+    def _se_packet(self, packet: t.ZigbeePacket) -> bool:
+        """Serve the hub's own SE clusters (Time); everything else goes to zigpy."""
+        if packet.cluster_id != TIME_CLUSTER or packet.dst_ep != HUB_ENDPOINT or self.app is None:
+            return False
+        try:
+            reply = self._time.answer(packet.data.serialize())
+        except (ValueError, KeyError) as exc:
+            self._record(EventCode.MALFORMED_MESSAGE, {"cluster": TIME_CLUSTER, "error": str(exc)})
+            return True
+        if reply is not None and packet.src is not None:
+            device = self.app.get_device(nwk=packet.src.address)
+            asyncio.get_running_loop().create_task(
+                device.request(
+                    SE_PROFILE,
+                    TIME_CLUSTER,
+                    HUB_ENDPOINT,
+                    packet.src_ep,
+                    reply[1],
+                    reply,
+                    expect_reply=False,
+                )
+            )
+        return True
+
+    # -- queries -----------------------------------------------------------------------
+
+    def joined(self) -> dict[str, bool]:
+        return {d.name: self._device(d) is not None for d in self.rig.devices.values()}
+
+    def _device(self, config: DeviceConfig) -> zigpy.device.Device | None:
+        if self.app is None:
+            return None
+        with contextlib.suppress(KeyError):
+            device = self.app.get_device(ieee=t.EUI64.convert(eui64_to_str(config.eui64)))
+            if device.is_initialized:
+                return device
+        return None
+
+    def signal(self, config: DeviceConfig) -> dict[str, int | None]:
+        device = self._device(config)
+        return {"lqi": device.lqi, "rssi": device.rssi} if device else {"lqi": None, "rssi": None}
+
+    async def read_metering(self, config: DeviceConfig) -> dict[str, int]:
+        """Read the Metering cluster of a device over the HAN (on-demand read, clause 6.1.11)."""
+        device = self._device(config)
+        if device is None:
+            raise DeviceUnavailable(f"{config.name} has not joined the HAN")
+        cluster = next(
+            (
+                ep.in_clusters[Metering.cluster_id]
+                for ep_id, ep in device.endpoints.items()
+                if ep_id and Metering.cluster_id in ep.in_clusters
+            ),
+            None,
+        )
+        if cluster is None:
+            raise DeviceUnavailable(f"{config.name} serves no Metering cluster")
+        try:
+            async with asyncio.timeout(READ_TIMEOUT_S):
+                success, failure = await cluster.read_attributes(
+                    list(METERING_ATTRIBUTES), allow_cache=False
+                )
+        except (TimeoutError, TransientLinkError, zigpy.exceptions.ZigbeeException) as exc:
+            raise DeviceUnavailable(
+                f"{config.name} did not answer over the HAN: {exc or 'timeout'}"
+            ) from exc
+        missing = [
+            name for name in ("current_summ_delivered", "unit_of_measure") if name not in success
+        ]
+        if missing:
+            raise DeviceUnavailable(
+                f"{config.name} did not return {', '.join(missing)} ({failure})"
+            )
+        return {name: int(value) for name, value in success.items()}

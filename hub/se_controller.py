@@ -1,0 +1,54 @@
+"""The hub's ZigBee coordinator: stock bellows + zigpy, taught the Smart Energy profile.
+
+zigpy decodes ZCL only for the Home Automation and ZLL profiles (DESIGN.md §8), so frames of the
+Smart Energy profile (0x0109) would be dropped and an SE device's reads would time out. ZCL frames
+are the same under every application profile, so the hub hands SE frames to zigpy's ZCL layer
+under the HA profile id; what goes on the air keeps the profile of the device's endpoint (0x0109),
+because zigpy sends with the profile from the endpoint's simple descriptor.
+
+It also surfaces the trust centre's refusals (a join the NCP denied because the device's
+EUI-64/install code was not given to us), which bellows deliberately ignores, so the hub can
+record the failed connection attempt (clause 17.2.x, Appendix B).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import bellows.types as bt
+import bellows.zigbee.application as bellows_app
+import zigpy.profiles.zha as zha
+import zigpy.types as t
+
+LOGGER = logging.getLogger(__name__)
+SE_PROFILE = 0x0109
+ZDO_ENDPOINT = 0
+
+PacketHook = Callable[[t.ZigbeePacket], bool]
+DeniedJoinHook = Callable[[int, str], None]
+
+
+class SmartEnergyController(bellows_app.ControllerApplication):
+    """bellows' ControllerApplication with SE frames routed through zigpy's ZCL stack."""
+
+    #: Called first for every SE packet; returning True means "handled, don't pass on".
+    se_packet_hook: PacketHook | None = None
+    #: Called with (nwk, eui64 text) when the trust centre refused a join.
+    denied_join_hook: DeniedJoinHook | None = None
+
+    def packet_received(self, packet: t.ZigbeePacket) -> None:
+        if packet.profile_id == SE_PROFILE and ZDO_ENDPOINT not in (packet.src_ep, packet.dst_ep):
+            hook = self.se_packet_hook
+            if hook is not None and hook(packet):
+                return
+            packet = packet.replace(profile_id=zha.PROFILE_ID)
+        super().packet_received(packet)
+
+    def ezsp_callback_handler(self, frame_name: str, args: list[Any]) -> None:
+        if frame_name == "trustCenterJoinHandler":
+            nwk, ieee, _update, decision, _parent = args
+            if decision == bt.EmberJoinDecision.DENY_JOIN and self.denied_join_hook is not None:
+                self.denied_join_hook(int(nwk), str(ieee))
+        super().ezsp_callback_handler(frame_name, args)

@@ -1,0 +1,46 @@
+"""Head-end commands arriving over the WAN, carried out on the HAN (DESIGN.md §2).
+
+The MQTT link (hal/emulated/mqtt_wan.py) acknowledges, de-duplicates and answers; this module
+only decides what a command means on the HAN. An on-demand read goes to the named device and
+comes back as registers with units within the 10 s of clause 6.1.11.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from devices.core.rig import Rig
+from hal.ports import Clock
+from protocol.errors import SmartMeterError
+from protocol.ieee802154 import eui64_to_str
+from protocol.metering_units import metering_registers
+from protocol.wan import CommandType, WanCommand
+
+from .han import HanNetwork
+
+
+class CommandRejected(SmartMeterError):
+    """The command cannot be carried out as asked (unknown device, wrong kind)."""
+
+
+class WanBridge:
+    def __init__(self, rig: Rig, han: HanNetwork, clock: Clock) -> None:
+        self._rig = rig
+        self._han = han
+        self._clock = clock
+
+    async def handle(self, command: WanCommand) -> dict[str, Any]:
+        if command.type is not CommandType.READ:
+            raise CommandRejected(f"command type {command.type} is not supported by this hub")
+        config = self._rig.devices.get(command.device)
+        if config is None:
+            raise CommandRejected(f"no device {command.device!r} on hub {self._rig.hub.wan_id}")
+        attributes = await self._han.read_metering(config)
+        return {
+            "device": config.name,
+            "eui64": eui64_to_str(config.eui64),
+            "read_at": self._clock.now().isoformat(),
+            "signal": self._han.signal(config),
+            "attributes": attributes,
+            **metering_registers(attributes),
+        }

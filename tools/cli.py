@@ -1,0 +1,53 @@
+"""`smartmeter`: the command line of the emulator (console script in pyproject.toml).
+
+    smartmeter rig up [RIG] [--broker KIND]        start a whole premises, Ctrl-C stops it
+    smartmeter headend read|status|events ...     drive the head-end simulator
+    smartmeter bench DEVICE display|status|registers|load WATTS
+    smartmeter hub status|events
+
+A thin front end (STYLE.md, "tools/ are thin"): each subcommand calls library code in tools/ and
+hal/. Errors a person can fix are SmartMeterError subclasses; they come out as one line on
+stderr and exit status 1, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from protocol.errors import SmartMeterError
+from tools import cli_bench, cli_headend, cli_rig
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="smartmeter",
+        description="Emulated GB smart metering system: rigs, head-end, bench control.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    cli_rig.add_parsers(commands)
+    cli_headend.add_parsers(commands)
+    cli_bench.add_parsers(commands)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, or a usage error argparse has already explained
+        return exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 2
+    try:
+        return int(args.handler(args))
+    except SmartMeterError as exc:
+        print(f"smartmeter: error: {exc}", file=sys.stderr)
+        return 1
+    except ConnectionError as exc:  # a component that died in the middle of answering
+        print(f"smartmeter: error: connection lost: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,118 @@
+"""`smartmeter bench DEVICE ...` and `smartmeter hub ...`: a component's bench-control port.
+
+Each component serves JSON-lines commands on its control socket (hal/control_socket.py,
+DESIGN.md §6 "bench control"); these subcommands are thin front ends over them. The load limits
+are the emulated meters' ratings, checked here too so that a typo gets a clear answer at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from typing import Any
+
+from devices.core.rig import DeviceKind, Rig
+from hal.control_socket import request_sync
+from tools.cli_common import UsageError, add_rig_option, component, print_json, rig_from, without_ok
+
+BENCH_TIMEOUT_S = 5.0
+#: Highest load a meter accepts from the bench, in watts.
+MAX_LOAD_W = {
+    DeviceKind.ESME: 23_000.0,  # clause 1.1.b: single phase up to 100 A, at 230 V
+    # clause 1.1.a: up to 6 m3/h of natural gas at about 11.2 kWh per m3 (CV 39.5 MJ/m3)
+    DeviceKind.GSME: 67_000.0,
+}
+
+
+def add_parsers(commands: Any) -> None:
+    """Register `bench` and `hub` on the top-level subparsers."""
+    bench = commands.add_parser(
+        "bench",
+        help="talk to a device's (or the hub's) bench-control port",
+        description="Bench control of one component of a running rig.",
+    )
+    bench.add_argument("device", help="a device name from the rig file, or the hub's name")
+    actions = bench.add_subparsers(dest="action", required=True, metavar="ACTION")
+    for name, text in (
+        ("display", "print what the display shows now"),
+        ("status", "print the component's status as JSON"),
+        ("registers", "print a meter's registers as JSON"),
+    ):
+        action = actions.add_parser(name, help=text, description=text)
+        _common(action)
+        action.set_defaults(handler=bench_command)
+    load = actions.add_parser(
+        "load",
+        help="set a meter's emulated load in watts",
+        description="Set the meter's emulated load to a constant number of watts.",
+    )
+    load.add_argument("watts", help="the load in watts, e.g. 3000")
+    _common(load)
+    load.set_defaults(handler=bench_load)
+
+    hub = commands.add_parser("hub", help="the comms hub's bench-control port")
+    hub_actions = hub.add_subparsers(dest="action", required=True, metavar="ACTION")
+    for name, text in (
+        ("status", "which devices have joined, and the WAN link, as JSON"),
+        ("events", "the hub's recent events as JSON"),
+    ):
+        action = hub_actions.add_parser(name, help=text, description=text)
+        _common(action)
+        action.set_defaults(handler=hub_command)
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    add_rig_option(parser)
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=BENCH_TIMEOUT_S,
+        help=f"seconds to wait for an answer (default {BENCH_TIMEOUT_S:g})",
+    )
+
+
+def bench_command(args: argparse.Namespace) -> int:
+    rig = rig_from(args)
+    name = component(rig, args.device)
+    reply = request_sync(rig.control_path(name), args.action, args.timeout)
+    if args.action == "display":
+        for line in reply.get("lines", []):
+            print(line)
+    else:
+        print_json(without_ok(reply))
+    return 0
+
+
+def parse_load(rig: Rig, name: str, text: str) -> float:
+    """The load in watts for meter `name`, or a UsageError that says what is wrong."""
+    device = rig.devices.get(name)
+    if device is None or device.kind not in MAX_LOAD_W:
+        meters = [n for n, d in rig.devices.items() if d.kind in MAX_LOAD_W]
+        raise UsageError(f"{name} has no load to set; the meters are: {', '.join(meters)}")
+    try:
+        watts = float(text)
+    except ValueError:
+        raise UsageError(f"load must be a number of watts, not {text!r}") from None
+    if not math.isfinite(watts):
+        raise UsageError(f"load must be a finite number of watts, not {text!r}")
+    if watts < 0:
+        raise UsageError(f"load must not be negative (got {text} W)")
+    limit = MAX_LOAD_W[device.kind]
+    if watts > limit:
+        raise UsageError(f"load {text} W is above the {name}'s rating of {limit:g} W")
+    return watts
+
+
+def bench_load(args: argparse.Namespace) -> int:
+    rig = rig_from(args)
+    name = component(rig, args.device)
+    watts = parse_load(rig, name, args.watts)
+    print_json(without_ok(request_sync(rig.control_path(name), "load", args.timeout, watts=watts)))
+    return 0
+
+
+def hub_command(args: argparse.Namespace) -> int:
+    rig = rig_from(args)
+    reply = request_sync(rig.control_path(rig.hub.name), args.action, args.timeout)
+    print_json(without_ok(reply))
+    return 0

@@ -1,0 +1,65 @@
+"""`smartmeter headend read|status|events`: drive the head-end simulator of a running rig.
+
+Thin front end over `tools.headend.client`, which talks to the head-end's control socket. A read
+goes head-end -> MQTT -> hub -> ZigBee -> meter and back, and must answer within 10 s (clause
+6.1.11); the head-end enforces the deadline and explains a miss.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from tools.cli_common import UsageError, add_rig_option, print_json, rig_from
+from tools.headend import client
+from tools.rig_launcher import HEADEND
+
+
+def add_parsers(commands: Any) -> None:
+    headend = commands.add_parser("headend", help="the head-end simulator of a running rig")
+    actions = headend.add_subparsers(dest="action", required=True, metavar="ACTION")
+    read = actions.add_parser(
+        "read",
+        help="on-demand read of a device's registers, as one JSON object",
+        description="Ask the head-end for an on-demand read of DEVICE over WAN and HAN "
+        "(clause 6.1.11) and print its answer: registers with their units.",
+    )
+    read.add_argument("device", help="a device name from the rig file, e.g. esme")
+    read.add_argument(
+        "--timeout",
+        type=float,
+        default=client.READ_DEADLINE_S,
+        help=f"seconds the head-end waits for the meter (default {client.READ_DEADLINE_S:g})",
+    )
+    add_rig_option(read)
+    read.set_defaults(handler=headend_read)
+    status = actions.add_parser("status", help="the head-end's broker link and hubs, as JSON")
+    add_rig_option(status)
+    status.set_defaults(handler=headend_status)
+    events = actions.add_parser("events", help="recent events from hubs, as JSON")
+    events.add_argument("--limit", type=int, default=20, help="how many (default 20)")
+    add_rig_option(events)
+    events.set_defaults(handler=headend_events)
+
+
+def headend_read(args: argparse.Namespace) -> int:
+    rig = rig_from(args)
+    if args.device not in rig.devices:
+        known = ", ".join(rig.devices) or "none"
+        raise UsageError(f"unknown device {args.device!r}; known devices: {known}")
+    if not 0 < args.timeout <= 600:
+        raise UsageError("--timeout must be a number of seconds from 0 to 600")
+    print_json(client.read(rig.control_path(HEADEND), args.device, args.timeout))
+    return 0
+
+
+def headend_status(args: argparse.Namespace) -> int:
+    print_json(client.status(rig_from(args).control_path(HEADEND)))
+    return 0
+
+
+def headend_events(args: argparse.Namespace) -> int:
+    if not 0 < args.limit <= 10_000:
+        raise UsageError("--limit must be from 1 to 10000")
+    print_json(client.events(rig_from(args).control_path(HEADEND), args.limit))
+    return 0
