@@ -120,6 +120,11 @@ class EzspHandlers:
         value = MFG_TOKENS.get(token, b"\xff" * MFG_TOKEN_LENGTH.get(token, 0))
         return {"tokenData": value}
 
+    @command("getTokenData")
+    def _get_token_data(self, p: Params) -> Result:
+        # No NV3 tokens are kept (no custom EUI-64, no restored EUI-64): every key is absent.
+        return {"status": t.EmberStatus.NOT_FOUND, "value": b""}
+
     @command("getConfigurationValue")
     def _get_config(self, p: Params) -> Result:
         name = p["configId"].name

@@ -88,8 +88,8 @@ class EmulatedNcp:
             while data := await reader.read(4096):
                 self._ash.receive_data(data, loop.time())
                 self._pump()
-        except ConnectionError:
-            pass
+        except (ConnectionError, asyncio.CancelledError):
+            pass  # the host went away, or the NCP is being powered off
         finally:
             LOGGER.info("%s: host disconnected", self.name)
             self._writer = None

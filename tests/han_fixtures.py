@@ -1,0 +1,67 @@
+"""In-process HAN pieces for tests: an air, emulated NCPs, a coordinator and joining radios.
+
+Everything here is the real code path (bellows, zigpy, our NCP and frames); only the process
+boundary is removed, so a test can watch both ends.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import zigpy.config as zc
+import zigpy.types as zt
+
+from hal.emulated.air import AirChannel, InProcessRadioLink
+from hal.emulated.ncp.runner import EmulatedNcp
+from hal.ezsp_radio import EndpointDescriptor, EzspDeviceRadio
+from hub.se_controller import SmartEnergyController
+from protocol.ieee802154 import eui64_to_str
+
+HUB_EUI64 = 0x000D6F0000000001
+METER_ENDPOINT = EndpointDescriptor(1, 0x0501, (0x0702,), (0x000A,))
+
+
+async def start_ncp(air: AirChannel, eui64: int, name: str, version: int = 13) -> EmulatedNcp:
+    ncp = EmulatedNcp(eui64, InProcessRadioLink(air, eui64, name), version, name)
+    await ncp.start()
+    return ncp
+
+
+@contextlib.asynccontextmanager
+async def coordinator(air: AirChannel, version: int = 13) -> AsyncIterator[tuple[SmartEnergyController, EmulatedNcp]]:
+    ncp = await start_ncp(air, HUB_EUI64, "hub", version)
+    config: dict[str, Any] = {
+        zc.CONF_DEVICE: {zc.CONF_DEVICE_PATH: ncp.url},
+        zc.CONF_DATABASE: None,
+        zc.CONF_NWK_BACKUP_ENABLED: False,
+        zc.CONF_TOPO_SCAN_ENABLED: False,
+        zc.CONF_NWK: {zc.CONF_NWK_CHANNEL: 15},
+        "use_thread": False,
+    }
+    app = await SmartEnergyController.new(config, auto_form=True, start_radio=True)
+    try:
+        yield app, ncp
+    finally:
+        await app.shutdown()
+        await ncp.stop()
+
+
+async def permit(app: SmartEnergyController, eui64: int, link_key: bytes) -> None:
+    await app.permit_with_link_key(zt.EUI64.convert(eui64_to_str(eui64)), zt.KeyData(link_key), 60)
+
+
+@contextlib.asynccontextmanager
+async def joining_radio(
+    air: AirChannel, eui64: int, name: str, version: int = 13, router: bool = True
+) -> AsyncIterator[tuple[EzspDeviceRadio, EmulatedNcp, list[Any]]]:
+    ncp = await start_ncp(air, eui64, name, version)
+    radio = EzspDeviceRadio(ncp.url, METER_ENDPOINT, router=router)
+    received: list[Any] = []
+    await radio.connect(received.append)
+    try:
+        yield radio, ncp, received
+    finally:
+        await radio.close()
+        await ncp.stop()
