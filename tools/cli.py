@@ -2,7 +2,7 @@
 
     smartmeter rig up [RIG] [--broker KIND]        start a whole premises, Ctrl-C stops it
     smartmeter headend read|status|events ...     drive the head-end simulator
-    smartmeter bench DEVICE display|status|registers|load WATTS
+    smartmeter bench DEVICE display|status|registers|events|load WATTS
     smartmeter hub status|events
 
 A thin front end (STYLE.md, "tools/ are thin"): each subcommand calls library code in tools/ and

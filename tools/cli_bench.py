@@ -37,6 +37,7 @@ def add_parsers(commands: Any) -> None:
         ("display", "print what the display shows now"),
         ("status", "print the component's status as JSON"),
         ("registers", "print a meter's registers as JSON"),
+        ("events", "print the component's recent event log as JSON"),
     ):
         action = actions.add_parser(name, help=text, description=text)
         _common(action)

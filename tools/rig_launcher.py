@@ -29,13 +29,13 @@ from types import TracebackType
 from typing import Any, TextIO
 
 from devices.core.rig import BrokerKind, DeviceKind, Rig
+from hal.clock_factory import START_WALL_ENV as START_WALL_ENV
 from hal.control_socket import ControlError, request_sync
 from protocol.errors import ConfigError, TransientLinkError
 from protocol.ieee802154 import eui64_to_str
 from tools import broker as broker_tool
 from tools.headend import client as headend_client
 
-START_WALL_ENV = "SMARTMETER_START_WALL"
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BROKER, AIR, HEADEND = "broker", "air", "headend"
 RESERVED_NAMES = frozenset({BROKER, AIR, HEADEND})
@@ -183,10 +183,12 @@ class RigLauncher:
             rows.insert(1, (BROKER, "-", "-", "-", broker))
         widths = [max(len(row[i]) for row in rows) for i in range(4)]
         return "\n".join(
-            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False))
-            + (f"  {row[4]}" if row[4] else "")
+            (
+                "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False))
+                + f"  {row[4]}"
+            ).rstrip()
             for row in rows
-        ).rstrip()
+        )
 
     # -- start -----------------------------------------------------------------------------------
 
@@ -285,7 +287,9 @@ class RigLauncher:
                 # Clients keep retrying: an external broker may come up later.
                 self._say(f"warning: the external broker at {host}:{port} does not answer yet")
             return
-        spec = broker_tool.BrokerSpec(self.broker_kind.value, host, port, self.rig.run_dir / BROKER)
+        # The rig file's kinds minus "external", which tools/broker.py has no use for.
+        started_kind = broker_tool.BrokerKind(self.broker_kind.value)
+        spec = broker_tool.BrokerSpec(started_kind, host, port, self.rig.run_dir / BROKER)
         kind = broker_tool.resolve_kind(spec)
         with self._guard():
             process = broker_tool.start_broker(spec, wait_s=0)

@@ -490,7 +490,11 @@ class EzspHandlers:
 
     @command("gpSinkTableClearAll")
     def _gp_sink_table_clear_all(self, p: Params) -> Result:
-        return {}
+        return {}  # no Green Power sink table: nothing to clear
+
+    @command("gpClearProxyTable")
+    def _gp_clear_proxy_table(self, p: Params) -> Result:
+        return {}  # no Green Power proxy table either
 
     # -- messaging ------------------------------------------------------------------------
 

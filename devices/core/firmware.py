@@ -1,0 +1,308 @@
+"""What every device's firmware shares: power-up, the HAN link, ZCL dispatch and the bench port.
+
+`Firmware` is the base of the ESME, GSME and IHD firmware. It is given its HAL ports in a
+`DeviceContext` (by `devices.core.process` in a rig process, or by a test) and:
+
+- records Power up (B.1.1) at start and Power down (B.9.1) at a clean stop (event log, 18.2);
+- joins the HAN through its EZSP radio with its install-code link key (clause 17.2.15) and keeps
+  trying every few seconds until the hub lets it in, since the hub may permit joining long after
+  we start; it rejoins when the network goes down. Each change of the HAN link is logged once as
+  Communication error HAN (B.7.1) or Communication ok HAN (B.7.2) (clause 18.9.h);
+- parses incoming ZCL frames: requests go to its `ZclServer`, responses to its `ZclClient`;
+  frames that cannot be parsed are logged as Malformed message (clause 18.11.j) and dropped;
+- offers the bench commands every component has: `status`, `display` and `events`.
+
+Subclasses add their clusters (`served_clusters`), their loops (`on_start`), what they persist
+at a stop (`on_stop`) and their own bench commands (`extra_handlers`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Coroutine, Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from devices.core.event_log import EventLog
+from devices.core.rig import DeviceKind
+from devices.core.zcl_client import ZclClient
+from devices.core.zcl_server import AttributeTable, ZclFrame, ZclServer
+from hal.control_socket import Handler, Request
+from hal.ezsp_radio import SE_PROFILE, EndpointDescriptor, EzspDeviceRadio, IncomingMessage
+from hal.ports import Clock, Display, NonVolatileStore
+from protocol.errors import DecodeError, TransientLinkError
+from protocol.event_codes import EventCode
+from protocol.ieee802154 import eui64_to_str
+
+__all__ = ["DeviceContext", "Firmware"]
+
+ZDO_PROFILE = 0x0000
+BROADCAST_ENDPOINT = 0xFF
+#: Real seconds between join attempts (a radio matter, so real time; see `zcl_client`).
+JOIN_RETRY_REAL_S = 5.0
+FIRMWARE_VERSION = "0.1.0"
+
+
+@dataclass(frozen=True)
+class DeviceContext:
+    """What a device's firmware is given: its identity, its HAL ports and the HAN to join."""
+
+    name: str
+    eui64: int
+    link_key: bytes
+    clock: Clock
+    store: NonVolatileStore
+    display: Display
+    radio_url: str
+    channel: int
+    extended_pan_id: int = 0
+
+
+class Firmware:
+    """Base of the device firmware; see the module docstring."""
+
+    kind: ClassVar[DeviceKind]
+    endpoint: ClassVar[EndpointDescriptor]
+    router: ClassVar[bool]
+
+    def __init__(self, context: DeviceContext) -> None:
+        self.context = context
+        self.name = context.name
+        self.clock = context.clock
+        self.store = context.store
+        self.display = context.display
+        self.events = EventLog(context.store, context.clock, self.kind.value)
+        self.radio = EzspDeviceRadio(context.radio_url, self.endpoint, router=self.router)
+        self.zcl_server = ZclServer(self.served_clusters())
+        self.zcl_client = ZclClient(context.clock, self.send)
+        self.log = logging.getLogger(f"devices.{self.name}")
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._joined = asyncio.Event()
+        self._network_down = asyncio.Event()
+        self._han_ok: bool | None = None
+        self._connected = False
+        self._running = False
+
+    # -- subclass hooks ----------------------------------------------------------------
+
+    def served_clusters(self) -> Mapping[int, AttributeTable]:
+        """Server clusters of our endpoint: cluster id -> attribute table."""
+        return {}
+
+    async def on_start(self) -> None:
+        """Start the device's own loops (with `spawn`)."""
+
+    async def on_stop(self) -> None:
+        """Persist what must survive; the device's loops are already cancelled."""
+
+    def on_zdo(self, message: IncomingMessage) -> None:
+        """A ZDO frame the NCP passed up (responses, announcements)."""
+
+    def extra_handlers(self) -> dict[str, Handler]:
+        """The device's own bench commands."""
+        return {}
+
+    # -- life cycle --------------------------------------------------------------------
+
+    @property
+    def joined(self) -> bool:
+        return self._joined.is_set() and self.radio.node_id is not None
+
+    @property
+    def nwk(self) -> int | None:
+        return self.radio.node_id if self.joined else None
+
+    async def wait_joined(self) -> None:
+        await self._joined.wait()
+
+    async def start(self) -> None:
+        """Power up: log it, start joining the HAN and the device's loops."""
+        self.events.record(
+            EventCode.POWER_UP,
+            {"firmware": FIRMWARE_VERSION, "eui64": eui64_to_str(self.context.eui64)},
+        )
+        self._running = True
+        self.spawn(self._han_link(), "han-link")
+        await self.on_start()
+        self.log.info("%s %s started", self.kind.value.upper(), self.name)
+
+    async def stop(self) -> None:
+        """Clean power down: stop the loops, persist, log B.9.1 and release the radio."""
+        if not self._running:
+            return
+        self._running = False
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        try:
+            await self.on_stop()
+        finally:
+            self.events.record(EventCode.POWER_DOWN, {"reason": "shutdown"})
+            await self.radio.close()
+        self.log.info("%s %s stopped", self.kind.value.upper(), self.name)
+
+    def spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
+        """Run `coro` as a task the firmware owns: cancelled at stop, its crash logged."""
+        task = asyncio.create_task(coro, name=f"{self.name}:{name}")
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            self.log.error("task %s crashed", task.get_name(), exc_info=task.exception())
+            # Clause 18.9.j: an unhandled exception is an event, not a silent death.
+            with contextlib.suppress(Exception):
+                self.events.record(
+                    EventCode.UNEXPECTED_PROGRAM_OPERATION,
+                    {"task": task.get_name(), "error": repr(task.exception())},
+                )
+
+    # -- the HAN link ------------------------------------------------------------------
+
+    async def _han_link(self) -> None:
+        while True:
+            try:
+                if not self._connected:
+                    await self.radio.connect(self._on_message, self._on_network_down)
+                    self._connected = True
+                node_id = await self.radio.join(
+                    link_key=self.context.link_key,
+                    channel=self.context.channel,
+                    extended_pan_id=self.context.extended_pan_id,
+                )
+            except TransientLinkError as exc:
+                self.log.info("not on the HAN yet (%s); retrying in %g s", exc, JOIN_RETRY_REAL_S)
+                self._han_changed(False, str(exc))
+                await self.clock.sleep(JOIN_RETRY_REAL_S * self.clock.scale)
+                continue
+            except Exception as exc:
+                # The radio library failed in a way it does not classify (a dongle unplugged,
+                # an EZSP timeout): start again from a fresh connection rather than give up.
+                self.log.warning("radio failure (%r); reconnecting in %g s", exc, JOIN_RETRY_REAL_S)
+                self._han_changed(False, repr(exc))
+                await self.radio.close()
+                self._connected = False
+                await self.clock.sleep(JOIN_RETRY_REAL_S * self.clock.scale)
+                continue
+            self.log.info("joined the HAN as 0x%04x", node_id)
+            self._han_changed(True, f"joined as 0x{node_id:04x}")
+            self._network_down.clear()
+            self._joined.set()
+            await self._network_down.wait()
+            self._joined.clear()
+            self._han_changed(False, "network down")
+
+    def _on_network_down(self) -> None:
+        self.log.warning("the HAN went down")
+        self._network_down.set()
+
+    def _han_changed(self, ok: bool, detail: str) -> None:
+        """Log B.7.1/B.7.2 on a change only, not on every retry."""
+        if self._han_ok is ok:
+            return
+        self._han_ok = ok
+        code = EventCode.COMMUNICATION_OK_HAN if ok else EventCode.COMMUNICATION_ERROR_HAN
+        self.events.record(code, {"detail": detail})
+
+    # -- messages ----------------------------------------------------------------------
+
+    async def send(self, destination: int, cluster_id: int, endpoint: int, payload: bytes) -> None:
+        """APS-acknowledged unicast on the Smart Energy profile; TransientLinkError if not sent."""
+        if not self.joined:
+            raise TransientLinkError("not joined to the HAN")
+        await self.radio.send(destination, cluster_id, endpoint, payload)
+
+    def record_malformed(self, message: IncomingMessage, error: DecodeError) -> None:
+        """Clause 18.11.j: a malformed HAN message is detected, logged and dropped."""
+        self.log.warning("malformed frame from 0x%04x: %s", message.sender, error)
+        self.events.record(
+            EventCode.MALFORMED_MESSAGE,
+            {
+                "sender": f"0x{message.sender:04x}",
+                "profile": f"0x{message.profile_id:04x}",
+                "cluster": f"0x{message.cluster_id:04x}",
+                "payload": message.payload.hex(),
+                "reason": str(error),
+            },
+        )
+
+    def _on_message(self, message: IncomingMessage) -> None:
+        if message.profile_id == ZDO_PROFILE:
+            self.on_zdo(message)
+            return
+        if message.profile_id != SE_PROFILE or message.dst_endpoint not in (
+            self.endpoint.endpoint,
+            BROADCAST_ENDPOINT,
+        ):
+            return  # not for our endpoint (e.g. Green Power broadcasts): not ours to judge
+        try:
+            frame = ZclFrame.parse(message.payload)
+            if not frame.to_server:
+                self.zcl_client.handle_response(message.sender, frame)
+                return
+            reply = self.zcl_server.handle(message.cluster_id, frame, broadcast=message.broadcast)
+        except DecodeError as exc:
+            self.record_malformed(message, exc)
+            return
+        if reply is not None:
+            self.spawn(self._reply(message, reply), "zcl-reply")
+
+    async def _reply(self, request: IncomingMessage, payload: bytes) -> None:
+        try:
+            await self.send(request.sender, request.cluster_id, request.src_endpoint, payload)
+        except TransientLinkError as exc:
+            self.log.info("reply to 0x%04x not delivered: %s", request.sender, exc)
+
+    # -- bench port --------------------------------------------------------------------
+
+    def control_handlers(self) -> dict[str, Handler]:
+        handlers: dict[str, Handler] = {
+            "status": self._cmd_status,
+            "display": self._cmd_display,
+            "events": self._cmd_events,
+        }
+        handlers.update(self.extra_handlers())
+        return handlers
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "kind": self.kind.value,
+            "joined": self.joined,
+            "nwk": self.nwk,
+            "eui64": eui64_to_str(self.context.eui64),
+            "now": self.clock.now().isoformat(),
+        }
+
+    async def _cmd_status(self, request: Request) -> dict[str, Any]:
+        return self.status()
+
+    async def _cmd_display(self, request: Request) -> dict[str, Any]:
+        updated = self.display.updated_at
+        return {
+            "lines": self.display.lines(),
+            "updated_at": None if updated is None else updated.isoformat(),
+        }
+
+    async def _cmd_events(self, request: Request) -> dict[str, Any]:
+        limit = int(request.get("limit", 50))
+        if not 1 <= limit <= 1000:
+            raise ValueError("limit must be 1..1000")
+        return {
+            "events": [
+                {
+                    "seq": record.seq,
+                    "utc": record.utc.isoformat(),
+                    "code": int(record.code),
+                    "ref": record.code.ref,
+                    "title": record.code.title,
+                    "detail": dict(record.detail),
+                }
+                for record in self.events.recent(limit)
+            ]
+        }

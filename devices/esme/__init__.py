@@ -1,0 +1,1 @@
+"""Electricity meter (ESME) firmware; run it with `python -m devices.esme --rig R --name N`."""

@@ -1,0 +1,59 @@
+"""Electricity meter (ESME) firmware: a single-phase import register served over ZigBee SE.
+
+The ESME is mains powered, so it joins the HAN as a router (it relays for the sleepy gas meter
+and the IHD in a real home). Its endpoint 1 is a Smart Energy Metering Device (device id 0x0501)
+serving Metering (0x0702) and declaring itself a client of Time (0x000A): it will set its RTC
+from the hub's Time cluster once the hub serves Smart Energy; until then it keeps its own clock.
+
+Bench commands, beside the common ones: `load` {"watts": W or null} sets (or clears) the bench
+override of the measuring element, 0..23000 W (100 A at 230 V, clause 1.1.b); `registers`
+returns the raw Metering attributes and the registers they mean.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from devices.core.firmware import DeviceContext
+from devices.core.rig import DeviceKind
+from devices.meter.meter_firmware import MeterFirmware, check_bench_number
+from devices.meter.metering_cluster import ELECTRICITY, METERING_CLUSTER
+from hal.control_socket import ControlError, Handler, Request
+from hal.ezsp_radio import EndpointDescriptor
+from hal.ports import ElectricityMetrology, PortError
+
+__all__ = ["MAX_BENCH_LOAD_W", "EsmeFirmware"]
+
+TIME_CLUSTER = 0x000A
+METERING_DEVICE = 0x0501  # Smart Energy device id "Metering Device"
+#: Clause 1.1.b: single phase up to 100 A, at the 230 V nominal voltage.
+MAX_BENCH_LOAD_W = 23_000.0
+
+
+class EsmeFirmware(MeterFirmware):
+    """The electricity meter; `metrology` is its measuring element (HAL port)."""
+
+    kind = DeviceKind.ESME
+    endpoint = EndpointDescriptor(1, METERING_DEVICE, (METERING_CLUSTER,), (TIME_CLUSTER,))
+    router = True
+    commodity = ELECTRICITY
+
+    def __init__(self, context: DeviceContext, metrology: ElectricityMetrology) -> None:
+        self.metrology = metrology
+        super().__init__(context)
+
+    def measure_rate(self) -> int:
+        """Active power in milliwatts (mWh per hour), quantised like an ADC reading."""
+        return round(self.metrology.sample(self.clock.now()).active_power_w * 1000)
+
+    def extra_handlers(self) -> dict[str, Handler]:
+        return {**super().extra_handlers(), "load": self._cmd_load}
+
+    async def _cmd_load(self, request: Request) -> dict[str, Any]:
+        watts = check_bench_number(request, "watts", MAX_BENCH_LOAD_W, "W")
+        try:
+            self.metrology.set_load(watts)
+        except PortError as exc:
+            raise ControlError(str(exc)) from None
+        self.sample()  # demand follows the bench at once, not at the next tick
+        return {"watts": watts, "demand_w": self.commodity.raw_demand(self.rate)}

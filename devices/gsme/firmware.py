@@ -1,0 +1,60 @@
+"""Gas meter (GSME) firmware: a volume register served over ZigBee SE.
+
+A real GSME runs on a battery for years (clause 12.5: "respecting gas battery life"), so it is
+a sleepy end device that wakes to push its readings to the hub's gas proxy. For now this one
+joins as an end device (router=False) but keeps its receiver on, and the IHD reads it directly;
+the sleepy behaviour arrives with the hub's gas proxy (mirror). Its endpoint 1 is a Smart Energy
+Metering Device (0x0501) serving Metering (0x0702), client of Time (0x000A).
+
+Bench commands, beside the common ones: `flow` {"m3_per_h": F or null} sets (or clears) the
+bench override of the flow, 0..6 m3/h (clause 1.1.a); `registers` as for the ESME.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from devices.core.firmware import DeviceContext
+from devices.core.rig import DeviceKind
+from devices.meter.meter_firmware import MeterFirmware, check_bench_number
+from devices.meter.metering_cluster import GAS, METERING_CLUSTER
+from hal.control_socket import ControlError, Handler, Request
+from hal.ezsp_radio import EndpointDescriptor
+from hal.ports import GasMetrology, PortError
+
+__all__ = ["MAX_BENCH_FLOW_M3_PER_H", "GsmeFirmware"]
+
+TIME_CLUSTER = 0x000A
+METERING_DEVICE = 0x0501
+ML_PER_M3 = 1_000_000
+#: Clause 1.1.a: a domestic gas meter up to 6 m3/h.
+MAX_BENCH_FLOW_M3_PER_H = 6.0
+
+
+class GsmeFirmware(MeterFirmware):
+    """The gas meter; `metrology` is its measuring element (HAL port)."""
+
+    kind = DeviceKind.GSME
+    endpoint = EndpointDescriptor(1, METERING_DEVICE, (METERING_CLUSTER,), (TIME_CLUSTER,))
+    router = False
+    commodity = GAS
+
+    def __init__(self, context: DeviceContext, metrology: GasMetrology) -> None:
+        self.metrology = metrology
+        super().__init__(context)
+
+    def measure_rate(self) -> int:
+        """Flow in millilitres per hour."""
+        return round(self.metrology.sample(self.clock.now()).flow_m3_per_h * ML_PER_M3)
+
+    def extra_handlers(self) -> dict[str, Handler]:
+        return {**super().extra_handlers(), "flow": self._cmd_flow}
+
+    async def _cmd_flow(self, request: Request) -> dict[str, Any]:
+        flow = check_bench_number(request, "m3_per_h", MAX_BENCH_FLOW_M3_PER_H, "m3/h")
+        try:
+            self.metrology.set_flow(flow)
+        except PortError as exc:
+            raise ControlError(str(exc)) from None
+        self.sample()
+        return {"m3_per_h": flow, "demand_l_per_h": self.commodity.raw_demand(self.rate)}

@@ -1,0 +1,1 @@
+"""In-home display (IHD) firmware; run it with `python -m devices.ihd --rig R --name N`."""

@@ -1,0 +1,1 @@
+"""Shared meter logic: the energy integrator, persisted registers and the Metering cluster."""

@@ -1,0 +1,158 @@
+"""What the ESME and GSME firmware share: metrology sampling, the register and Metering 0x0702.
+
+Every `SAMPLE_PERIOD_S` of clock time the meter integrates the rate measured at the previous
+sample over the time since (left Riemann sum on the RTC's monotonic time, exact in integers,
+see `integrator`), then reads its measuring element again. A bench change of the load is
+sampled at once, so demand follows it within a sample. The register is saved at least every
+`PERSIST_INTERVAL_S` of clock time and at a clean stop (see `register_store` for what a crash
+loses). The meter's own display shows the register and the demand, formatted from the same
+Metering attributes the HAN reads, so the meter and an IHD never disagree about a digit.
+
+Clause 12.5 is met from the meter's side by answering reads at any time: the IHD polls
+electricity every 2 s and gas every 15 min (the IHD firmware), and the value it reads is never
+older than one sample.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from devices.core.firmware import DeviceContext, Firmware
+from devices.core.zcl_server import AttributeTable
+from hal.control_socket import ControlError, Handler, Request
+from protocol.metering_units import metering_registers
+
+from .integrator import EnergyIntegrator, to_microseconds
+from .metering_cluster import METERING_CLUSTER, Commodity, attribute_names, metering_attributes
+from .register_store import PERSIST_INTERVAL_S, RegisterStore
+
+__all__ = ["SAMPLE_PERIOD_S", "MeterFirmware", "display_unit"]
+
+#: Clock seconds between two metrology samples.
+SAMPLE_PERIOD_S = 1.0
+#: Name of CurrentSummationDelivered's register in the store.
+DELIVERED = "current_summation_delivered"
+_PERSIST_INTERVAL_US = to_microseconds(PERSIST_INTERVAL_S)
+
+
+def display_unit(unit: str) -> str:
+    """A unit as a character LCD shows it: no superscripts ("m³/h" -> "m3/h")."""
+    return unit.replace("³", "3")
+
+
+def check_bench_number(request: Request, key: str, high: float, unit: str) -> float | None:
+    """A non-negative number (or null, meaning "back to the profile") from a bench request."""
+    if key not in request:
+        raise ControlError(f'missing "{key}" (a number of {unit}, or null for the profile)')
+    value = request[key]
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ControlError(f"{key} must be a number of {unit}, not {value!r}")
+    if not 0 <= value <= high:
+        raise ControlError(f"{key} = {value} is outside 0..{high:g} {unit}")
+    return float(value)
+
+
+class MeterFirmware(Firmware):
+    """Base of the ESME and GSME: a cumulative register served as Metering (0x0702)."""
+
+    commodity: ClassVar[Commodity]
+
+    def __init__(self, context: DeviceContext) -> None:
+        self.registers = RegisterStore(context.store)
+        self.register: EnergyIntegrator = self.registers.load(DELIVERED)
+        self._rate = 0
+        self._last_us: int | None = None
+        self._saved_us = 0
+        super().__init__(context)
+
+    def measure_rate(self) -> int:
+        """The measuring element's rate now, in register units per hour (mW or ml/h)."""
+        raise NotImplementedError
+
+    # -- metering ----------------------------------------------------------------------
+
+    @property
+    def rate(self) -> int:
+        """The rate of the last sample, register units per hour."""
+        return self._rate
+
+    def sample(self) -> None:
+        """Integrate the rate held since the previous sample, sample again, save when due."""
+        now_us = to_microseconds(self.clock.monotonic())
+        if self._last_us is None:
+            self._saved_us = now_us
+        else:
+            self.register.add(self._rate, now_us - self._last_us)
+        self._last_us = now_us
+        # Export (negative power) belongs in CurrentSummationReceived, not metered yet: a
+        # delivered register never runs backwards.
+        self._rate = max(0, self.measure_rate())
+        if now_us - self._saved_us >= _PERSIST_INTERVAL_US:
+            self.persist()
+        self.display.show(self.display_lines())
+
+    def persist(self) -> None:
+        """Save the register (units and remainder in one transaction)."""
+        with self.store.transaction() as tx:
+            self.registers.save(DELIVERED, self.register, self.clock.now(), tx)
+        if self._last_us is not None:
+            self._saved_us = self._last_us
+
+    async def on_start(self) -> None:
+        self.sample()
+        self.spawn(self._metrology_loop(), "metrology")
+
+    async def on_stop(self) -> None:
+        # Count the energy up to this instant, then save: a clean stop loses nothing.
+        self.sample()
+        self.persist()
+
+    async def _metrology_loop(self) -> None:
+        while True:
+            await self.clock.sleep(SAMPLE_PERIOD_S)
+            self.sample()
+
+    # -- the Metering cluster ----------------------------------------------------------
+
+    def served_clusters(self) -> Mapping[int, AttributeTable]:
+        return {
+            METERING_CLUSTER: metering_attributes(
+                self.commodity,
+                summation=lambda: self.commodity.raw_summation(self.register.units),
+                demand=lambda: self.commodity.raw_demand(self._rate),
+            )
+        }
+
+    def metering_view(self) -> dict[str, Any]:
+        """Raw Metering attributes (zigpy names) and the registers they mean, with units."""
+        attributes = attribute_names(self.zcl_server.read_values(METERING_CLUSTER))
+        return {"attributes": attributes, **metering_registers(attributes)}
+
+    def display_lines(self) -> list[str]:
+        registers = self.metering_view()["registers"]
+        summation = registers["CurrentSummationDelivered"]
+        demand = registers["InstantaneousDemand"]
+        return [
+            f"{self.commodity.summation_label} {summation['display']} "
+            f"{display_unit(summation['unit'])}",
+            f"{self.commodity.demand_label} {demand['display']} {display_unit(demand['unit'])}",
+        ]
+
+    # -- bench port --------------------------------------------------------------------
+
+    def extra_handlers(self) -> dict[str, Handler]:
+        return {"registers": self._cmd_registers}
+
+    async def _cmd_registers(self, request: Request) -> dict[str, Any]:
+        return {
+            **self.metering_view(),
+            "register": {
+                "units": self.register.units,
+                "remainder": self.register.remainder,
+                "rate_per_hour": self._rate,
+            },
+        }
