@@ -13,6 +13,9 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
+	# zigpy's wheel ships a stray top-level `tools` package (its maintainer scripts) that would
+	# shadow ours: remove it so `import tools` is always this project's.
+	rm -rf $(VENV)/lib/python*/site-packages/tools
 	touch $(STAMP)
 
 demo: venv

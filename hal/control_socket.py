@@ -100,6 +100,8 @@ async def request(path: Path, cmd: str, timeout: float = 15.0, **fields: Any) ->
                 writer.close()
     except (FileNotFoundError, ConnectionRefusedError) as exc:
         raise ControlError(f"nothing is listening on {path}: is the component running?") from exc
+    except OSError as exc:  # e.g. the component died while answering
+        raise ControlError(f"{path}: {exc.strerror or exc}") from exc
     except TimeoutError as exc:
         raise ControlError(f"no answer from {path} within {timeout:g} s") from exc
     if not line:

@@ -74,7 +74,9 @@ class EzspDeviceRadio:
     def joined(self) -> bool:
         return self.node_id is not None
 
-    async def connect(self, on_message: OnMessage, on_network_down: OnNetworkDown | None = None) -> None:
+    async def connect(
+        self, on_message: OnMessage, on_network_down: OnNetworkDown | None = None
+    ) -> None:
         self._on_message = on_message
         self._on_down = on_network_down
         config = zigpy_config.SCHEMA_DEVICE({zigpy_config.CONF_DEVICE_PATH: self.url})
@@ -136,14 +138,26 @@ class EzspDeviceRadio:
             _check(status, "joinNetwork")
             failed = asyncio.get_running_loop().create_future()
             self._join_failed = failed
-            done, _ = await asyncio.wait({network_up, failed}, timeout=JOIN_TIMEOUT_S, return_when=asyncio.FIRST_COMPLETED)
+            done, _ = await asyncio.wait(
+                {network_up, failed}, timeout=JOIN_TIMEOUT_S, return_when=asyncio.FIRST_COMPLETED
+            )
         if network_up not in done:
-            raise TransientLinkError("join failed: the network refused us or we could not decrypt its key")
+            raise TransientLinkError(
+                "join failed: the network refused us or we could not decrypt its key"
+            )
         (node_id,) = await ezsp.getNodeId()
         self.node_id = int(node_id)
         return self.node_id
 
-    async def send(self, destination: int, cluster_id: int, dst_endpoint: int, payload: bytes, *, profile_id: int = SE_PROFILE) -> None:
+    async def send(
+        self,
+        destination: int,
+        cluster_id: int,
+        dst_endpoint: int,
+        payload: bytes,
+        *,
+        profile_id: int = SE_PROFILE,
+    ) -> None:
         """Unicast with APS acknowledgement; raises TransientLinkError if it was not delivered."""
         ezsp = self._require()
         self._tag = (self._tag + 1) & 0xFF
@@ -153,25 +167,38 @@ class EzspDeviceRadio:
             clusterId=cluster_id,
             sourceEndpoint=self.endpoint.endpoint,
             destinationEndpoint=dst_endpoint,
-            options=t.EmberApsOption.APS_OPTION_RETRY | t.EmberApsOption.APS_OPTION_ENABLE_ROUTE_DISCOVERY,
+            options=t.EmberApsOption.APS_OPTION_RETRY
+            | t.EmberApsOption.APS_OPTION_ENABLE_ROUTE_DISCOVERY,
             groupId=0,
             sequence=0,
         )
         future: asyncio.Future[t.sl_Status] = asyncio.get_running_loop().create_future()
         self._sent[tag] = future
         try:
-            status, _seq = await ezsp.send_unicast(nwk=destination, aps_frame=aps, message_tag=tag, data=payload)
+            status, _seq = await ezsp.send_unicast(
+                nwk=destination, aps_frame=aps, message_tag=tag, data=payload
+            )
             _check(status, "sendUnicast")
             async with asyncio.timeout(SEND_TIMEOUT_S):
                 delivered = await future
         except TimeoutError:
-            raise TransientLinkError(f"no delivery report for a frame to 0x{destination:04x}") from None
+            raise TransientLinkError(
+                f"no delivery report for a frame to 0x{destination:04x}"
+            ) from None
         finally:
             self._sent.pop(tag, None)
         if delivered != t.sl_Status.OK:
             raise TransientLinkError(f"frame to 0x{destination:04x} not delivered: {delivered!r}")
 
-    async def broadcast(self, cluster_id: int, payload: bytes, *, profile_id: int = 0, dst_endpoint: int = 0, destination: int = 0xFFFD) -> None:
+    async def broadcast(
+        self,
+        cluster_id: int,
+        payload: bytes,
+        *,
+        profile_id: int = 0,
+        dst_endpoint: int = 0,
+        destination: int = 0xFFFD,
+    ) -> None:
         ezsp = self._require()
         aps = t.EmberApsFrame(
             profileId=profile_id,
@@ -182,7 +209,14 @@ class EzspDeviceRadio:
             groupId=0,
             sequence=0,
         )
-        status, _ = await ezsp.send_broadcast(address=destination, aps_frame=aps, radius=30, message_tag=0, aps_sequence=0, data=payload)
+        status, _ = await ezsp.send_broadcast(
+            address=destination,
+            aps_frame=aps,
+            radius=30,
+            message_tag=0,
+            aps_sequence=0,
+            data=payload,
+        )
         _check(status, "sendBroadcast")
 
     def _require(self) -> EZSP:
@@ -217,7 +251,17 @@ class EzspDeviceRadio:
             message_type, aps, lqi, rssi, sender, _b, _a, payload = args
         broadcast = message_type == t.EmberIncomingMessageType.INCOMING_BROADCAST
         self._on_message(
-            IncomingMessage(int(sender), aps.profileId, aps.clusterId, aps.sourceEndpoint, aps.destinationEndpoint, bytes(payload), int(lqi), int(rssi), broadcast)
+            IncomingMessage(
+                int(sender),
+                aps.profileId,
+                aps.clusterId,
+                aps.sourceEndpoint,
+                aps.destinationEndpoint,
+                bytes(payload),
+                int(lqi),
+                int(rssi),
+                broadcast,
+            )
         )
 
 

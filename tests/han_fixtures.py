@@ -30,7 +30,9 @@ async def start_ncp(air: AirChannel, eui64: int, name: str, version: int = 13) -
 
 
 @contextlib.asynccontextmanager
-async def coordinator(air: AirChannel, version: int = 13) -> AsyncIterator[tuple[SmartEnergyController, EmulatedNcp]]:
+async def coordinator(
+    air: AirChannel, version: int = 13
+) -> AsyncIterator[tuple[SmartEnergyController, EmulatedNcp]]:
     ncp = await start_ncp(air, HUB_EUI64, "hub", version)
     config: dict[str, Any] = {
         zc.CONF_DEVICE: {zc.CONF_DEVICE_PATH: ncp.url},

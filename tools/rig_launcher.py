@@ -392,8 +392,8 @@ class RigLauncher:
     def wait_joined(self, timeout: float = JOIN_TIMEOUT_S) -> float:
         """Wait until the hub reports every device of the rig joined; returns the seconds taken.
 
-        Raises JoinTimeout naming the missing devices after `timeout` s, or at once if the hub
-        process has exited (nothing can join then).
+        Raises JoinTimeout naming the missing devices after `timeout` s, or as soon as the hub
+        or every missing device has exited (nothing more can join then).
         """
         started = time.monotonic()
         deadline = started + timeout
@@ -402,11 +402,10 @@ class RigLauncher:
         missing, detail = wanted, "the hub has not answered"
         while True:
             self.check_children()
-            hub = self.children.get(self.rig.hub.name)
-            if hub is not None and hub.process.poll() is not None:
-                raise JoinTimeout(
-                    missing, time.monotonic() - started, f"the hub exited ({hub.log_path})"
-                )
+            if self._exited(self.rig.hub.name):
+                raise JoinTimeout(missing, time.monotonic() - started, "the hub exited")
+            if missing and all(self._exited(name) for name in missing):
+                raise JoinTimeout(missing, time.monotonic() - started, "their processes exited")
             try:
                 joined = self.hub_status().get("joined") or {}
             except ControlError as exc:
@@ -423,6 +422,10 @@ class RigLauncher:
             if time.monotonic() >= deadline:
                 raise JoinTimeout(missing, time.monotonic() - started, detail)
             time.sleep(0.25)
+
+    def _exited(self, name: str) -> bool:
+        child = self.children.get(name)
+        return child is not None and child.process.poll() is not None
 
     # -- stop ------------------------------------------------------------------------------------
 

@@ -168,7 +168,7 @@ class Firmware:
         while True:
             try:
                 if not self._connected:
-                    await self.radio.connect(self._on_message, self._on_network_down)
+                    await self.radio.connect(self.handle_message, self._on_network_down)
                     self._connected = True
                 node_id = await self.radio.join(
                     link_key=self.context.link_key,
@@ -217,21 +217,29 @@ class Firmware:
             raise TransientLinkError("not joined to the HAN")
         await self.radio.send(destination, cluster_id, endpoint, payload)
 
-    def record_malformed(self, message: IncomingMessage, error: DecodeError) -> None:
+    def record_malformed(
+        self,
+        error: DecodeError,
+        *,
+        sender: int,
+        cluster_id: int,
+        payload: bytes = b"",
+        profile_id: int = SE_PROFILE,
+    ) -> None:
         """Clause 18.11.j: a malformed HAN message is detected, logged and dropped."""
-        self.log.warning("malformed frame from 0x%04x: %s", message.sender, error)
+        self.log.warning("malformed frame from 0x%04x: %s", sender, error)
         self.events.record(
             EventCode.MALFORMED_MESSAGE,
             {
-                "sender": f"0x{message.sender:04x}",
-                "profile": f"0x{message.profile_id:04x}",
-                "cluster": f"0x{message.cluster_id:04x}",
-                "payload": message.payload.hex(),
+                "sender": f"0x{sender:04x}",
+                "profile": f"0x{profile_id:04x}",
+                "cluster": f"0x{cluster_id:04x}",
+                "payload": payload.hex(),
                 "reason": str(error),
             },
         )
 
-    def _on_message(self, message: IncomingMessage) -> None:
+    def handle_message(self, message: IncomingMessage) -> None:
         if message.profile_id == ZDO_PROFILE:
             self.on_zdo(message)
             return
@@ -247,7 +255,13 @@ class Firmware:
                 return
             reply = self.zcl_server.handle(message.cluster_id, frame, broadcast=message.broadcast)
         except DecodeError as exc:
-            self.record_malformed(message, exc)
+            self.record_malformed(
+                exc,
+                sender=message.sender,
+                cluster_id=message.cluster_id,
+                payload=message.payload,
+                profile_id=message.profile_id,
+            )
             return
         if reply is not None:
             self.spawn(self._reply(message, reply), "zcl-reply")

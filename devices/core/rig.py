@@ -120,7 +120,9 @@ class _Section:
         if kind is float and isinstance(value, int):
             value = float(value)
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            raise ConfigError(f"{self.path}: [{self.where}] {key} must be {kind.__name__}, not {value!r}")
+            raise ConfigError(
+                f"{self.path}: [{self.where}] {key} must be {kind.__name__}, not {value!r}"
+            )
         return value
 
     def enum(self, key: str, kind: type[enum.StrEnum], default: str) -> Any:
@@ -129,7 +131,9 @@ class _Section:
             return kind(value)
         except ValueError:
             allowed = ", ".join(m.value for m in kind)
-            raise ConfigError(f"{self.path}: [{self.where}] {key} = {value!r}: use one of {allowed}") from None
+            raise ConfigError(
+                f"{self.path}: [{self.where}] {key} = {value!r}: use one of {allowed}"
+            ) from None
 
     def eui64(self, key: str) -> int:
         try:
@@ -211,7 +215,7 @@ def _device(section: _Section) -> DeviceConfig:
         raise ConfigError(f"{section.path}: [{section.where}] install_code: {exc}") from None
     load = section.table.get("load", "household")
     if not isinstance(load, str | int | float) or (isinstance(load, str) and load != "household"):
-        raise ConfigError(f"{section.path}: [{section.where}] load must be \"household\" or watts")
+        raise ConfigError(f'{section.path}: [{section.where}] load must be "household" or watts')
     return DeviceConfig(
         name=section.get("name", str),
         kind=section.enum("kind", DeviceKind, "esme"),

@@ -13,7 +13,6 @@ clock port as `seconds * clock.scale` emulated seconds, never on the host clock.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, TypeVar
 
@@ -45,13 +44,12 @@ async def wait_on_clock(clock: Clock, awaitable: Awaitable[_T], seconds: float) 
     try:
         await asyncio.wait({task, timer}, return_when=asyncio.FIRST_COMPLETED)
     finally:
-        timer.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await timer
-    if not task.done():
+        # Whoever lost the race, or both if we are cancelled ourselves, must not outlive us.
+        timed_out = not task.done()
         task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        timer.cancel()
+        await asyncio.gather(task, timer, return_exceptions=True)
+    if timed_out:
         raise TimeoutError(f"no answer within {seconds:g} s")
     return task.result()
 

@@ -7,14 +7,20 @@ from devices.core.process import main
 from devices.core.rig import DeviceConfig, DeviceKind
 from devices.esme.firmware import EsmeFirmware
 from hal.emulated.metrology import ConstantLoad, HouseholdProfile
-from hal.ports import ElectricityMetrology
+from hal.ports import ElectricityMetrology, PortError
+from protocol.errors import ConfigError
 
 
 def build(context: DeviceContext, config: DeviceConfig) -> EsmeFirmware:
     """The ESME with the measuring element the rig asks for: a household profile or watts."""
-    metrology: ElectricityMetrology = (
-        HouseholdProfile(config.seed) if config.load == "household" else ConstantLoad(float(config.load))
-    )
+    metrology: ElectricityMetrology
+    if config.load == "household":
+        metrology = HouseholdProfile(config.seed)
+    else:
+        try:
+            metrology = ConstantLoad(float(config.load))
+        except PortError as exc:
+            raise ConfigError(f"device {config.name!r}: load = {config.load}: {exc}") from None
     return EsmeFirmware(context, metrology)
 
 

@@ -7,11 +7,15 @@ the sleepy behaviour arrives with the hub's gas proxy (mirror). Its endpoint 1 i
 Metering Device (0x0501) serving Metering (0x0702), client of Time (0x000A).
 
 Bench commands, beside the common ones: `flow` {"m3_per_h": F or null} sets (or clears) the
-bench override of the flow, 0..6 m3/h (clause 1.1.a); `registers` as for the ESME.
+bench override of the flow, 0..6 m3/h (clause 1.1.a); `load` {"watts": W or null} does the same
+from the power of the gas burnt, converted to a flow with the GB formula of clause 13.2 at the
+default calorific value (about 11.22 kWh per m3), for the rig's common `smartmeter bench load`;
+`registers` as for the ESME.
 """
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from devices.core.firmware import DeviceContext
@@ -21,14 +25,26 @@ from devices.meter.metering_cluster import GAS, METERING_CLUSTER
 from hal.control_socket import ControlError, Handler, Request
 from hal.ezsp_radio import EndpointDescriptor
 from hal.ports import GasMetrology, PortError
+from protocol.metering_units import DEFAULT_CALORIFIC_VALUE, GAS_CORRECTION_FACTOR, MJ_PER_KWH
 
-__all__ = ["MAX_BENCH_FLOW_M3_PER_H", "GsmeFirmware"]
+__all__ = ["MAX_BENCH_FLOW_M3_PER_H", "GsmeFirmware", "flow_for_power"]
 
 TIME_CLUSTER = 0x000A
 METERING_DEVICE = 0x0501
 ML_PER_M3 = 1_000_000
 #: Clause 1.1.a: a domestic gas meter up to 6 m3/h.
 MAX_BENCH_FLOW_M3_PER_H = 6.0
+#: kWh in one m3 of gas (clause 13.2): correction factor x CV / 3.6.
+KWH_PER_M3 = GAS_CORRECTION_FACTOR * DEFAULT_CALORIFIC_VALUE / MJ_PER_KWH
+MAX_BENCH_POWER_W = float(Decimal(MAX_BENCH_FLOW_M3_PER_H) * KWH_PER_M3 * 1000)
+
+
+def flow_for_power(watts: float) -> float:
+    """The gas flow (m3/h) that burns `watts` at the default calorific value.
+
+    A bench setting, not a register, so float is fine here.
+    """
+    return watts / 1000 / float(KWH_PER_M3)
 
 
 class GsmeFirmware(MeterFirmware):
@@ -48,13 +64,23 @@ class GsmeFirmware(MeterFirmware):
         return round(self.metrology.sample(self.clock.now()).flow_m3_per_h * ML_PER_M3)
 
     def extra_handlers(self) -> dict[str, Handler]:
-        return {**super().extra_handlers(), "flow": self._cmd_flow}
+        return {**super().extra_handlers(), "flow": self._cmd_flow, "load": self._cmd_load}
 
     async def _cmd_flow(self, request: Request) -> dict[str, Any]:
         flow = check_bench_number(request, "m3_per_h", MAX_BENCH_FLOW_M3_PER_H, "m3/h")
+        return self._set_flow(flow)
+
+    async def _cmd_load(self, request: Request) -> dict[str, Any]:
+        watts = check_bench_number(request, "watts", MAX_BENCH_POWER_W, "W")
+        reply = self._set_flow(
+            None if watts is None else min(flow_for_power(watts), MAX_BENCH_FLOW_M3_PER_H)
+        )
+        return {"watts": watts, **reply}
+
+    def _set_flow(self, flow: float | None) -> dict[str, Any]:
         try:
             self.metrology.set_flow(flow)
         except PortError as exc:
             raise ControlError(str(exc)) from None
-        self.sample()
+        self.sample()  # the flow shown and served follows the bench at once
         return {"m3_per_h": flow, "demand_l_per_h": self.commodity.raw_demand(self.rate)}

@@ -32,7 +32,14 @@ from zigpy.zcl.clusters.smartenergy import Metering
 
 from devices.core.zcl_server import Attribute, AttributeTable
 
-__all__ = ["ELECTRICITY", "GAS", "METERING_CLUSTER", "Commodity", "attribute_names", "metering_attributes"]
+__all__ = [
+    "ELECTRICITY",
+    "GAS",
+    "METERING_CLUSTER",
+    "Commodity",
+    "attribute_names",
+    "metering_attributes",
+]
 
 METERING_CLUSTER = Metering.cluster_id
 _UINT48_MODULUS = 1 << 48
@@ -110,12 +117,13 @@ def metering_attributes(
     commodity: Commodity,
     summation: Callable[[], int],
     demand: Callable[[], int],
-    status: Callable[[], int] = _constant(0),
+    status: Callable[[], int] | None = None,
 ) -> AttributeTable:
-    """The Metering server attribute table; `summation` and `demand` return raw values."""
+    """The Metering server attribute table; `summation` and `demand` return raw values,
+    `status` the Status bitmap (no flag set when not given)."""
     return {
         _ATTR.current_summ_delivered.id: Attribute(t.uint48_t, summation),
-        _ATTR.status.id: Attribute(t.bitmap8, status),
+        _ATTR.status.id: Attribute(t.bitmap8, status or _constant(0)),
         _ATTR.unit_of_measure.id: Attribute(
             _ATTR.unit_of_measure.type, _constant(commodity.unit_of_measure)
         ),

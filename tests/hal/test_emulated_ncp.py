@@ -4,9 +4,9 @@ anything else is refused with invalidCommand, and both supported EZSP versions w
 from __future__ import annotations
 
 import pytest
+import zigpy.config as zc
 from bellows.exception import InvalidCommandError
 from bellows.ezsp import EZSP
-import zigpy.config as zc
 
 from hal.emulated.air import AirChannel
 from hal.emulated.ncp.ezsp_handlers import IMPLEMENTED
@@ -24,13 +24,23 @@ async def test_commands_bellows_issues_forming_and_joining_are_all_implemented(
     air = AirChannel()
     async with coordinator(air, hub_version) as (app, hub_ncp):
         await permit(app, 0x000D6F0000001001, KEY)
-        async with joining_radio(air, 0x000D6F0000001001, "esme", device_version) as (radio, ncp, _):
+        async with joining_radio(air, 0x000D6F0000001001, "esme", device_version) as (
+            radio,
+            ncp,
+            _,
+        ):
             await radio.join(link_key=KEY, channel=15)
             device_commands = ncp.commands_seen
     assert hub_ncp.unimplemented == set(), f"bellows needed {hub_ncp.unimplemented}"
     assert ncp.unimplemented == set()
     # the flows really exercised the stack, not just the handshake
-    assert {"formNetwork", "permitJoining", "importTransientKey", "sendUnicast", "networkInit"} <= hub_ncp.commands_seen
+    assert {
+        "formNetwork",
+        "permitJoining",
+        "importTransientKey",
+        "sendUnicast",
+        "networkInit",
+    } <= hub_ncp.commands_seen
     assert {"setInitialSecurityState", "addEndpoint", "joinNetwork"} <= device_commands
     assert hub_ncp.commands_seen | device_commands <= set(IMPLEMENTED)
 

@@ -41,12 +41,19 @@ aps_frames = st.builds(
 
 
 @pytest.mark.parametrize("version", VERSIONS)
-@given(nwk=st.integers(0, 0xFFF7), aps=aps_frames, tag=st.integers(0, 0xFF), payload=st.binary(max_size=80))
+@given(
+    nwk=st.integers(0, 0xFFF7),
+    aps=aps_frames,
+    tag=st.integers(0, 0xFF),
+    payload=st.binary(max_size=80),
+)
 def test_send_unicast_built_by_bellows_parses_to_the_same_values(
     version: int, nwk: int, aps: t.EmberApsFrame, tag: int, payload: bytes
 ) -> None:
     protocol = host(version)
-    frame = protocol._ezsp_frame("sendUnicast", t.EmberOutgoingMessageType.OUTGOING_DIRECT, nwk, aps, tag, payload)
+    frame = protocol._ezsp_frame(
+        "sendUnicast", t.EmberOutgoingMessageType.OUTGOING_DIRECT, nwk, aps, tag, payload
+    )
     parsed = EzspCodec(version).parse(frame)
     assert parsed.name == "sendUnicast"
     assert parsed.params["nwk"] == nwk
@@ -56,7 +63,13 @@ def test_send_unicast_built_by_bellows_parses_to_the_same_values(
 
 
 @pytest.mark.parametrize("version", VERSIONS)
-@given(aps=aps_frames, lqi=st.integers(0, 255), rssi=st.integers(-128, 127), sender=st.integers(0, 0xFFF7), payload=st.binary(max_size=80))
+@given(
+    aps=aps_frames,
+    lqi=st.integers(0, 255),
+    rssi=st.integers(-128, 127),
+    sender=st.integers(0, 0xFFF7),
+    payload=st.binary(max_size=80),
+)
 def test_incoming_message_callback_decodes_in_bellows(
     version: int, aps: t.EmberApsFrame, lqi: int, rssi: int, sender: int, payload: bytes
 ) -> None:
@@ -88,7 +101,9 @@ def test_incoming_message_callback_decodes_in_bellows(
 def test_status_fields_follow_each_versions_type(version: int) -> None:
     codec = EzspCodec(version)
     command = codec.parse(host(version)._ezsp_frame("permitJoining", 60))
-    _, decoded = host_decode(version, codec.response(command, {"status": t.sl_Status.INVALID_STATE}))
+    _, decoded = host_decode(
+        version, codec.response(command, {"status": t.sl_Status.INVALID_STATE})
+    )
     expected = t.EmberStatus.INVALID_CALL if version == 13 else t.sl_Status.INVALID_STATE
     assert decoded["status"] == expected
 
@@ -99,5 +114,7 @@ def test_the_legacy_version_command_is_recognised_whatever_was_negotiated() -> N
     command = codec.parse(legacy)
     assert command.name == "version" and command.params == {"desiredProtocolVersion": 4}
     # the answer goes back in the format it came in (3-byte legacy header)
-    response = codec.response(command, {"protocolVersion": 18, "stackType": 2, "stackVersion": 0x7430})
+    response = codec.response(
+        command, {"protocolVersion": 18, "stackType": 2, "stackVersion": 0x7430}
+    )
     assert response[2] == 0x00 and len(response) == 3 + 4

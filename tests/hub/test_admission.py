@@ -30,7 +30,10 @@ async def test_device_with_its_install_code_joins_and_is_interviewed() -> None:
         async with joining_radio(air, ESME_EUI64, "esme", version=18) as (radio, ncp, _):
             nwk = await radio.join(link_key=ESME_KEY, channel=15)
             for _ in range(50):
-                devices = {int.from_bytes(bytes(d.ieee.serialize()), "little"): d for d in app.devices.values()}
+                devices = {
+                    int.from_bytes(bytes(d.ieee.serialize()), "little"): d
+                    for d in app.devices.values()
+                }
                 if ESME_EUI64 in devices and devices[ESME_EUI64].is_initialized:
                     break
                 await asyncio.sleep(0.1)
@@ -56,7 +59,9 @@ async def test_unknown_device_is_refused_and_the_hub_hears_of_it() -> None:
                 await radio.join(link_key=ESME_KEY, channel=15)
             assert ncp.state.network_key is None
         assert refused and refused[0][1] == "00:0d:6f:00:de:ad:be:ef"
-        assert all(not d.is_initialized for d in app.devices.values() if str(d.ieee).endswith("be:ef"))
+        assert all(
+            not d.is_initialized for d in app.devices.values() if str(d.ieee).endswith("be:ef")
+        )
 
 
 @pytest.mark.req("17.2.13", "17.2.15", "17.2.20")

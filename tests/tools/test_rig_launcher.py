@@ -26,6 +26,7 @@ import pytest
 
 from devices.core.rig import Rig, load_rig
 from protocol.errors import ConfigError, TransientLinkError
+from tools import rig_launcher
 from tools.broker import find_mosquitto
 from tools.headend import client
 from tools.headend.inventory import parse_inventory
@@ -34,6 +35,7 @@ from tools.rig_launcher import (
     BROKER,
     HEADEND,
     START_WALL_ENV,
+    JoinTimeout,
     RigLauncher,
     inventory_for,
 )
@@ -236,6 +238,23 @@ def test_inventory_is_what_the_headend_accepts() -> None:
     assert sorted(inventory.devices) == ["esme", "gsme", "ihd"]
     assert {d.hub_id for d in inventory.devices.values()} == {demo.hub.wan_id}
     assert inventory.devices["esme"].eui64 == "00:0d:6f:00:00:00:10:01"
+
+
+def test_join_wait_ends_when_the_missing_devices_are_dead(
+    tmp_path: Path, run_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rig = load_rig(write_rig(tmp_path, run_dir, devices=ESME.format(name="esme")))
+    monkeypatch.setattr(rig_launcher, "module_for", lambda kind: "devices.no_such_firmware")
+    out = io.StringIO()
+    with RigLauncher(rig, out=out) as launcher:
+        started = time.monotonic()
+        with pytest.raises(JoinTimeout) as caught:
+            launcher.wait_joined(timeout=50)
+        assert time.monotonic() - started < 20
+        assert caught.value.missing == ["esme"]
+        assert "No module named devices.no_such_firmware" in out.getvalue()
+        pids = [process.pid for process in launcher.processes.values()]
+    assert_gone(pids)
 
 
 @needs_hub

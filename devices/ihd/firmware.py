@@ -1,0 +1,224 @@
+"""In-home display (IHD) firmware: finds the meters on the HAN and shows what they measure.
+
+The IHD joins as an end device with its receiver on (mains adapter), endpoint 1 being a Smart
+Energy In-Premise Display (device id 0x0502), client of Metering (0x0702) and Time (0x000A).
+
+1. Discovery: a ZDO Match_Desc_req broadcast (to every node with its receiver on, 0xFFFD) for
+   profile 0x0109 with Metering as an input cluster. Each Match_Desc_rsp names a node and its
+   matching endpoints; the IHD reads each one's formatting attributes and MeteringDeviceType
+   (0x0306) to tell the electricity meter (0) from the gas meter (1), or from a mirror of them
+   (127 + n, e.g. the hub's gas proxy: used only while no meter of that fuel answers directly).
+   Discovery repeats every `DISCOVERY_PERIOD_REAL_S` until both meters are known, and again
+   whenever one of them has stopped answering (it may have rejoined with a new address).
+2. Polling (clause 12.5): one Read Attributes of CurrentSummationDelivered, InstantaneousDemand
+   and Status, every `ELECTRICITY_POLL_S` (2 s, so demand is never more than 5 s old) for
+   electricity and every `GAS_POLL_S` (15 min, within the clause's 30 min, sparing a battery
+   meter) for gas, and once straight after a meter is found. Polls of one meter never overlap;
+   on a scaled clock they are at least `MIN_POLL_GAP_REAL_S` real seconds apart, as a radio
+   cannot go faster than real time.
+3. A meter that misses 3 polls in a row shows its last values with "(no signal)" and logs
+   Communication error (B.5.9, "a communication problem when reading the meter"); its next
+   answer logs Communication ok (B.5.10).
+
+Bench commands, beside the common ones: `meters` lists what the IHD knows of each meter.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import datetime
+from typing import Any
+
+from devices.core.firmware import DeviceContext, Firmware
+from devices.core.rig import DeviceKind
+from devices.core.zcl_client import wait_on_clock
+from devices.meter.metering_cluster import METERING_CLUSTER, attribute_names
+from hal.control_socket import Handler, Request
+from hal.ezsp_radio import SE_PROFILE, EndpointDescriptor, IncomingMessage
+from protocol.errors import DecodeError, RemoteProtocolError, TransientLinkError
+from protocol.event_codes import EventCode
+from protocol.zdo import MatchDescReq, MatchDescRsp, Status
+
+from .meter_view import LOST_AFTER_FAILURES, Fuel, MeterLink, fuel_of, render
+
+__all__ = ["ELECTRICITY_POLL_S", "GAS_POLL_S", "IhdFirmware"]
+
+IN_PREMISE_DISPLAY = 0x0502  # Smart Energy device id
+TIME_CLUSTER = 0x000A
+BROADCAST_RX_ON = 0xFFFD
+ELECTRICITY_POLL_S = 2.0
+GAS_POLL_S = 15 * 60.0
+DISCOVERY_PERIOD_REAL_S = 10.0
+MIN_POLL_GAP_REAL_S = 0.25
+POLL_PERIOD = {Fuel.ELECTRICITY: ELECTRICITY_POLL_S, Fuel.GAS: GAS_POLL_S}
+
+# Metering attribute ids (SE annex D.3.2.2): read once at discovery, then at every poll.
+FORMATTING_ATTRIBUTES = (0x0300, 0x0301, 0x0302, 0x0303, 0x0304, 0x0306)
+READING_ATTRIBUTES = (0x0000, 0x0400, 0x0200)
+
+
+class IhdFirmware(Firmware):
+    """The in-home display."""
+
+    kind = DeviceKind.IHD
+    endpoint = EndpointDescriptor(1, IN_PREMISE_DISPLAY, (), (METERING_CLUSTER, TIME_CLUSTER))
+    router = False
+
+    def __init__(self, context: DeviceContext) -> None:
+        super().__init__(context)
+        self.links: dict[Fuel, MeterLink] = {}
+        self._found: asyncio.Queue[tuple[int, int]] = asyncio.Queue()
+        self._poll_now = {fuel: asyncio.Event() for fuel in Fuel}
+        self._pollers: set[Fuel] = set()
+        self._zdo_tsn = 0
+        self._updated_at: datetime | None = None
+
+    async def on_start(self) -> None:
+        self.refresh_display()
+        self.spawn(self._discovery_loop(), "discovery")
+        self.spawn(self._probe_loop(), "probe")
+
+    def refresh_display(self) -> None:
+        self.display.show(render(self.links, self._updated_at))
+
+    # -- discovery ---------------------------------------------------------------------
+
+    def needs_discovery(self) -> bool:
+        return any(fuel not in self.links or self.links[fuel].lost for fuel in Fuel)
+
+    async def _discovery_loop(self) -> None:
+        while True:
+            await self.wait_joined()
+            if self.needs_discovery():
+                await self.discover()
+            await self.clock.sleep(DISCOVERY_PERIOD_REAL_S * self.clock.scale)
+
+    async def discover(self) -> None:
+        """Broadcast Match_Desc_req for SE Metering servers; answers arrive in `on_zdo`."""
+        self._zdo_tsn = (self._zdo_tsn + 1) & 0xFF
+        request = MatchDescReq(self._zdo_tsn, BROADCAST_RX_ON, SE_PROFILE, (METERING_CLUSTER,))
+        try:
+            await self.radio.broadcast(MatchDescReq.CLUSTER_ID, request.build())
+        except TransientLinkError as exc:
+            self.log.info("Match_Desc_req not sent: %s", exc)
+
+    def on_zdo(self, message: IncomingMessage) -> None:
+        if message.cluster_id != MatchDescRsp.CLUSTER_ID:
+            return
+        try:
+            response = MatchDescRsp.parse(message.payload)
+        except DecodeError as exc:
+            self.record_malformed(
+                exc,
+                sender=message.sender,
+                cluster_id=message.cluster_id,
+                payload=message.payload,
+                profile_id=message.profile_id,
+            )
+            return
+        if response.status != Status.SUCCESS:
+            return
+        for endpoint in response.matches:
+            self._found.put_nowait((response.nwk_addr_of_interest, endpoint))
+
+    async def _probe_loop(self) -> None:
+        while True:
+            nwk, endpoint = await self._found.get()
+            if any(
+                link.nwk == nwk and link.endpoint == endpoint and not link.lost
+                for link in self.links.values()
+            ):
+                continue  # already reading it
+            await self._probe(nwk, endpoint)
+
+    async def _probe(self, nwk: int, endpoint: int) -> None:
+        """Read a candidate's formatting and device type; adopt it if it is a meter we need."""
+        try:
+            values = await self.zcl_client.read_attributes(
+                nwk, endpoint, METERING_CLUSTER, FORMATTING_ATTRIBUTES
+            )
+        except DecodeError as exc:
+            self.record_malformed(exc, sender=nwk, cluster_id=METERING_CLUSTER)
+            return
+        except (TransientLinkError, RemoteProtocolError) as exc:
+            self.log.info("cannot read meter 0x%04x/%d: %s", nwk, endpoint, exc)
+            return
+        formatting = attribute_names(values)
+        kind = fuel_of(formatting.get("metering_device_type", -1))
+        if kind is None:
+            self.log.info("0x%04x/%d is not a gas or electricity meter", nwk, endpoint)
+            return
+        fuel, mirrored = kind
+        current = self.links.get(fuel)
+        if current is not None and not current.lost and (mirrored or not current.mirrored):
+            return  # keep the meter we read; a direct meter only ever replaces a mirror
+        link = MeterLink(fuel, nwk, endpoint, mirrored, formatting)
+        if current is not None:  # keep the last values on screen until the new link answers
+            link.readings, link.registers, link.read_at = (
+                current.readings,
+                current.registers,
+                current.read_at,
+            )
+        self.links[fuel] = link
+        self.log.info("%s meter at 0x%04x endpoint %d", fuel.value, nwk, endpoint)
+        if fuel in self._pollers:
+            self._poll_now[fuel].set()
+        else:
+            self._pollers.add(fuel)
+            self.spawn(self._poll_loop(fuel), f"poll-{fuel.value}")
+        self.refresh_display()
+
+    # -- polling -----------------------------------------------------------------------
+
+    async def _poll_loop(self, fuel: Fuel) -> None:
+        period = POLL_PERIOD[fuel]
+        wake = self._poll_now[fuel]
+        while True:
+            wake.clear()
+            started = self.clock.monotonic()
+            await self.poll(fuel)
+            elapsed = self.clock.monotonic() - started
+            gap = max(period - elapsed, MIN_POLL_GAP_REAL_S * self.clock.scale)
+            with contextlib.suppress(TimeoutError):
+                await wait_on_clock(self.clock, wake.wait(), gap)
+
+    async def poll(self, fuel: Fuel) -> None:
+        """Read one meter's registers once and update the screen."""
+        link = self.links[fuel]
+        was_lost = link.lost
+        try:
+            values = await self.zcl_client.read_attributes(
+                link.nwk, link.endpoint, METERING_CLUSTER, READING_ATTRIBUTES
+            )
+            link.update(attribute_names(values), self.clock.now())
+        except DecodeError as exc:
+            self.record_malformed(exc, sender=link.nwk, cluster_id=METERING_CLUSTER)
+            self._failed(link, exc)
+        except (TransientLinkError, RemoteProtocolError) as exc:
+            self._failed(link, exc)
+        else:
+            self._updated_at = link.read_at
+            if was_lost:  # B.5.10 closes a B.5.9 logged for this meter
+                self.events.record(
+                    EventCode.COMMUNICATION_OK,
+                    {"meter": link.fuel.value, "nwk": f"0x{link.nwk:04x}"},
+                )
+        self.refresh_display()
+
+    def _failed(self, link: MeterLink, error: Exception) -> None:
+        link.failures += 1
+        self.log.info("poll of the %s meter failed (%d): %s", link.fuel.value, link.failures, error)
+        if link.failures == LOST_AFTER_FAILURES:
+            self.events.record(
+                EventCode.COMMUNICATION_ERROR,
+                {"meter": link.fuel.value, "nwk": f"0x{link.nwk:04x}", "error": str(error)},
+            )
+
+    # -- bench port --------------------------------------------------------------------
+
+    def extra_handlers(self) -> dict[str, Handler]:
+        return {"meters": self._cmd_meters}
+
+    async def _cmd_meters(self, request: Request) -> dict[str, Any]:
+        return {"meters": {fuel.value: link.describe() for fuel, link in self.links.items()}}

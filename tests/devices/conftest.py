@@ -1,0 +1,159 @@
+"""In-process HAN for device tests: an air, a coordinator, and devices running their firmware.
+
+The coordinator is stock bellows' ControllerApplication on an emulated NCP, the devices are the
+real ESME/GSME/IHD firmware classes driving their own emulated NCPs through bellows: every frame
+crosses ASH, EZSP, the emulated ZigBee stack and the air. Only the process boundary is gone.
+Starting the coordinator takes a few seconds, so one serves a whole test module (`han`); the
+devices of a test (`premises`) are started and stopped around each test, each with a fresh
+EUI-64 and link key, so tests do not see each other's devices.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import itertools
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+from unittest import mock
+
+import bellows.zigbee.application as bellows_app
+import pytest_asyncio
+import zigpy.config as zc
+import zigpy.types as zt
+from zigpy.zcl import foundation
+from zigpy.zcl.clusters.smartenergy import Metering
+
+from devices.core.firmware import DeviceContext, Firmware
+from hal.emulated.air import AirChannel, InProcessRadioLink
+from hal.emulated.clock import SimulatedClock
+from hal.emulated.display import EmulatedDisplay
+from hal.emulated.ncp.runner import EmulatedNcp
+from hal.emulated.sqlite_store import SqliteStore
+from protocol.ieee802154 import eui64_to_str
+
+HUB_EUI64 = 0x000D6F0000000001
+CHANNEL = 15
+EPOCH = datetime(2026, 1, 15, 6, 0, tzinfo=UTC)
+_EUI64S = itertools.count(0x000D6F00000A0001)
+F = TypeVar("F", bound=Firmware)
+
+
+@dataclass
+class Han:
+    air: AirChannel
+    app: bellows_app.ControllerApplication
+
+    async def permit(self, eui64: int, link_key: bytes) -> None:
+        await self.app.permit_with_link_key(
+            zt.EUI64.convert(eui64_to_str(eui64)), zt.KeyData(link_key), 120
+        )
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def han() -> AsyncIterator[Han]:
+    air = AirChannel()
+    ncp = EmulatedNcp(HUB_EUI64, InProcessRadioLink(air, HUB_EUI64, "hub"), 13, "hub")
+    await ncp.start()
+    config: dict[str, Any] = {
+        zc.CONF_DEVICE: {zc.CONF_DEVICE_PATH: ncp.url},
+        zc.CONF_DATABASE: None,
+        zc.CONF_NWK_BACKUP_ENABLED: False,
+        zc.CONF_TOPO_SCAN_ENABLED: False,
+        zc.CONF_NWK: {zc.CONF_NWK_CHANNEL: CHANNEL},
+        "use_thread": False,
+    }
+    app = await bellows_app.ControllerApplication.new(config, auto_form=True, start_radio=True)
+    try:
+        yield Han(air, app)
+    finally:
+        await app.shutdown()
+        await ncp.stop()
+
+
+@dataclass
+class Running:
+    firmware: Firmware
+    ncp: EmulatedNcp
+    store: SqliteStore
+    stopped: bool = False
+
+
+class Premises:
+    """Starts devices on the `han` and stops every one of them at the end of the test."""
+
+    def __init__(self, han: Han, directory: Path) -> None:
+        self.han = han
+        self.directory = directory
+        self._running: list[Running] = []
+
+    async def start(
+        self, name: str, build: Callable[[DeviceContext], F], *, scale: float = 1.0
+    ) -> F:
+        eui64 = next(_EUI64S)
+        link_key = hashlib.sha256(f"{name}-{eui64}".encode()).digest()[:16]
+        await self.han.permit(eui64, link_key)
+        ncp = EmulatedNcp(eui64, InProcessRadioLink(self.han.air, eui64, name), 13, name)
+        await ncp.start()
+        store = SqliteStore(self.directory / f"{name}-{eui64:x}.sqlite")
+        clock = SimulatedClock(EPOCH, time.time(), scale)
+        context = DeviceContext(
+            name=name,
+            eui64=eui64,
+            link_key=link_key,
+            clock=clock,
+            store=store,
+            display=EmulatedDisplay(clock),
+            radio_url=ncp.url,
+            channel=CHANNEL,
+        )
+        firmware = build(context)
+        self._running.append(Running(firmware, ncp, store))
+        await firmware.start()
+        return firmware
+
+    async def stop(self, firmware: Firmware) -> None:
+        """Power a device down (its radio goes off the air with it)."""
+        for running in self._running:
+            if running.firmware is firmware and not running.stopped:
+                running.stopped = True
+                await running.firmware.stop()
+                await running.ncp.stop()
+                running.store.close()
+
+    async def close(self) -> None:
+        for running in reversed(self._running):
+            await self.stop(running.firmware)
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def premises(han: Han, tmp_path: Path) -> AsyncIterator[Premises]:
+    premises = Premises(han, tmp_path)
+    try:
+        yield premises
+    finally:
+        await premises.close()
+
+
+async def eventually(
+    predicate: Callable[[], bool], timeout: float, what: str, interval: float = 0.05
+) -> float:
+    """Wait until `predicate()` holds; returns the seconds it took, fails after `timeout`."""
+    started = time.monotonic()
+    while not predicate():
+        if time.monotonic() - started > timeout:
+            raise AssertionError(f"{what}: not within {timeout:g} s")
+        await asyncio.sleep(interval)
+    return time.monotonic() - started
+
+
+def zigpy_parse(payload: bytes) -> tuple[foundation.ZCLHeader, Any]:
+    """Parse a ZCL frame with zigpy's own Metering cluster code: the oracle we did not write."""
+    endpoint = mock.MagicMock()
+    endpoint.device.name = "oracle"
+    endpoint.endpoint_id = 1
+    return Metering(endpoint).deserialize(payload)

@@ -1,0 +1,124 @@
+"""A whole premises as real processes: broker, air, head-end, hub, ESME, GSME and IHD.
+
+The test talks to them only through their real interfaces: the `smartmeter` command line (which
+asks the head-end over its control socket, the head-end the hub over MQTT, the hub the meter
+over the HAN) and each device's bench-control port.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from devices.core.rig import Rig, load_rig
+from hal.control_socket import request_sync
+from tests.rig_files import demo_rig_copy
+from tools.rig_launcher import RigLauncher
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
+ROOT = Path(__file__).resolve().parents[2]
+SMARTMETER = [sys.executable, "-m", "tools.cli"]
+
+
+@pytest.fixture(scope="module")
+def premises(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Rig, RigLauncher]]:
+    broker = "mosquitto" if shutil.which("mosquitto") else "embedded"
+    rig = load_rig(demo_rig_copy(tmp_path_factory.mktemp("premises"), broker_kind=broker))
+    launcher = RigLauncher(rig)
+    launcher.start()
+    try:
+        launcher.wait_joined(90)
+        yield rig, launcher
+    finally:
+        statuses = launcher.stop()
+        for name, process in launcher.processes.items():
+            assert process.poll() is not None, f"{name} left running"
+        assert statuses
+
+
+def smartmeter(rig: Rig, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run(
+        [*SMARTMETER, *args, "--rig", str(rig.path)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def bench(rig: Rig, device: str, cmd: str, **fields: Any) -> dict[str, Any]:
+    return request_sync(rig.control_path(device), cmd, 10.0, **fields)
+
+
+def register(reply: dict[str, Any], name: str) -> dict[str, Any]:
+    return reply["registers"][name]
+
+
+@pytest.mark.req("6.1.11", "9.1", "17.2.13")
+@pytest.mark.parametrize(
+    ("device", "freeze", "unit"),
+    [("esme", ("load", "watts"), "kWh"), ("gsme", ("flow", "m3_per_h"), "m3")],
+)
+def test_on_demand_read_through_the_head_end_matches_the_meter(
+    premises: tuple[Rig, RigLauncher], device: str, freeze: tuple[str, str], unit: str
+) -> None:
+    rig, _ = premises
+    command, field = freeze
+    bench(rig, device, command, **{field: 0})  # stop the register moving, to compare exactly
+    time.sleep(2.5)
+    started = time.monotonic()
+    result = smartmeter(rig, "headend", "read", device)
+    elapsed = time.monotonic() - started
+    assert result.returncode == 0, result.stderr
+    reply = json.loads(result.stdout)
+    assert elapsed < 10.0  # clause 6.1.11: answered within 10 s
+    meter = bench(rig, device, "registers")
+    read_register = register(reply["data"], "CurrentSummationDelivered")
+    meter_register = register(meter, "CurrentSummationDelivered")
+    assert read_register["raw"] == meter_register["raw"]
+    assert read_register["value"] == meter_register["value"]
+    assert read_register["unit"].replace("³", "3") == unit
+
+
+@pytest.mark.req("12.5", "6.1.8")
+def test_ihd_follows_a_load_change_on_the_esme_within_5_s(
+    premises: tuple[Rig, RigLauncher],
+) -> None:
+    rig, _ = premises
+    for watts, shown in ((1234, "1.234"), (2750, "2.750")):
+        result = smartmeter(rig, "bench", "esme", "load", str(watts))
+        assert result.returncode == 0, result.stderr
+        changed = time.monotonic()
+        while time.monotonic() - changed < 5.0:
+            lines = bench(rig, "ihd", "display")["lines"]
+            if any(re.search(rf"\b{re.escape(shown)} kW\b", line) for line in lines):
+                break
+            time.sleep(0.2)
+        else:
+            pytest.fail(f"IHD still shows {lines} 5 s after the ESME load became {watts} W")
+
+
+@pytest.mark.req("12.5")
+def test_ihd_shows_gas(premises: tuple[Rig, RigLauncher]) -> None:
+    rig, _ = premises
+    lines = bench(rig, "ihd", "display")["lines"]
+    assert any("Gas" in line for line in lines), lines
+
+
+def test_unknown_device_read_fails_clearly(premises: tuple[Rig, RigLauncher]) -> None:
+    rig, _ = premises
+    result = smartmeter(rig, "headend", "read", "nosuchmeter")
+    assert result.returncode != 0
+    assert "nosuchmeter" in result.stderr and "esme" in result.stderr
