@@ -130,13 +130,13 @@ class Firmware:
 
     async def stop(self) -> None:
         """Clean power down: stop the loops, persist, log B.9.1 and release the radio."""
-        if not self._running:
-            return
-        self._running = False
         tasks = list(self._tasks)
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        if not self._running:
+            return
+        self._running = False
         try:
             await self.on_stop()
         finally:

@@ -33,8 +33,6 @@ Send = Callable[[int, int, int, bytes], Awaitable[None]]
 _T = TypeVar("_T")
 
 _READ_ATTRIBUTES = foundation.GENERAL_COMMANDS[foundation.GeneralCommand.Read_Attributes]
-_READ_ATTRIBUTES_RSP = foundation.GENERAL_COMMANDS[foundation.GeneralCommand.Read_Attributes_rsp]
-_DEFAULT_RSP = foundation.GENERAL_COMMANDS[foundation.GeneralCommand.Default_Response]
 
 
 async def wait_on_clock(clock: Clock, awaitable: Awaitable[_T], seconds: float) -> _T:
@@ -61,7 +59,9 @@ class ZclClient:
         self._clock = clock
         self._send = send
         self._tsn = 0
-        self._pending: dict[tuple[int, int], asyncio.Future[tuple[foundation.ZCLHeader, bytes]]] = {}
+        self._pending: dict[
+            tuple[int, int], asyncio.Future[tuple[foundation.ZCLHeader, bytes]]
+        ] = {}
 
     def next_tsn(self) -> int:
         self._tsn = (self._tsn + 1) & 0xFF
@@ -127,7 +127,7 @@ class ZclClient:
 def parse_read_attributes_response(body: bytes) -> dict[int, Any]:
     """Read Attributes Response records (ZCL 2.5.2) as id -> value, successful records only."""
     try:
-        response, rest = _READ_ATTRIBUTES_RSP.schema.deserialize(body)
+        response, rest = foundation.ReadAttributesResponse.deserialize(body)
     except (ValueError, KeyError) as exc:
         raise DecodeError("Read Attributes Response", f"attribute records ({exc})", body) from None
     if rest:
@@ -142,7 +142,7 @@ def parse_read_attributes_response(body: bytes) -> dict[int, Any]:
 def parse_default_response(body: bytes) -> Any:
     """Default Response payload (ZCL 2.5.12): the command id it answers and a status."""
     try:
-        response, _rest = _DEFAULT_RSP.schema.deserialize(body)
+        response, _rest = foundation.DefaultResponse.deserialize(body)
     except (ValueError, KeyError) as exc:
         raise DecodeError("Default Response", f"command id and status ({exc})", body) from None
     return response

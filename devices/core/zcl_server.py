@@ -75,7 +75,10 @@ class ZclFrame:
             frame_type = foundation.FrameType(header.frame_control.frame_type)
         except (ValueError, KeyError) as exc:
             raise DecodeError("ZCL frame", f"a ZCL header ({exc})", bytes(payload)) from None
-        if frame_type not in (foundation.FrameType.GLOBAL_COMMAND, foundation.FrameType.CLUSTER_COMMAND):
+        if frame_type not in (
+            foundation.FrameType.GLOBAL_COMMAND,
+            foundation.FrameType.CLUSTER_COMMAND,
+        ):
             raise DecodeError("ZCL frame", "frame type 0 or 1", bytes(payload))
         return cls(header, bytes(body))
 
@@ -105,6 +108,7 @@ def parse_read_attributes(body: bytes) -> list[int]:
     """Attribute ids of a Read Attributes payload: a non-empty list of uint16 (ZCL 2.5.1)."""
     if not body or len(body) % 2:
         raise DecodeError("Read Attributes payload", "one or more 16-bit attribute ids", body)
+    command: Any
     command, _rest = _READ_ATTRIBUTES.schema.deserialize(body)
     return [int(attribute_id) for attribute_id in command.attribute_ids]
 
@@ -136,7 +140,9 @@ class ZclServer:
         if frame.is_general and not manufacturer:
             if header.command_id == foundation.GeneralCommand.Read_Attributes:
                 return self._read_attributes(header, table, parse_read_attributes(frame.body))
-            return self._default_response(header, foundation.Status.UNSUP_GENERAL_COMMAND, broadcast)
+            return self._default_response(
+                header, foundation.Status.UNSUP_GENERAL_COMMAND, broadcast
+            )
         if frame.is_general:
             status = foundation.Status.UNSUP_MANUF_GENERAL_COMMAND
         elif manufacturer:

@@ -130,9 +130,9 @@ class IhdFirmware(Firmware):
                 for link in self.links.values()
             ):
                 continue  # already reading it
-            await self._probe(nwk, endpoint)
+            await self.probe(nwk, endpoint)
 
-    async def _probe(self, nwk: int, endpoint: int) -> None:
+    async def probe(self, nwk: int, endpoint: int) -> None:
         """Read a candidate's formatting and device type; adopt it if it is a meter we need."""
         try:
             values = await self.zcl_client.read_attributes(
@@ -154,12 +154,15 @@ class IhdFirmware(Firmware):
         if current is not None and not current.lost and (mirrored or not current.mirrored):
             return  # keep the meter we read; a direct meter only ever replaces a mirror
         link = MeterLink(fuel, nwk, endpoint, mirrored, formatting)
-        if current is not None:  # keep the last values on screen until the new link answers
+        if current is not None:
+            # Keep the last values (and the no-signal mark, so that its clearing is logged as
+            # B.5.10) on screen until the meter answers at its new address.
             link.readings, link.registers, link.read_at = (
                 current.readings,
                 current.registers,
                 current.read_at,
             )
+            link.failures = current.failures
         self.links[fuel] = link
         self.log.info("%s meter at 0x%04x endpoint %d", fuel.value, nwk, endpoint)
         if fuel in self._pollers:

@@ -3,6 +3,8 @@ anything else is refused with invalidCommand, and both supported EZSP versions w
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 import zigpy.config as zc
 from bellows.exception import InvalidCommandError
@@ -75,3 +77,28 @@ def test_every_implemented_command_exists_in_both_supported_versions() -> None:
             "getAddressTableRemoteNodeId",
             "gpClearProxyTable",
         }
+
+
+async def test_frames_keep_arriving_after_the_aps_counter_wraps() -> None:
+    """Duplicate rejection is by time window: the 8-bit APS counter of a sender repeats every 256
+    frames, so a receiver that heard counter N from it long ago must still take a new frame N."""
+    air = AirChannel()
+    async with coordinator(air) as (app, _hub):
+        await permit(app, 0x000D6F0000001001, KEY)
+        await permit(app, 0x000D6F0000003001, KEY)
+        async with (
+            joining_radio(air, 0x000D6F0000001001, "esme") as (meter, _m, meter_inbox),
+            joining_radio(air, 0x000D6F0000003001, "ihd", router=False) as (ihd, ihd_ncp, _),
+        ):
+            await meter.join(link_key=KEY, channel=15)
+            await ihd.join(link_key=KEY, channel=15)
+            assert meter.node_id is not None
+            await ihd.send(meter.node_id, 0x0702, 1, b"\x00\x01\x00\x00\x00")
+            counter = ihd_ncp.stack._aps_counter
+            # the rest of the counter's cycle goes to the hub, at a realistic pace (~70 frames/s)
+            while (ihd_ncp.stack._aps_counter + 1) & 0xFF != counter:
+                await ihd.send(0x0000, 0x0702, 9, b"\x00\x02\x00\x00\x00")
+                await asyncio.sleep(0.012)
+            await ihd.send(meter.node_id, 0x0702, 1, b"\x00\x03\x00\x00\x00")
+            payloads = [m.payload[1] for m in meter_inbox if m.cluster_id == 0x0702]
+            assert payloads == [1, 3]

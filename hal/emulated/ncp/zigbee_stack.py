@@ -37,7 +37,9 @@ LOGGER = logging.getLogger(__name__)
 EmitCallback = Callable[[str, dict[str, Any]], None]
 APS_ACK_TIMEOUT_S = 1.0
 APS_RETRIES = 2
-DUPLICATE_MEMORY = 64
+#: apsDuplicateRejectionTimeout: a (sender, APS counter) pair is a retransmission only within this
+#: window; the 8-bit counter wraps, so remembering pairs for longer would drop fresh frames.
+DUPLICATE_WINDOW_S = APS_ACK_TIMEOUT_S * APS_RETRIES + 0.5
 BROADCAST_ADDRESSES = (0xFFFF, 0xFFFD, 0xFFFC, 0xFFFB)
 C = t.EmberCounterType
 
@@ -66,7 +68,7 @@ class ZigbeeStack:
         self._nwk_seq = 0
         self._aps_counter = 0
         self._pending: dict[tuple[int, int], _PendingAck] = {}
-        self._seen: collections.deque[tuple[int, int]] = collections.deque(maxlen=DUPLICATE_MEMORY)
+        self._seen: dict[tuple[int, int], float] = {}
         self._counters: collections.Counter[int] = collections.Counter()
 
     # -- host-facing operations ----------------------------------------------------------
@@ -362,10 +364,9 @@ class ZigbeeStack:
             return
         if aps.ack_request and nwk.dst == self.state.node_id:
             self._send_aps_ack(nwk.src, aps)
-        if (nwk.src, aps.counter) in self._seen:
+        if self._duplicate(nwk.src, aps.counter):
             self.count(C.COUNTER_APS_DATA_RX_UNICAST)
             return  # a retransmission of something already delivered: acked again, not delivered twice
-        self._seen.append((nwk.src, aps.counter))
         if aps.profile == 0x0000 and self.zdo.handle(nwk, aps):
             return
         unicast = nwk.dst == self.state.node_id
@@ -429,6 +430,16 @@ class ZigbeeStack:
             dataclasses.replace(aps, ack_request=False),
             Receive(self.state.channel, 0, 255, b""),
         )
+
+    def _duplicate(self, source: int, counter: int) -> bool:
+        now = asyncio.get_running_loop().time()
+        if len(self._seen) > 512:
+            self._seen = {key: at for key, at in self._seen.items() if now - at < DUPLICATE_WINDOW_S}
+        seen_at = self._seen.get((source, counter))
+        if seen_at is not None and now - seen_at < DUPLICATE_WINDOW_S:
+            return True  # a retry of a frame first seen moments ago
+        self._seen[(source, counter)] = now
+        return False
 
     def _send_aps_ack(self, destination: int, aps: ApsFrame) -> None:
         ack = ApsFrame(
