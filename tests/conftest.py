@@ -12,9 +12,7 @@ def no_thread_left_behind():
     """Fail a test that leaves non-daemon threads running (pymodbus' system_health_check idea)."""
     before = set(threading.enumerate())
     yield
-    leaked = [
-        t for t in threading.enumerate() if t not in before and t.is_alive() and not t.daemon
-    ]
+    leaked = [t for t in threading.enumerate() if t not in before and t.is_alive() and not t.daemon]
     for thread in leaked:
         thread.join(timeout=2.0)
     leaked = [t for t in leaked if t.is_alive()]

@@ -434,7 +434,9 @@ class ZigbeeStack:
     def _duplicate(self, source: int, counter: int) -> bool:
         now = asyncio.get_running_loop().time()
         if len(self._seen) > 512:
-            self._seen = {key: at for key, at in self._seen.items() if now - at < DUPLICATE_WINDOW_S}
+            self._seen = {
+                key: at for key, at in self._seen.items() if now - at < DUPLICATE_WINDOW_S
+            }
         seen_at = self._seen.get((source, counter))
         if seen_at is not None and now - seen_at < DUPLICATE_WINDOW_S:
             return True  # a retry of a frame first seen moments ago
