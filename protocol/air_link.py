@@ -5,6 +5,10 @@ the PSDUs it transmits and receives the PSDUs other nodes transmitted, each tagg
 channel, and on reception with the RSSI and LQI the channel model gave it. Every message is a
 2-byte big-endian length followed by a body whose first byte says what it is. The PSDUs are
 complete IEEE 802.15.4 frames including the FCS, so a capture of the air is a real capture.
+
+A capture tool connects the same way but opens with `Monitor` instead of `Hello`: it never
+transmits, is no node of the network (it has no EUI-64), and receives every frame transmitted on
+any channel as a `Receive`, like a sniffer dongle in promiscuous mode.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import construct as c
 
 from .errors import DecodeError
 
-_HELLO, _TRANSMIT, _RECEIVE = 1, 2, 3
+_HELLO, _TRANSMIT, _RECEIVE, _MONITOR = 1, 2, 3, 4
 _MAX_PSDU = 127
 
 _BODY = c.Struct(
@@ -29,6 +33,7 @@ _BODY = c.Struct(
             _RECEIVE: c.Struct(
                 "channel" / c.Int8ub, "rssi" / c.Int8sb, "lqi" / c.Int8ub, "psdu" / c.GreedyBytes
             ),
+            _MONITOR: c.Struct(),
         },
     ),
 )
@@ -60,7 +65,13 @@ class Receive:
     psdu: bytes
 
 
-AirMessage = Hello | Transmit | Receive
+@dataclasses.dataclass(frozen=True)
+class Monitor:
+    """First message of a capture tool: send me every frame on every channel, never deliver
+    mine (a monitor transmits nothing). The body is the kind octet alone."""
+
+
+AirMessage = Hello | Transmit | Receive | Monitor
 
 
 def encode(message: AirMessage) -> bytes:
@@ -68,6 +79,8 @@ def encode(message: AirMessage) -> bytes:
         body = _BODY.build(
             {"kind": _HELLO, "payload": {"eui64": message.eui64, "name": message.name}}
         )
+    elif isinstance(message, Monitor):
+        body = _BODY.build({"kind": _MONITOR, "payload": {}})
     elif isinstance(message, Transmit):
         body = _BODY.build({"kind": _TRANSMIT, "payload": dataclasses.asdict(message)})
     else:
@@ -79,12 +92,18 @@ def decode_body(body: bytes) -> AirMessage:
     try:
         parsed = _BODY.parse(body)
     except c.ConstructError as exc:
-        raise DecodeError("air link message", "a hello, transmit or receive body", body) from exc
+        raise DecodeError(
+            "air link message", "a hello, transmit, receive or monitor body", body
+        ) from exc
     p = parsed.payload
     if parsed.kind == _HELLO:
         return Hello(p.eui64, p.name)
+    if parsed.kind == _MONITOR:
+        if len(body) != 1:
+            raise DecodeError("air link monitor message", "the kind octet alone", body)
+        return Monitor()
     if p is None:
-        raise DecodeError("air link message", "kind 1, 2 or 3", body[:1])
+        raise DecodeError("air link message", "kind 1, 2, 3 or 4", body[:1])
     if len(p.psdu) > _MAX_PSDU + 2:
         raise DecodeError("air link PSDU", f"at most {_MAX_PSDU} bytes", body)
     if parsed.kind == _TRANSMIT:

@@ -23,6 +23,8 @@ from typing import Any
 
 import construct as c
 
+from protocol.construct_errors import build_struct, parse_struct
+
 from .errors import DecodeError, LocalProtocolError
 
 MAX_PSDU = 127  # aMaxPHYPacketSize: MAC header, payload and FCS together
@@ -71,23 +73,6 @@ def fcs16(data: bytes) -> int:
         for _ in range(8):
             crc = (crc >> 1) ^ 0x8408 if crc & 1 else crc >> 1
     return crc
-
-
-def _parse(struct: c.Construct, data: bytes, what: str, expected: str) -> Any:
-    """Run a construct parser, turning its exceptions into our `DecodeError`."""
-    try:
-        return struct.parse(data)
-    except (c.ConstructError, ValueError) as exc:
-        reason = str(exc).replace("\n", "; ")
-        raise DecodeError(what, f"{expected} ({reason})", bytes(data)) from exc
-
-
-def _build(struct: c.Construct, obj: dict[str, Any], what: str) -> bytes:
-    """Run a construct builder; a field out of range is our own mistake, not the peer's."""
-    try:
-        return bytes(struct.build(obj))
-    except (c.ConstructError, ValueError, TypeError) as exc:
-        raise LocalProtocolError(f"cannot build {what}: {exc}") from exc
 
 
 # Frame control is a little-endian 16-bit field; BitStruct reads MSB first, so list the bits
@@ -170,7 +155,7 @@ class MacFrame:
 
     def build(self, include_fcs: bool = True) -> bytes:
         """Serialise the MHR and payload, with the 2-octet FCS unless told otherwise."""
-        body = _build(
+        body = build_struct(
             _MAC_FRAME,
             {
                 "fc": {
@@ -210,7 +195,7 @@ class MacFrame:
             body = data
         if len(body) + 2 > MAX_PSDU:
             raise DecodeError("MAC frame", f"at most {MAX_PSDU} octets with the FCS", data)
-        raw = _parse(_MAC_FRAME, body, "MAC frame", "802.15.4 MHR")
+        raw = parse_struct(_MAC_FRAME, body, "MAC frame", "802.15.4 MHR")
         fc = raw.fc
         try:
             return cls(
@@ -285,7 +270,7 @@ _COMMANDS = c.Struct(
 
 
 def _command(command_id: MacCommandId, body: dict[str, Any]) -> bytes:
-    return _build(_COMMANDS, {"id": command_id, "body": body}, command_id.name)
+    return build_struct(_COMMANDS, {"id": command_id, "body": body}, command_id.name)
 
 
 @dataclass(frozen=True)
@@ -331,7 +316,7 @@ MacCommand = AssociationRequest | AssociationResponse | DataRequest | BeaconRequ
 
 def parse_mac_command(payload: bytes) -> MacCommand:
     """Decode the payload of a MAC command frame (command identifier first)."""
-    raw = _parse(_COMMANDS, bytes(payload), "MAC command", "command 0x01, 0x02, 0x04 or 0x07")
+    raw = parse_struct(_COMMANDS, bytes(payload), "MAC command", "command 0x01, 0x02, 0x04 or 0x07")
     if raw.id == MacCommandId.ASSOCIATION_REQUEST:
         return AssociationRequest(Capability(raw.body.capability))
     if raw.id == MacCommandId.ASSOCIATION_RESPONSE:
@@ -408,7 +393,7 @@ class BeaconPayload:
     tx_offset: int = 0xFFFFFF
 
     def build(self) -> bytes:
-        return _build(
+        return build_struct(
             _BEACON,
             {
                 "superframe": {
@@ -438,7 +423,7 @@ class BeaconPayload:
 
     @classmethod
     def parse(cls, payload: bytes) -> BeaconPayload:
-        raw = _parse(_BEACON, bytes(payload), "beacon payload", "a 19-octet ZigBee beacon")
+        raw = parse_struct(_BEACON, bytes(payload), "beacon payload", "a 19-octet ZigBee beacon")
         sf, cap = raw.superframe, raw.capacity
         return cls(
             extended_pan_id=raw.extended_pan_id,

@@ -18,6 +18,8 @@ from typing import Any
 
 import construct as c
 
+from protocol.construct_errors import build_struct, parse_struct
+
 from .errors import DecodeError, LocalProtocolError
 
 
@@ -43,23 +45,6 @@ class Fragmentation(IntEnum):
     NONE = 0
     FIRST = 1
     SUBSEQUENT = 2
-
-
-def _parse(struct: c.Construct, data: bytes, what: str, expected: str) -> Any:
-    """Run a construct parser, turning its exceptions into our `DecodeError`."""
-    try:
-        return struct.parse(data)
-    except (c.ConstructError, ValueError) as exc:
-        reason = str(exc).replace("\n", "; ")
-        raise DecodeError(what, f"{expected} ({reason})", bytes(data)) from exc
-
-
-def _build(struct: c.Construct, obj: dict[str, Any], what: str) -> bytes:
-    """Run a construct builder; a field out of range is our own mistake, not the peer's."""
-    try:
-        return bytes(struct.build(obj))
-    except (c.ConstructError, ValueError, TypeError) as exc:
-        raise LocalProtocolError(f"cannot build {what}: {exc}") from exc
 
 
 def _has_endpoints(frame_type: int, ack_format: bool) -> bool:
@@ -208,7 +193,7 @@ class ApsFrame:
                 "ack_bitfield": ext.ack_bitfield,
             },
         }
-        return _build(_HEADER, raw, "APS header")
+        return build_struct(_HEADER, raw, "APS header")
 
     def build(self) -> bytes:
         return self.header_bytes() + bytes(self.payload)
@@ -218,7 +203,7 @@ class ApsFrame:
 
     @classmethod
     def parse(cls, data: bytes) -> ApsFrame:
-        raw = _parse(_FRAME, bytes(data), "APS frame", "a ZigBee APS header")
+        raw = parse_struct(_FRAME, bytes(data), "APS frame", "a ZigBee APS header")
         hdr, fc = raw.header, raw.header.fc
         try:
             frame_type = ApsFrameType(fc.frame_type)
@@ -333,7 +318,7 @@ _COMMANDS = c.Struct(
 
 
 def _command(command_id: ApsCommandId, body: dict[str, Any]) -> bytes:
-    return _build(_COMMANDS, {"id": command_id, "body": body}, command_id.name)
+    return build_struct(_COMMANDS, {"id": command_id, "body": body}, command_id.name)
 
 
 def _transport(key_type: KeyType, descriptor: dict[str, Any]) -> bytes:
@@ -444,7 +429,7 @@ ApsCommand = (
 
 def parse_aps_command(payload: bytes) -> ApsCommand:
     """Decode an APS command payload (after security processing; identifier first)."""
-    raw = _parse(_COMMANDS, bytes(payload), "APS command", "a known APS security command")
+    raw = parse_struct(_COMMANDS, bytes(payload), "APS command", "a known APS security command")
     body = raw.body
     try:
         if raw.id == ApsCommandId.TRANSPORT_KEY:

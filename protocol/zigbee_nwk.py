@@ -19,7 +19,9 @@ from typing import Any
 
 import construct as c
 
-from .errors import DecodeError, LocalProtocolError
+from protocol.construct_errors import build_struct, parse_struct
+
+from .errors import DecodeError
 from .ieee802154 import Capability
 
 PROTOCOL_VERSION = 2  # nwkcProtocolVersion of ZigBee PRO (ZigBee spec 3.3.1.1.2)
@@ -40,23 +42,6 @@ class DiscoverRoute(IntEnum):
 
     SUPPRESS = 0
     ENABLE = 1
-
-
-def _parse(struct: c.Construct, data: bytes, what: str, expected: str) -> Any:
-    """Run a construct parser, turning its exceptions into our `DecodeError`."""
-    try:
-        return struct.parse(data)
-    except (c.ConstructError, ValueError) as exc:
-        reason = str(exc).replace("\n", "; ")
-        raise DecodeError(what, f"{expected} ({reason})", bytes(data)) from exc
-
-
-def _build(struct: c.Construct, obj: dict[str, Any], what: str) -> bytes:
-    """Run a construct builder; a field out of range is our own mistake, not the peer's."""
-    try:
-        return bytes(struct.build(obj))
-    except (c.ConstructError, ValueError, TypeError) as exc:
-        raise LocalProtocolError(f"cannot build {what}: {exc}") from exc
 
 
 # Little-endian 16-bit frame control (ZigBee spec 3.3.1.1), listed b15..b0 for BitStruct.
@@ -156,7 +141,7 @@ class NwkFrame:
 
     def header_bytes(self) -> bytes:
         """The NWK header alone, as sent: the first part of the a_data of NWK security."""
-        return _build(_HEADER, self._raw_header(), "NWK header")
+        return build_struct(_HEADER, self._raw_header(), "NWK header")
 
     def build(self) -> bytes:
         return self.header_bytes() + bytes(self.payload)
@@ -166,7 +151,7 @@ class NwkFrame:
 
     @classmethod
     def parse(cls, data: bytes) -> NwkFrame:
-        raw = _parse(_FRAME, bytes(data), "NWK frame", "a ZigBee PRO NWK header")
+        raw = parse_struct(_FRAME, bytes(data), "NWK frame", "a ZigBee PRO NWK header")
         hdr, fc = raw.header, raw.header.fc
         try:
             frame_type, discover = NwkFrameType(fc.frame_type), DiscoverRoute(fc.discover_route)
@@ -222,7 +207,7 @@ class NetworkStatus:
 
     def build(self) -> bytes:
         body = {"status": self.status, "dst": self.dst}
-        return _build(_COMMANDS, {"id": NwkCommandId.NETWORK_STATUS, "body": body}, "Status")
+        return build_struct(_COMMANDS, {"id": NwkCommandId.NETWORK_STATUS, "body": body}, "Status")
 
 
 @dataclass(frozen=True)
@@ -233,7 +218,7 @@ class Leave:
 
     def build(self) -> bytes:
         body = {"options": int(self.options)}
-        return _build(_COMMANDS, {"id": NwkCommandId.LEAVE, "body": body}, "Leave")
+        return build_struct(_COMMANDS, {"id": NwkCommandId.LEAVE, "body": body}, "Leave")
 
 
 @dataclass(frozen=True)
@@ -244,7 +229,7 @@ class RejoinRequest:
 
     def build(self) -> bytes:
         body = {"capability": int(self.capability)}
-        return _build(_COMMANDS, {"id": NwkCommandId.REJOIN_REQUEST, "body": body}, "Rejoin")
+        return build_struct(_COMMANDS, {"id": NwkCommandId.REJOIN_REQUEST, "body": body}, "Rejoin")
 
 
 @dataclass(frozen=True)
@@ -256,7 +241,7 @@ class RejoinResponse:
 
     def build(self) -> bytes:
         body = {"network_address": self.network_address, "status": self.status}
-        return _build(_COMMANDS, {"id": NwkCommandId.REJOIN_RESPONSE, "body": body}, "Rejoin")
+        return build_struct(_COMMANDS, {"id": NwkCommandId.REJOIN_RESPONSE, "body": body}, "Rejoin")
 
 
 NwkCommand = NetworkStatus | Leave | RejoinRequest | RejoinResponse
@@ -283,7 +268,7 @@ _COMMANDS = c.Struct(
 
 def parse_nwk_command(payload: bytes) -> NwkCommand:
     """Decode a NWK command payload (command identifier first)."""
-    raw = _parse(_COMMANDS, bytes(payload), "NWK command", "command 0x03, 0x04, 0x06 or 0x07")
+    raw = parse_struct(_COMMANDS, bytes(payload), "NWK command", "command 0x03, 0x04, 0x06 or 0x07")
     body = raw.body
     if raw.id == NwkCommandId.NETWORK_STATUS:
         return NetworkStatus(body.status, body.dst)

@@ -20,12 +20,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import Any
 
 import construct as c
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESCCM
+
+from protocol.construct_errors import parse_struct
 
 from .errors import DecodeError, LocalProtocolError, RemoteProtocolError
 
@@ -62,15 +63,6 @@ MIC_LENGTH = 4  # for ENC-MIC-32
 
 class AuthenticationError(RemoteProtocolError):
     """A secured frame failed its MIC check: wrong key, wrong nonce, or tampered bytes."""
-
-
-def _parse(struct: c.Construct, data: bytes, what: str, expected: str) -> Any:
-    """Run a construct parser, turning its exceptions into our `DecodeError`."""
-    try:
-        return struct.parse(data)
-    except (c.ConstructError, ValueError) as exc:
-        reason = str(exc).replace("\n", "; ")
-        raise DecodeError(what, f"{expected} ({reason})", bytes(data)) from exc
 
 
 _SECURITY_CONTROL = c.BitStruct(
@@ -136,7 +128,7 @@ class AuxSecurityHeader:
     @classmethod
     def parse_prefix(cls, data: bytes) -> tuple[AuxSecurityHeader, bytes]:
         """Split the auxiliary header off the front of `data`; returns it and the rest."""
-        raw = _parse(_AUX_PREFIX, bytes(data), "auxiliary security header", "ZigBee 4.5.1")
+        raw = parse_struct(_AUX_PREFIX, bytes(data), "auxiliary security header", "ZigBee 4.5.1")
         hdr = raw.header
         return (
             cls(

@@ -122,3 +122,52 @@ def test_unknown_device_read_fails_clearly(premises: tuple[Rig, RigLauncher]) ->
     result = smartmeter(rig, "headend", "read", "nosuchmeter")
     assert result.returncode != 0
     assert "nosuchmeter" in result.stderr and "esme" in result.stderr
+
+
+@pytest.mark.req("17.2.13", "18.11.f")
+def test_the_hub_refuses_a_device_it_was_not_given_and_records_the_attempt(
+    premises: tuple[Rig, RigLauncher],
+) -> None:
+    """A meter whose EUI-64 and install code the hub was never given tries to join the running
+    premises: it is refused, and the hub's event log names it (failed connection attempt)."""
+    rig, launcher = premises
+    rogue_rig = rig.path.with_name("rogue.toml")
+    rogue_rig.write_text(
+        rig.path.read_text()
+        + '\n[[device]]\nname = "rogue"\nkind = "esme"\neui64 = "00:0d:6f:00:00:00:66:66"\n'
+        'install_code = "83FED3407A939723A5C639B26916D505C3B5"\nradio = "emulated"\nload = 100\n'
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT), **_shared_clock(launcher)}
+    log = (rig.run_dir / "logs" / "rogue.log").open("wb")
+    rogue = subprocess.Popen(
+        [sys.executable, "-m", "devices.esme", "--rig", str(rogue_rig), "--name", "rogue"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        refused: list[dict[str, Any]] = []
+        while time.monotonic() < deadline and not refused:
+            time.sleep(0.5)
+            events = bench(rig, rig.hub.name, "events")["events"]
+            refused = [
+                e
+                for e in events
+                if e["name"] == "FAILED_CONNECTION_ATTEMPT"
+                and e["detail"].get("eui64") == "00:0d:6f:00:00:00:66:66"
+            ]
+        assert refused, "the hub recorded no failed connection attempt for the rogue meter"
+        assert bench(rig, "rogue", "status")["joined"] is False
+        assert "rogue" not in bench(rig, rig.hub.name, "status")["joined"]
+        result = smartmeter(rig, "headend", "read", "esme")  # the premises carries on undisturbed
+        assert result.returncode == 0, result.stderr
+    finally:
+        rogue.terminate()
+        rogue.wait(10)
+        log.close()
+
+
+def _shared_clock(launcher: RigLauncher) -> dict[str, str]:
+    return {"SMARTMETER_START_WALL": str(launcher.start_wall)}
