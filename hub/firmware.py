@@ -11,7 +11,7 @@ from typing import Any
 from devices.core.event_log import EventLog
 from devices.core.rig import ClockKind, Rig, load_rig
 from hal.clock_factory import rig_clock
-from hal.control_socket import ControlServer, Request
+from hal.control_socket import ControlError, ControlServer, Request
 from hal.emulated.mqtt_wan import MqttWanLink
 from hal.emulated.sqlite_store import SqliteStore
 from protocol.event_codes import EventCode
@@ -41,7 +41,8 @@ class Hub:
             clock=self.clock.now,
         )
         self.control = ControlServer(
-            rig.control_path(name), {"status": self._status, "events": self._events}
+            rig.control_path(name),
+            {"status": self._status, "events": self._events, "keys": self._keys},
         )
 
     def record(self, code: EventCode, detail: dict[str, Any]) -> None:
@@ -78,6 +79,20 @@ class Hub:
             "wan": "connected" if self.wan.connected else "disconnected",
             "now": self.clock.now().isoformat(),
         }
+
+    async def _keys(self, request: Request) -> dict[str, Any]:
+        """The HAN's network key and key sequence number: a bench-only debugging aid.
+
+        Exists so that a capture of the emulated air (`smartmeter han capture`) can be decrypted
+        in Wireshark. A real communications hub never reveals its network key, on any port:
+        clauses 17.2.10 and 17.2.20 apply to the product, and this is the emulator's bench port,
+        reachable only through the rig's local control socket. The key is read back through
+        zigpy from the NCP (as bellows loaded it), so it is the key actually used on the air.
+        """
+        if self.han.app is None:
+            raise ControlError("the HAN is not formed yet: no network key to show")
+        network_key = self.han.app.state.network_info.network_key
+        return {"network_key": bytes(network_key.key).hex(), "key_seq": int(network_key.seq)}
 
     async def _events(self, request: Request) -> dict[str, Any]:
         limit = int(request.get("limit", 50))

@@ -75,6 +75,7 @@ AirMessage = Hello | Transmit | Receive | Monitor
 
 
 def encode(message: AirMessage) -> bytes:
+    body: bytes
     if isinstance(message, Hello):
         body = _BODY.build(
             {"kind": _HELLO, "payload": {"eui64": message.eui64, "name": message.name}}

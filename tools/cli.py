@@ -4,6 +4,7 @@
     smartmeter headend read|status|events ...     drive the head-end simulator
     smartmeter bench DEVICE display|status|registers|events|load WATTS
     smartmeter hub status|events
+    smartmeter han capture OUT.pcap --duration SECONDS | han keys
 
 A thin front end (STYLE.md, "tools/ are thin"): each subcommand calls library code in tools/ and
 hal/. Errors a person can fix are SmartMeterError subclasses; they come out as one line on
@@ -16,7 +17,7 @@ import argparse
 import sys
 
 from protocol.errors import SmartMeterError
-from tools import cli_bench, cli_headend, cli_rig
+from tools import cli_bench, cli_han, cli_headend, cli_rig
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_rig.add_parsers(commands)
     cli_headend.add_parsers(commands)
     cli_bench.add_parsers(commands)
+    cli_han.add_parsers(commands)
     return parser
 
 

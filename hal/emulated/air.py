@@ -4,7 +4,8 @@ Every frame a node transmits reaches every other node tuned to the same channel,
 radio channel; the receiving MAC filters by address. The channel model gives each reception an
 RSSI and an LQI (a fixed good link for now: per-link attenuation and loss arrive with the radio
 model). Run it as its own process (`python -m hal.emulated.air --port P`) for a rig, or use
-`AirChannel` in-process in unit tests; nodes reach it through `hal.radio_link`.
+`AirChannel` in-process in unit tests; nodes reach it through `hal.radio_link`. Capture tools
+(`smartmeter han capture`) connect as monitors and get a copy of every frame on every channel.
 """
 
 from __future__ import annotations
@@ -17,14 +18,18 @@ import logging
 import signal
 from collections.abc import Callable
 
-from protocol.air_link import AirLinkDecoder, Hello, Receive, Transmit, encode
+from protocol.air_link import AirLinkDecoder, Hello, Monitor, Receive, Transmit, encode
 from protocol.errors import DecodeError
 
 LOGGER = logging.getLogger(__name__)
 DEFAULT_RSSI = -45
 DEFAULT_LQI = 255
+#: Bytes a monitor may leave unread before the air drops it: a stalled capture tool must not
+#: make the air (and so the whole HAN) hold an ever-growing backlog.
+MONITOR_BACKLOG_LIMIT = 1 << 20
 
-Deliver = Callable[[Receive], None]
+Deliver = Callable[[Receive], object]  # what it returns is ignored
+MonitorTap = Callable[[int, bytes], None]
 
 
 @dataclasses.dataclass
@@ -41,7 +46,7 @@ class AirChannel:
 
     def __init__(self) -> None:
         self._nodes: list[AirNode] = []
-        self._monitors: list[Callable[[int, bytes], None]] = []
+        self._monitors: list[MonitorTap] = []
 
     def attach(self, eui64: int, name: str, deliver: Deliver) -> AirNode:
         node = AirNode(eui64, name, deliver)
@@ -53,13 +58,18 @@ class AirChannel:
         with contextlib.suppress(ValueError):
             self._nodes.remove(node)
 
-    def add_monitor(self, monitor: Callable[[int, bytes], None]) -> None:
+    def add_monitor(self, monitor: MonitorTap) -> None:
         """A capture tap: sees every frame transmitted on any channel."""
         self._monitors.append(monitor)
 
+    def remove_monitor(self, monitor: MonitorTap) -> None:
+        """Stop calling `monitor`; a tap that was never added (or already removed) is ignored."""
+        with contextlib.suppress(ValueError):
+            self._monitors.remove(monitor)
+
     def transmit(self, sender: AirNode, frame: Transmit) -> None:
         sender.frames_sent += 1
-        for monitor in self._monitors:
+        for monitor in list(self._monitors):
             monitor(frame.channel, frame.psdu)
         for node in list(self._nodes):
             if node is sender:
@@ -70,6 +80,11 @@ class AirChannel:
     @property
     def nodes(self) -> list[AirNode]:
         return list(self._nodes)
+
+    @property
+    def monitor_count(self) -> int:
+        """How many capture taps are attached (tests wait on it; logs report it)."""
+        return len(self._monitors)
 
 
 class AirServer:
@@ -93,21 +108,38 @@ class AirServer:
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         decoder = AirLinkDecoder()
         node: AirNode | None = None
+        monitor: MonitorTap | None = None
 
         def deliver(message: Receive) -> None:
             if not writer.is_closing():
                 writer.write(encode(message))
 
+        def tap(channel: int, psdu: bytes) -> None:
+            if writer.is_closing():
+                return
+            if writer.transport.get_write_buffer_size() > MONITOR_BACKLOG_LIMIT:
+                LOGGER.warning("monitor fell %d bytes behind: dropped", MONITOR_BACKLOG_LIMIT)
+                writer.close()
+                return
+            writer.write(encode(Receive(channel, DEFAULT_RSSI, DEFAULT_LQI, psdu)))
+
         try:
             while data := await reader.read(4096):
                 for message in decoder.feed(data):
-                    if isinstance(message, Hello) and node is None:
+                    first = node is None and monitor is None
+                    if isinstance(message, Hello) and first:
                         node = self.channel.attach(message.eui64, message.name, deliver)
+                    elif isinstance(message, Monitor) and first:
+                        monitor = tap
+                        self.channel.add_monitor(monitor)
+                        LOGGER.info("monitor attached to the air")
                     elif isinstance(message, Transmit) and node is not None:
                         self.channel.transmit(node, message)
                     else:
                         raise DecodeError(
-                            "air link message", "hello first, then transmits", repr(message)
+                            "air link message",
+                            "hello then transmits, or monitor alone",
+                            repr(message),
                         )
         except (ConnectionError, DecodeError) as exc:
             LOGGER.warning("air link closed: %s", exc)
@@ -115,6 +147,9 @@ class AirServer:
             if node is not None:
                 self.channel.detach(node)
                 LOGGER.info("node %s left the air", node.name)
+            if monitor is not None:
+                self.channel.remove_monitor(monitor)
+                LOGGER.info("monitor left the air")
             writer.close()
 
 

@@ -1,0 +1,103 @@
+"""A capture of a running premises' HAN, judged by tshark: with the network key from
+`smartmeter han keys` the NWK, APS and ZCL layers (Smart Energy Metering) dissect; without it
+the ZCL layer stays hidden, because the air carries only NWK-secured frames (DESIGN.md §3).
+
+Everything goes through real interfaces: the rig as processes, the `smartmeter` command line
+as a subprocess, the head-end's control socket for the read, tshark on the file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from devices.core.rig import load_rig
+from tests.rig_files import demo_rig_copy
+from tools.headend import client
+from tools.rig_launcher import HEADEND, RigLauncher
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
+ROOT = Path(__file__).resolve().parents[2]
+SMARTMETER = [sys.executable, "-m", "tools.cli"]
+CAPTURE_S = 6.0
+METERING, SMART_ENERGY = 0x0702, 0x0109
+
+
+def tshark(tmp_path: Path, capture: Path, key: str | None, *args: str) -> list[list[str]]:
+    """tshark's field rows for `capture`, with `key` (hex) as the only network key it knows."""
+    command = [TSHARK, "-n", "-r", str(capture), "-T", "fields", "-E", "separator=/t", *args]
+    if key is not None:
+        command += ["-o", f'uat:zigbee_pc_keys:"{key}","Normal","han keys"']
+    # A private, empty profile: no key the user configured may help (or hinder) the decoding.
+    env = {**os.environ, "WIRESHARK_CONFIG_DIR": str(tmp_path / "wireshark")}
+    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=60, check=True)
+    return [line.split("\t") for line in done.stdout.splitlines()]
+
+
+TSHARK = shutil.which("tshark") or ""
+
+
+@pytest.mark.req("17.2.1", "17.2.2")
+@pytest.mark.skipif(not TSHARK, reason="tshark is not installed")
+def test_a_han_capture_decodes_with_the_hubs_key_and_only_with_it(tmp_path: Path) -> None:
+    broker = "mosquitto" if shutil.which("mosquitto") else "embedded"
+    rig = load_rig(demo_rig_copy(tmp_path, broker_kind=broker))
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    out = tmp_path / "han.pcap"
+    launcher = RigLauncher(rig)
+    launcher.start()
+    try:
+        launcher.wait_joined(90)
+        command = ["han", "capture", str(out), "--duration", str(CAPTURE_S), "--rig", str(rig.path)]
+        capturing = subprocess.Popen(
+            [*SMARTMETER, *command],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            time.sleep(1.5)  # let the monitor attach before the read goes over the air
+            reply = client.read(rig.control_path(HEADEND), "esme", 10)
+            assert "CurrentSummationDelivered" in reply["data"]["registers"]
+            stdout, stderr = capturing.communicate(timeout=CAPTURE_S + 20)
+        finally:
+            if capturing.poll() is None:
+                capturing.kill()
+                capturing.wait(5)
+        assert capturing.returncode == 0, stderr
+        frames = json.loads(stdout)["frames"]
+        keys = subprocess.run(
+            [*SMARTMETER, "han", "keys", "--rig", str(rig.path)],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert keys.returncode == 0, keys.stderr
+        key = json.loads(keys.stdout)["network_key"]
+    finally:
+        launcher.stop()
+
+    assert frames > 0
+    assert len(bytes.fromhex(key)) == 16
+    fields = ("-e", "frame.number", "-e", "zbee_aps.cluster", "-e", "zbee_aps.profile")
+    nwk = tshark(tmp_path, out, key, "-Y", "zbee_nwk", "-e", "frame.number")
+    aps = tshark(tmp_path, out, key, "-Y", "zbee_aps", "-e", "frame.number")
+    zcl = tshark(tmp_path, out, key, "-Y", "zbee_zcl", *fields)
+    assert nwk and aps, "tshark found no NWK/APS frames with the key"
+    metering = [row for row in zcl if int(row[1], 0) == METERING]
+    assert metering, f"no ZCL Metering frame among {zcl}"
+    assert all(int(row[2], 0) == SMART_ENERGY for row in metering)
+    # Without the key the same frames are there but their ZCL payload stays ciphertext.
+    assert tshark(tmp_path, out, None, "-Y", "zbee_nwk", "-e", "frame.number") == nwk
+    assert tshark(tmp_path, out, None, "-Y", "zbee_zcl", *fields) == []
