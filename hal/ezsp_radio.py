@@ -95,6 +95,61 @@ class EzspDeviceRadio:
                 await self._ezsp.disconnect()
             self._ezsp = None
 
+    async def resume(self) -> int | None:
+        """Bring back the network the radio remembers in its tokens; our node id, or None.
+
+        After a reboot an EmberZNet NCP keeps its network membership in non-volatile tokens but
+        stays off the network until the host calls `networkInit` (which needs our endpoint
+        registered first). A radio that resumes must not join again: joining would cost a new
+        trust-centre key transport and, on a real network, a new commissioning.
+        """
+        ezsp = self._require()
+        await self._add_endpoint(ezsp)
+        (state,) = await ezsp.networkState()
+        if state == t.EmberNetworkStatus.JOINED_NETWORK:
+            (node_id,) = await ezsp.getNodeId()
+            self.node_id = int(node_id)
+            return self.node_id
+        with ezsp.wait_for_stack_status(t.sl_Status.NETWORK_UP) as network_up:
+            (status,) = await ezsp.networkInit(
+                networkInitBitmask=t.EmberNetworkInitBitmask.NETWORK_INIT_NO_OPTIONS
+            )
+            if t.sl_Status.from_ember_status(status) != t.sl_Status.OK:
+                return None  # no network in the tokens: the caller joins
+            try:
+                async with asyncio.timeout(JOIN_TIMEOUT_S):
+                    await network_up
+            except TimeoutError:
+                return None
+        (node_id,) = await ezsp.getNodeId()
+        self.node_id = int(node_id)
+        return self.node_id
+
+    async def counters(self) -> dict[str, int]:
+        """The NCP's EmberCounterType counters (`readCounters`), by name without COUNTER_.
+
+        EmberZNet has no callback for dropped frames; the host sees frames that failed the MIC,
+        replays and malformed frames only by polling these (clauses 18.11.f, 18.11.j)."""
+        values = await self._require().readCounters()
+        return {
+            counter.name.removeprefix("COUNTER_"): int(value)
+            for counter, value in zip(t.EmberCounterType, values[0], strict=False)
+        }
+
+    async def _add_endpoint(self, ezsp: EZSP) -> None:
+        ep = self.endpoint
+        # The status is not checked: the NCP refuses an endpoint it already has, which is fine.
+        await ezsp.addEndpoint(
+            endpoint=ep.endpoint,
+            profileId=ep.profile_id,
+            deviceId=ep.device_id,
+            deviceVersion=0,
+            inputClusterCount=len(ep.input_clusters),
+            outputClusterCount=len(ep.output_clusters),
+            inputClusterList=list(ep.input_clusters),
+            outputClusterList=list(ep.output_clusters),
+        )
+
     async def join(self, *, link_key: bytes, channel: int, extended_pan_id: int = 0) -> int:
         """Join the network whose trust centre holds our install-code key; returns our node id."""
         ezsp = self._require()
@@ -111,17 +166,7 @@ class EzspDeviceRadio:
         )
         (status,) = await ezsp.setInitialSecurityState(state=state)
         _check(status, "setInitialSecurityState")
-        ep = self.endpoint
-        (status,) = await ezsp.addEndpoint(
-            endpoint=ep.endpoint,
-            profileId=ep.profile_id,
-            deviceId=ep.device_id,
-            deviceVersion=0,
-            inputClusterCount=len(ep.input_clusters),
-            outputClusterCount=len(ep.output_clusters),
-            inputClusterList=list(ep.input_clusters),
-            outputClusterList=list(ep.output_clusters),
-        )
+        await self._add_endpoint(ezsp)
         params = t.EmberNetworkParameters(
             extendedPanId=t.ExtendedPanId(extended_pan_id.to_bytes(8, "little")),
             panId=0,

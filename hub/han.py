@@ -22,6 +22,7 @@ from zigpy.zcl.clusters.smartenergy import Metering
 
 from devices.core.rig import DeviceConfig, Rig
 from hal.emulated.ncp.runner import EmulatedNcp
+from hal.han_security_counters import CounterWatch
 from hal.radio_link import TcpRadioLink
 from protocol.errors import SmartMeterError, TransientLinkError
 from protocol.event_codes import EventCode
@@ -36,6 +37,8 @@ HUB_ENDPOINT = 9
 #: bellows accepts at most 254 s per permit; the hub re-opens the window before it closes.
 PERMIT_S = 254
 READ_TIMEOUT_S = 7.0
+#: Seconds between polls of the NCP's security-drop counters.
+COUNTERS_POLL_S = 2.0
 METERING_ATTRIBUTES = (
     "current_summ_delivered",
     "status",
@@ -65,6 +68,7 @@ class HanNetwork:
         self._ncp: EmulatedNcp | None = None
         self.app: SmartEnergyController | None = None
         self._permit_task: asyncio.Task[None] | None = None
+        self._counters_task: asyncio.Task[None] | None = None
         self._by_eui = {eui64_to_str(d.eui64): d for d in rig.devices.values()}
 
     async def start(self) -> None:
@@ -72,12 +76,20 @@ class HanNetwork:
         url = hub.radio.url
         if hub.radio.emulated:
             link = TcpRadioLink(self.rig.air_host, self.rig.air_port, hub.eui64, hub.name)
-            self._ncp = EmulatedNcp(hub.eui64, link, hub.radio.ezsp_version, hub.name)
+            self._ncp = EmulatedNcp(
+                hub.eui64,
+                link,
+                hub.radio.ezsp_version,
+                hub.name,
+                store_path=self._state_dir / "hub-ncp.sqlite",
+            )
             await self._ncp.start()
             url = self._ncp.url
         config = {
             zc.CONF_DEVICE: {zc.CONF_DEVICE_PATH: url},
-            zc.CONF_DATABASE: None,
+            # zigpy's own database: the devices and their endpoints survive a restart of the
+            # hub, so a restarted hub can read its meters without interviewing them again.
+            zc.CONF_DATABASE: str(self._state_dir / "hub-zigpy.db"),
             zc.CONF_NWK_BACKUP_ENABLED: False,
             zc.CONF_TOPO_SCAN_ENABLED: False,
             zc.CONF_NWK: {
@@ -103,12 +115,14 @@ class HanNetwork:
         app.add_listener(self)
         self.app = app
         self._permit_task = asyncio.create_task(self._keep_permitting())
+        self._counters_task = asyncio.create_task(self._watch_counters())
 
     async def stop(self) -> None:
-        if self._permit_task is not None:
-            self._permit_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._permit_task
+        for task in (self._permit_task, self._counters_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         if self.app is not None:
             with contextlib.suppress(Exception):
                 await self.app.shutdown()
@@ -126,6 +140,24 @@ class HanNetwork:
                     PERMIT_S,
                 )
             await asyncio.sleep(PERMIT_S - 30)
+
+    async def _watch_counters(self) -> None:
+        """Poll the NCP's drop counters (EmberZNet has no callback for dropped frames) and
+        record Unusual HAN traffic when frames failing authentication, replays or malformed
+        frames were dropped (clauses 18.11.f, 18.11.j, 18.11.m)."""
+        assert self.app is not None
+        watch = CounterWatch()
+        while True:
+            try:
+                values = await self.app._ezsp.read_counters()
+            except Exception as exc:  # bellows' watchdog owns recovery of the radio link
+                LOGGER.debug("cannot read the NCP counters: %r", exc)
+            else:
+                rises = watch.rises({c.name.removeprefix("COUNTER_"): v for c, v in values.items()})
+                if rises:
+                    LOGGER.warning("HAN frames dropped by the NCP: %s", rises)
+                    self._record(EventCode.UNUSUAL_HAN_TRAFFIC, {"dropped": rises})
+            await asyncio.sleep(COUNTERS_POLL_S)
 
     # -- zigpy listener ----------------------------------------------------------------
 

@@ -4,9 +4,11 @@
 `DeviceContext` (by `devices.core.process` in a rig process, or by a test) and:
 
 - records Power up (B.1.1) at start and Power down (B.9.1) at a clean stop (event log, 18.2);
-- joins the HAN through its EZSP radio with its install-code link key (clause 17.2.15) and keeps
-  trying every few seconds until the hub lets it in, since the hub may permit joining long after
-  we start; it rejoins when the network goes down. Each change of the HAN link is logged once as
+- resumes the network its radio remembers (NCP tokens), else joins the HAN through its EZSP radio
+  with its install-code link key (clause 17.2.15) and keeps trying every few seconds until the hub
+  lets it in, since the hub may permit joining long after we start; it rejoins when the network
+  goes down. While joined it polls the radio's drop counters and records Unusual HAN traffic when
+  frames failing authentication, replays or malformed frames were dropped (18.11.f/j/m). Each change of the HAN link is logged once as
   Communication error HAN (B.7.1) or Communication ok HAN (B.7.2) (clause 18.9.h);
 - parses incoming ZCL frames: requests go to its `ZclServer`, responses to its `ZclClient`;
   frames that cannot be parsed are logged as Malformed message (clause 18.11.j) and dropped;
@@ -31,6 +33,7 @@ from devices.core.zcl_client import ZclClient
 from devices.core.zcl_server import AttributeTable, ZclFrame, ZclServer
 from hal.control_socket import Handler, Request
 from hal.ezsp_radio import SE_PROFILE, EndpointDescriptor, EzspDeviceRadio, IncomingMessage
+from hal.han_security_counters import CounterWatch
 from hal.ports import Clock, Display, NonVolatileStore
 from protocol.errors import DecodeError, TransientLinkError
 from protocol.event_codes import EventCode
@@ -42,6 +45,8 @@ ZDO_PROFILE = 0x0000
 BROADCAST_ENDPOINT = 0xFF
 #: Real seconds between join attempts (a radio matter, so real time; see `zcl_client`).
 JOIN_RETRY_REAL_S = 5.0
+#: Real seconds between polls of the radio's security-drop counters.
+COUNTERS_POLL_REAL_S = 2.0
 FIRMWARE_VERSION = "0.1.0"
 
 
@@ -170,11 +175,14 @@ class Firmware:
                 if not self._connected:
                     await self.radio.connect(self.handle_message, self._on_network_down)
                     self._connected = True
-                node_id = await self.radio.join(
-                    link_key=self.context.link_key,
-                    channel=self.context.channel,
-                    extended_pan_id=self.context.extended_pan_id,
-                )
+                # A radio that remembers its network (NCP tokens) comes back without joining.
+                node_id = await self.radio.resume()
+                if node_id is None:
+                    node_id = await self.radio.join(
+                        link_key=self.context.link_key,
+                        channel=self.context.channel,
+                        extended_pan_id=self.context.extended_pan_id,
+                    )
             except TransientLinkError as exc:
                 self.log.info("not on the HAN yet (%s); retrying in %g s", exc, JOIN_RETRY_REAL_S)
                 self._han_changed(False, str(exc))
@@ -193,9 +201,26 @@ class Firmware:
             self._han_changed(True, f"joined as 0x{node_id:04x}")
             self._network_down.clear()
             self._joined.set()
+            watch = self.spawn(self._watch_counters(), "han-counters")
             await self._network_down.wait()
+            watch.cancel()
             self._joined.clear()
             self._han_changed(False, "network down")
+
+    async def _watch_counters(self) -> None:
+        """Poll the radio's drop counters; a rise is unusual HAN traffic (clauses 18.11.f,
+        18.11.j, 18.11.m): frames failing authentication, replays or malformed frames."""
+        watch = CounterWatch()
+        while True:
+            try:
+                rises = watch.rises(await self.radio.counters())
+            except Exception as exc:  # a radio failure is the HAN link loop's business
+                self.log.debug("cannot read the radio counters: %r", exc)
+                rises = {}
+            if rises:
+                self.log.warning("HAN frames dropped by the radio: %s", rises)
+                self.events.record(EventCode.UNUSUAL_HAN_TRAFFIC, {"dropped": rises})
+            await self.clock.sleep(COUNTERS_POLL_REAL_S * self.clock.scale)
 
     def _on_network_down(self) -> None:
         self.log.warning("the HAN went down")

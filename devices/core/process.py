@@ -111,7 +111,12 @@ async def run_device(
     try:
         if config.radio.emulated:
             link = TcpRadioLink(rig.air_host, rig.air_port, config.eui64, config.name)
-            ncp = EmulatedNcp(config.eui64, link, config.radio.ezsp_version, config.name)
+            # The NCP's tokens live beside the device's own store, so a restarted device
+            # resumes its HAN membership instead of joining again.
+            ncp_store = rig.store_path(config.name).with_suffix(".ncp.sqlite")
+            ncp = EmulatedNcp(
+                config.eui64, link, config.radio.ezsp_version, config.name, store_path=ncp_store
+            )
             await ncp.start()
             url = ncp.url
         else:

@@ -161,10 +161,14 @@ class EzspHandlers:
     @command("setValue")
     def _set_value(self, p: Params) -> Result:
         value_id, raw = p["valueId"], bytes(p["value"])
+        # A host may move the outgoing counters forward (restoring a backup), never back:
+        # a lower value is ignored so that no counter is used twice (clause 17.2.12).
         if value_id == t.EzspValueId.VALUE_NWK_FRAME_COUNTER and len(raw) == 4:
-            self.state.nwk_frame_counter = int.from_bytes(raw, "little")
+            wanted = int.from_bytes(raw, "little")
+            self.state.nwk_frame_counter = max(self.state.nwk_frame_counter, wanted)
         elif value_id == t.EzspValueId.VALUE_APS_FRAME_COUNTER and len(raw) == 4:
-            self.state.aps_frame_counter = int.from_bytes(raw, "little")
+            wanted = int.from_bytes(raw, "little")
+            self.state.aps_frame_counter = max(self.state.aps_frame_counter, wanted)
         elif value_id not in (
             t.EzspValueId.VALUE_FORCE_TX_AFTER_FAILED_CCA_ATTEMPTS,
             t.EzspValueId.VALUE_END_DEVICE_KEEP_ALIVE_SUPPORT_MODE,

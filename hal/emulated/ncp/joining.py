@@ -136,6 +136,8 @@ class Joining:
     def _key_received(self, key: TransportNetworkKey, tc_eui64: int) -> None:
         s = self.state
         s.network_key, s.network_key_seq = key.key, key.key_seq
+        # A new network key starts a new frame-counter space for every sender (4.3.1.2).
+        s.incoming_nwk_counters.clear()
         s.trust_center_eui64 = tc_eui64
         s.role = self._role
         s.network_status = t.EmberNetworkStatus.JOINED_NETWORK
@@ -223,6 +225,9 @@ class Joining:
             self._tc_join(nwk, eui64, update, t.EmberJoinDecision.DENY_JOIN)
             return
         s.children[eui64] = Neighbour(eui64, nwk, role, radio.lqi, radio.rssi)
+        # A (re)joining device may have been reset and start its counters again: forget its
+        # last counter, as EmberZNet does when the trust centre admits a device.
+        s.incoming_nwk_counters.pop(eui64, None)
         self._send_network_key(nwk, eui64, link_key)
         self.stack.emit(
             "childJoinHandler",
@@ -285,8 +290,7 @@ class Joining:
         header = ApsFrame(
             frame_type=ApsFrameType.COMMAND, counter=self.stack._next_aps_counter(), security=True
         )
-        counter = s.aps_frame_counter
-        s.aps_frame_counter += 1
+        counter = self.stack.next_frame_counter("aps")
         aps = sec.secure_aps_frame(
             header.header_bytes(),
             command.build(),
@@ -312,6 +316,7 @@ class Joining:
                 )
             command = parse_aps_command(payload)
         except sec.AuthenticationError:
+            self.stack.count(t.EmberCounterType.COUNTER_APS_DECRYPTION_FAILURE)
             self._fail("the network key could not be decrypted: wrong install code?")
             return
         except DecodeError as exc:

@@ -10,17 +10,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from pathlib import Path
 from typing import Any
 
 import bellows.types as t
 
 from hal.radio_link import RadioLink
+from protocol.air_link import Receive
 from protocol.ash_ncp import AshNcp, DataReceived, FrameError, LinkFailed, ResetRequested
 from protocol.errors import DecodeError
 
 from .ezsp_codec import SUPPORTED_VERSIONS, EzspCodec
 from .ezsp_handlers import EzspHandlers
 from .state import NcpState
+from .tokens import NcpTokens
 from .zigbee_stack import ZigbeeStack
 
 LOGGER = logging.getLogger(__name__)
@@ -29,7 +32,15 @@ LOGGER = logging.getLogger(__name__)
 class EmulatedNcp:
     """An EZSP NCP of protocol `version` with EUI-64 `eui64`, transmitting through `radio`."""
 
-    def __init__(self, eui64: int, radio: RadioLink, version: int = 13, name: str = "ncp") -> None:
+    def __init__(
+        self,
+        eui64: int,
+        radio: RadioLink,
+        version: int = 13,
+        name: str = "ncp",
+        store_path: Path | None = None,
+    ) -> None:
+        """`store_path` is the NCP's token file (see `tokens`); None keeps everything in RAM."""
         if version not in SUPPORTED_VERSIONS:
             raise ValueError(
                 f"EZSP protocol version {version} is not emulated; choose one of {SUPPORTED_VERSIONS}"
@@ -38,7 +49,11 @@ class EmulatedNcp:
         self.version = version
         self.radio = radio
         self.state = NcpState(eui64=eui64)
-        self.stack = ZigbeeStack(self.state, radio, self._emit)
+        self.tokens = NcpTokens(store_path, eui64)
+        # Like a chip's reboot: the tokens come back, the network stays down until networkInit.
+        if self.tokens.restore(self.state):
+            LOGGER.info("%s: network tokens restored (node 0x%04x)", name, self.state.node_id)
+        self.stack = ZigbeeStack(self.state, radio, self._emit, self.tokens)
         self.handlers = EzspHandlers(self.stack, version)
         self.codec = EzspCodec(4)
         #: Names of commands the host sent that we answered with invalidCommand.
@@ -57,7 +72,7 @@ class EmulatedNcp:
         return f"socket://127.0.0.1:{self.port}"
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
-        await self.radio.open(self.stack.receive)
+        await self.radio.open(self._receive)
         self._server = await asyncio.start_server(self._serve, host, port)
         self.port = self._server.sockets[0].getsockname()[1]
 
@@ -71,6 +86,12 @@ class EmulatedNcp:
         if self._timer is not None:
             self._timer.cancel()
         await self.radio.close()
+        self.tokens.close(self.state)
+
+    def _receive(self, message: Receive) -> None:
+        """A frame from the air; whatever it changed (a join, a child) goes to the tokens."""
+        self.stack.receive(message)
+        self.tokens.sync(self.state)
 
     # -- the byte stream ---------------------------------------------------------------
 
@@ -167,6 +188,7 @@ class EmulatedNcp:
                 command.name,
             )
             return self.codec.invalid_command(command, t.EzspStatus.ERROR_INVALID_FRAME_ID)
+        self.tokens.sync(self.state)
         response = self.codec.response(command, result)
         if command.name == "version" and self.codec.version != self.version:
             self.codec.switch_version(self.version)
@@ -174,6 +196,8 @@ class EmulatedNcp:
 
     def _emit(self, name: str, values: dict[str, Any]) -> None:
         """Send a callback to the host (dropped, as on a real NCP, if no host is attached)."""
+        # Callbacks mark stack events (joined, join failed, left): commit their state first.
+        self.tokens.sync(self.state)
         if self._ash is None or not self.codec.has_command(name) or self.codec.version < 8:
             return
         frame = self.codec.callback(self._last_seq, name, values)

@@ -85,6 +85,9 @@ class NcpState:
     aps_frame_counter: int = 0
     transient_keys: dict[int, LinkKeyEntry] = dataclasses.field(default_factory=dict)
     key_table: list[LinkKeyEntry] = dataclasses.field(default_factory=list)
+    #: Highest NWK frame counter accepted per sender EUI-64 (nwkSecurityMaterialSet's
+    #: IncomingFrameCounterSet, ZigBee spec 4.3.1.2): a frame not above it is a replay.
+    incoming_nwk_counters: dict[int, int] = dataclasses.field(default_factory=dict)
 
     #: Address table: index -> (EUI-64, node id); 0xFFFF node id means "unknown".
     address_table: dict[int, tuple[int, int]] = dataclasses.field(default_factory=dict)

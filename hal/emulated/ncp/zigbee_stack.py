@@ -16,6 +16,7 @@ import asyncio
 import collections
 import dataclasses
 import logging
+import secrets
 from collections.abc import Callable
 from typing import Any
 
@@ -31,6 +32,7 @@ from protocol.zigbee_nwk import NwkFrame, NwkFrameType
 
 from .joining import Joining
 from .state import NcpState, NetworkRole
+from .tokens import NcpTokens
 from .zdo_server import ZdoServer
 
 LOGGER = logging.getLogger(__name__)
@@ -44,13 +46,17 @@ BROADCAST_ADDRESSES = (0xFFFF, 0xFFFD, 0xFFFC, 0xFFFB)
 C = t.EmberCounterType
 
 
+class _Replay(Exception):
+    """A secured NWK frame whose frame counter is not above the last one accepted."""
+
+
 @dataclasses.dataclass
 class _PendingAck:
     destination: int
     aps_frame: t.EmberApsFrame
     tag: int
     payload: bytes
-    frame: bytes
+    aps_frame_bytes: bytes
     tries: int = 0
     timer: asyncio.TimerHandle | None = None
 
@@ -58,15 +64,24 @@ class _PendingAck:
 class ZigbeeStack:
     """One node's ZigBee stack, attached to the air through a `RadioLink`."""
 
-    def __init__(self, state: NcpState, radio: RadioLink, emit: EmitCallback) -> None:
+    def __init__(
+        self,
+        state: NcpState,
+        radio: RadioLink,
+        emit: EmitCallback,
+        tokens: NcpTokens | None = None,
+    ) -> None:
         self.state = state
+        self.tokens = tokens if tokens is not None else NcpTokens(None, state.eui64)
         self.radio = radio
         self.emit = emit
         self.joining = Joining(self)
         self.zdo = ZdoServer(self)
-        self._mac_seq = 0
-        self._nwk_seq = 0
-        self._aps_counter = 0
+        # Sequence numbers start at random after a reboot, as on a real node: a restarted node
+        # counting from 0 again would look like a retry to a peer's duplicate rejection.
+        self._mac_seq = secrets.randbelow(256)
+        self._nwk_seq = secrets.randbelow(256)
+        self._aps_counter = secrets.randbelow(256)
         self._pending: dict[tuple[int, int], _PendingAck] = {}
         self._seen: dict[tuple[int, int], float] = {}
         self._counters: collections.Counter[int] = collections.Counter()
@@ -171,11 +186,11 @@ class ZigbeeStack:
             self.later(0, self._loopback, aps)
             self._message_sent(destination, sent, tag, payload, t.sl_Status.OK)
             return t.sl_Status.OK, counter
-        frame = self.nwk_data_frame(destination, aps.build())
-        self.transmit_mac_data(destination, frame)
+        aps_bytes = aps.build()
+        self.transmit_mac_data(destination, self.nwk_data_frame(destination, aps_bytes))
         self.count(C.COUNTER_APS_DATA_TX_UNICAST_SUCCESS)
         if wants_ack:
-            pending = _PendingAck(destination, sent, tag, payload, frame)
+            pending = _PendingAck(destination, sent, tag, payload, aps_bytes)
             self._pending[(destination, counter)] = pending
             self._arm_retry(pending, counter)
         else:
@@ -241,8 +256,7 @@ class ZigbeeStack:
         if not secure:
             return header.with_payload(payload).build()
         assert self.state.network_key is not None
-        counter = self.state.nwk_frame_counter
-        self.state.nwk_frame_counter += 1
+        counter = self.next_frame_counter("nwk")
         return sec.secure_nwk_frame(
             header.header_bytes(),
             payload,
@@ -251,6 +265,18 @@ class ZigbeeStack:
             self.state.eui64,
             self.state.network_key_seq,
         )
+
+    def next_frame_counter(self, kind: str) -> int:
+        """The next outgoing NWK ("nwk") or APS ("aps") frame counter, its block reserved in
+        non-volatile memory before it is used, so no counter is ever sent twice (4.3.1.1)."""
+        s = self.state
+        counter = s.nwk_frame_counter if kind == "nwk" else s.aps_frame_counter
+        self.tokens.reserve(kind, counter)
+        if kind == "nwk":
+            s.nwk_frame_counter = counter + 1
+        else:
+            s.aps_frame_counter = counter + 1
+        return counter
 
     def nwk_data_frame(self, destination: int, payload: bytes, radius: int = 30) -> bytes:
         return self.nwk_frame(destination, payload, frame_type=NwkFrameType.DATA, radius=radius)
@@ -312,7 +338,7 @@ class ZigbeeStack:
         try:
             mac = MacFrame.parse(message.psdu)
         except DecodeError:
-            self.count(C.COUNTER_PHY_CCA_FAIL_COUNT)
+            self.count(C.COUNTER_PACKET_VALIDATE_LIBRARY_DROPPED_COUNT)
             return
         if mac.frame_type == FrameType.COMMAND or mac.frame_type == FrameType.BEACON:
             self.joining.mac_frame(mac, message)
@@ -327,10 +353,21 @@ class ZigbeeStack:
         try:
             nwk = NwkFrame.parse(mac.payload)
             payload = self._nwk_payload(nwk)
-        except (DecodeError, sec.AuthenticationError) as exc:
+        except sec.AuthenticationError as exc:
             self.count(C.COUNTER_NWK_DECRYPTION_FAILURE)
-            LOGGER.info("dropped NWK frame: %s", exc)
+            LOGGER.info("dropped NWK frame failing its MIC: %s", exc)
             return
+        except DecodeError as exc:
+            # Malformed: dropped and counted as the packet-validate library does (18.11.j).
+            self.count(C.COUNTER_PACKET_VALIDATE_LIBRARY_DROPPED_COUNT)
+            LOGGER.info("dropped malformed NWK frame: %s", exc)
+            return
+        except _Replay as exc:
+            self.count(C.COUNTER_NWK_FRAME_COUNTER_FAILURE)
+            LOGGER.info("dropped replayed NWK frame: %s", exc)
+            return
+        if payload is None:
+            return  # secured traffic of a network we have no key for yet (still joining)
         if nwk.dst != self.state.node_id and nwk.dst not in BROADCAST_ADDRESSES:
             return
         if nwk.src64 is not None and nwk.src != self.state.node_id:
@@ -341,18 +378,28 @@ class ZigbeeStack:
         try:
             aps = ApsFrame.parse(payload)
         except DecodeError as exc:
+            self.count(C.COUNTER_PACKET_VALIDATE_LIBRARY_DROPPED_COUNT)
             LOGGER.info("dropped APS frame from 0x%04x: %s", nwk.src, exc)
             return
         self._aps_frame(nwk, aps, message)
 
-    def _nwk_payload(self, nwk: NwkFrame) -> bytes:
+    def _nwk_payload(self, nwk: NwkFrame) -> bytes | None:
+        """The NWK payload, decrypted and checked for freshness; None if we have no key."""
         if not nwk.security:
             return bytes(nwk.payload)
         if self.state.network_key is None:
-            raise DecodeError("secured NWK frame", "a network key to decrypt it", "no key yet")
-        _aux, plaintext = sec.unsecure_nwk_frame(
+            return None
+        aux, plaintext = sec.unsecure_nwk_frame(
             nwk.header_bytes(), nwk.payload, self.state.network_key
         )
+        # Freshness check after the MIC (ZigBee spec 4.3.1.2 step 6, clause 17.2.12): only an
+        # authentic frame may move the sender's counter, else a forger could block a sender.
+        source = aux.source or 0
+        last = self.state.incoming_nwk_counters.get(source)
+        if last is not None and aux.frame_counter <= last:
+            raise _Replay(f"counter {aux.frame_counter} from {source:016x}, last was {last}")
+        self.state.incoming_nwk_counters[source] = aux.frame_counter
+        self.tokens.incoming_accepted(self.state)
         return plaintext
 
     def _aps_frame(self, nwk: NwkFrame, aps: ApsFrame, radio: Receive) -> None:
@@ -485,7 +532,10 @@ class ZigbeeStack:
             return
         pending.tries += 1
         self.count(C.COUNTER_APS_DATA_TX_UNICAST_RETRY)
-        self.transmit_mac_data(pending.destination, pending.frame)
+        # An APS retry is a new NWK frame with a fresh frame counter (the NWK layer secures
+        # each transmission): resending the old bytes would be dropped as a replay.
+        retry = self.nwk_data_frame(pending.destination, pending.aps_frame_bytes)
+        self.transmit_mac_data(pending.destination, retry)
         self._arm_retry(pending, counter)
 
     def _message_sent(

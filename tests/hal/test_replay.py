@@ -1,0 +1,73 @@
+"""Replayed frames and frames failing their MIC are dropped and counted, never delivered twice,
+and legitimate traffic carries on (clauses 17.2.12, 18.11.f, 18.11.j, 18.11.m)."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+
+import pytest
+
+from hal.emulated.air import AirChannel
+from hal.han_security_counters import CounterWatch
+from protocol.air_link import Transmit
+from protocol.ieee802154 import MacFrame
+from tests.hal.test_ncp_persistence import KEY_A, KEY_B, nwk_counters_from
+from tests.han_fixtures import coordinator, joining_radio, permit
+
+pytestmark = pytest.mark.timeout(60)
+EUI_A = 0x000D6F000000A101
+EUI_B = 0x000D6F000000B101
+
+
+@pytest.mark.req("17.2.12", "18.11.f", "18.11.j", "18.11.m")
+async def test_replayed_and_forged_frames_are_dropped_counted_and_traffic_goes_on() -> None:
+    air = AirChannel()
+    frames_a: list[bytes] = []
+    async with coordinator(air) as (app, _hub_ncp):
+        await permit(app, EUI_A, KEY_A)
+        await permit(app, EUI_B, KEY_B)
+        async with (
+            joining_radio(air, EUI_A, "esme") as (radio_a, _ncp_a, _),
+            joining_radio(air, EUI_B, "ihd") as (radio_b, _ncp_b, received_b),
+        ):
+            await radio_a.join(link_key=KEY_A, channel=15)
+            node_b = await radio_b.join(link_key=KEY_B, channel=15)
+            watch = CounterWatch()
+            watch.rises(await radio_b.counters())
+            air.add_monitor(lambda channel, psdu: frames_a.append(psdu))
+            await radio_a.send(node_b, 0x0702, 1, b"\x00\x01\x00")
+            await asyncio.sleep(0.05)
+            delivered = len(received_b)
+            assert [m.payload for m in received_b][-1] == b"\x00\x01\x00"
+            legit = next(p for p in frames_a if nwk_counters_from([p], EUI_A))
+
+            attacker = air.attach(0x000D6F000000EEEE, "attacker", lambda message: None)
+            air.transmit(attacker, Transmit(15, legit))  # a replay, byte for byte
+            mac = MacFrame.parse(legit)
+            tampered = mac.payload[:-1] + bytes([mac.payload[-1] ^ 0x01])  # MIC no longer matches
+            forged = dataclasses.replace(mac, payload=tampered).build()
+            air.transmit(attacker, Transmit(15, forged))
+            air.transmit(attacker, Transmit(15, legit[:12]))  # a truncated (malformed) frame
+            await asyncio.sleep(0.05)
+            assert len(received_b) == delivered  # nothing delivered twice
+
+            rises = watch.rises(await radio_b.counters())
+            assert rises.get("NWK_FRAME_COUNTER_FAILURE") == 1
+            assert rises.get("NWK_DECRYPTION_FAILURE") == 1
+            assert rises.get("PACKET_VALIDATE_LIBRARY_DROPPED_COUNT", 0) >= 1
+
+            await radio_a.send(node_b, 0x0702, 1, b"\x00\x02\x00")  # legitimate traffic goes on
+            await asyncio.sleep(0.05)
+            assert [m.payload for m in received_b][-1] == b"\x00\x02\x00"
+            assert watch.rises(await radio_b.counters()) == {}
+            air.detach(attacker)
+
+
+def test_counter_watch_reports_rises_and_survives_a_clear() -> None:
+    watch = CounterWatch()
+    assert watch.rises({"NWK_DECRYPTION_FAILURE": 0, "MAC_RX_UNICAST": 9}) == {}
+    assert watch.rises({"NWK_DECRYPTION_FAILURE": 2}) == {"NWK_DECRYPTION_FAILURE": 2}
+    assert watch.rises({"NWK_DECRYPTION_FAILURE": 2}) == {}
+    # cleared by readAndClearCounters, then one more drop
+    assert watch.rises({"NWK_DECRYPTION_FAILURE": 1}) == {"NWK_DECRYPTION_FAILURE": 1}

@@ -1,0 +1,56 @@
+"""A meter killed with SIGKILL comes back on the HAN from its NCP tokens, without commissioning
+again, and its register has not gone back (issue 3: network state persists across restarts)."""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from devices.core.rig import load_rig
+from tests.rig_files import demo_rig_copy
+from tools.headend import client
+from tools.rig_launcher import RigLauncher
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
+HEADEND = "headend"
+
+
+def read_register(control: Path, deadline_s: float) -> Decimal:
+    """CurrentSummationDelivered of the ESME through the head-end, retried until `deadline_s`."""
+    end = time.monotonic() + deadline_s
+    while True:
+        try:
+            reply = client.read(control, "esme", 5)
+        except Exception:  # the head-end reports the meter unavailable while it comes back
+            if time.monotonic() > end:
+                raise
+            time.sleep(0.5)
+            continue
+        return Decimal(reply["data"]["registers"]["CurrentSummationDelivered"]["value"])
+
+
+@pytest.mark.req("17.2.10", "17.2.12")
+def test_a_killed_meter_resumes_the_han_without_joining_again(tmp_path: Path) -> None:
+    broker = "mosquitto" if shutil.which("mosquitto") else "embedded"
+    rig = load_rig(demo_rig_copy(tmp_path, broker_kind=broker))
+    with RigLauncher(rig) as launcher:
+        launcher.wait_joined(90)
+        control = rig.control_path(HEADEND)
+        before = read_register(control, 15)
+        child = launcher.children["esme"]
+        child.process.send_signal(signal.SIGKILL)
+        child.process.wait(10)
+        args = [str(a) for a in child.process.args]  # type: ignore[union-attr]
+        launcher._spawn("esme", args, child.control_path, child.detail)
+        after = read_register(control, 15)
+        assert after >= before
+        log = (rig.run_dir / "logs" / "esme.log").read_text()
+        restarted = log.rsplit("launcher: starting", 1)[1]
+        assert "network tokens restored" in restarted
+        assert "joinNetwork" not in restarted
+        assert "join failed" not in restarted
