@@ -45,6 +45,7 @@ ZDO_PROFILE = 0x0000
 BROADCAST_ENDPOINT = 0xFF
 #: Real seconds between join attempts (a radio matter, so real time; see `zcl_client`).
 JOIN_RETRY_REAL_S = 5.0
+JOIN_RETRY_FIRST_S = 0.5
 #: Real seconds between polls of the radio's security-drop counters.
 COUNTERS_POLL_REAL_S = 2.0
 FIRMWARE_VERSION = "0.1.0"
@@ -170,6 +171,7 @@ class Firmware:
     # -- the HAN link ------------------------------------------------------------------
 
     async def _han_link(self) -> None:
+        retry_s = JOIN_RETRY_FIRST_S
         while True:
             try:
                 if not self._connected:
@@ -184,9 +186,12 @@ class Firmware:
                         extended_pan_id=self.context.extended_pan_id,
                     )
             except TransientLinkError as exc:
-                self.log.info("not on the HAN yet (%s); retrying in %g s", exc, JOIN_RETRY_REAL_S)
+                # Quick retries first (the hub may be forming the network as we start), then
+                # no more often than every JOIN_RETRY_REAL_S, as a real meter spares the channel.
+                self.log.info("not on the HAN yet (%s); retrying in %g s", exc, retry_s)
                 self._han_changed(False, str(exc))
-                await self.clock.sleep(JOIN_RETRY_REAL_S * self.clock.scale)
+                await self.clock.sleep(retry_s * self.clock.scale)
+                retry_s = min(retry_s * 2, JOIN_RETRY_REAL_S)
                 continue
             except Exception as exc:
                 # The radio library failed in a way it does not classify (a dongle unplugged,
@@ -197,6 +202,7 @@ class Firmware:
                 self._connected = False
                 await self.clock.sleep(JOIN_RETRY_REAL_S * self.clock.scale)
                 continue
+            retry_s = JOIN_RETRY_FIRST_S
             self.log.info("joined the HAN as 0x%04x", node_id)
             self._han_changed(True, f"joined as 0x{node_id:04x}")
             self._network_down.clear()

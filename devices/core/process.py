@@ -140,8 +140,8 @@ async def run_device(
         await stop.wait()
         LOGGER.info("stopping")
     finally:
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.remove_signal_handler(sig)
+        # The handlers stay until the state is saved: a second signal (Ctrl-C reaches the whole
+        # process group, then the launcher sends SIGTERM) must not cut the shutdown short.
         if control is not None:
             await control.stop()
         if firmware is not None:
@@ -149,3 +149,5 @@ async def run_device(
         if ncp is not None:
             await ncp.stop()
         store.close()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)

@@ -30,6 +30,7 @@ from protocol.ieee802154 import AddrMode, FrameType, MacFrame
 from protocol.zigbee_aps import ApsFrame, ApsFrameType, DeliveryMode
 from protocol.zigbee_nwk import NwkFrame, NwkFrameType
 
+from .aps_delivery import ApsDelivery
 from .joining import Joining
 from .state import NcpState, NetworkRole
 from .tokens import NcpTokens
@@ -37,28 +38,12 @@ from .zdo_server import ZdoServer
 
 LOGGER = logging.getLogger(__name__)
 EmitCallback = Callable[[str, dict[str, Any]], None]
-APS_ACK_TIMEOUT_S = 1.0
-APS_RETRIES = 2
-#: apsDuplicateRejectionTimeout: a (sender, APS counter) pair is a retransmission only within this
-#: window; the 8-bit counter wraps, so remembering pairs for longer would drop fresh frames.
-DUPLICATE_WINDOW_S = APS_ACK_TIMEOUT_S * APS_RETRIES + 0.5
 BROADCAST_ADDRESSES = (0xFFFF, 0xFFFD, 0xFFFC, 0xFFFB)
 C = t.EmberCounterType
 
 
 class _Replay(Exception):
     """A secured NWK frame whose frame counter is not above the last one accepted."""
-
-
-@dataclasses.dataclass
-class _PendingAck:
-    destination: int
-    aps_frame: t.EmberApsFrame
-    tag: int
-    payload: bytes
-    aps_frame_bytes: bytes
-    tries: int = 0
-    timer: asyncio.TimerHandle | None = None
 
 
 class ZigbeeStack:
@@ -82,8 +67,7 @@ class ZigbeeStack:
         self._mac_seq = secrets.randbelow(256)
         self._nwk_seq = secrets.randbelow(256)
         self._aps_counter = secrets.randbelow(256)
-        self._pending: dict[tuple[int, int], _PendingAck] = {}
-        self._seen: dict[tuple[int, int], float] = {}
+        self.delivery = ApsDelivery(self)
         self._counters: collections.Counter[int] = collections.Counter()
 
     # -- host-facing operations ----------------------------------------------------------
@@ -184,17 +168,15 @@ class ZigbeeStack:
         sent = aps_frame.replace(sequence=counter)
         if destination == self.state.node_id:
             self.later(0, self._loopback, aps)
-            self._message_sent(destination, sent, tag, payload, t.sl_Status.OK)
+            self.delivery.report_sent(destination, sent, tag, payload, t.sl_Status.OK)
             return t.sl_Status.OK, counter
         aps_bytes = aps.build()
         self.transmit_mac_data(destination, self.nwk_data_frame(destination, aps_bytes))
         self.count(C.COUNTER_APS_DATA_TX_UNICAST_SUCCESS)
         if wants_ack:
-            pending = _PendingAck(destination, sent, tag, payload, aps_bytes)
-            self._pending[(destination, counter)] = pending
-            self._arm_retry(pending, counter)
+            self.delivery.expect_ack(destination, counter, sent, tag, payload, aps_bytes)
         else:
-            self._message_sent(destination, sent, tag, payload, t.sl_Status.OK)
+            self.delivery.report_sent(destination, sent, tag, payload, t.sl_Status.OK)
         return t.sl_Status.OK, counter
 
     def send_broadcast(
@@ -216,15 +198,13 @@ class ZigbeeStack:
         self.transmit_mac_data(0xFFFF, self.nwk_data_frame(destination, aps.build(), radius or 30))
         self.count(C.COUNTER_APS_DATA_TX_BROADCAST)
         sent = aps_frame.replace(sequence=counter)
-        self.later(
-            0,
-            self._emit_sent,
-            t.EmberOutgoingMessageType.OUTGOING_BROADCAST,
+        self.delivery.report_sent(
             destination,
             sent,
             tag,
             payload,
             t.sl_Status.OK,
+            t.EmberOutgoingMessageType.OUTGOING_BROADCAST,
         )
         return t.sl_Status.OK, counter
 
@@ -332,6 +312,12 @@ class ZigbeeStack:
 
     # -- reception -----------------------------------------------------------------------
 
+    def _mac_acknowledge(self, seq: int) -> None:
+        """The immediate MAC acknowledgement (802.15.4-2006 7.5.6.4) a radio sends for a frame
+        addressed to it with the ack-request bit; the air is lossless for now, so nothing waits
+        for it, but it is on the air as on a real channel."""
+        self.radio.transmit(self.state.channel, MacFrame(FrameType.ACK, seq).build())
+
     def receive(self, message: Receive) -> None:
         if message.channel != self.state.channel:
             return
@@ -340,6 +326,8 @@ class ZigbeeStack:
         except DecodeError:
             self.count(C.COUNTER_PACKET_VALIDATE_LIBRARY_DROPPED_COUNT)
             return
+        if mac.ack_request and mac.dst_addr in (self.state.node_id, self.state.eui64):
+            self._mac_acknowledge(mac.seq)
         if mac.frame_type == FrameType.COMMAND or mac.frame_type == FrameType.BEACON:
             self.joining.mac_frame(mac, message)
             return
@@ -404,14 +392,14 @@ class ZigbeeStack:
 
     def _aps_frame(self, nwk: NwkFrame, aps: ApsFrame, radio: Receive) -> None:
         if aps.frame_type == ApsFrameType.ACK:
-            self._ack_received(nwk.src, aps.counter)
+            self.delivery.ack_received(nwk.src, aps.counter)
             return
         if aps.frame_type == ApsFrameType.COMMAND:
             self.joining.aps_command(nwk, aps)
             return
         if aps.ack_request and nwk.dst == self.state.node_id:
-            self._send_aps_ack(nwk.src, aps)
-        if self._duplicate(nwk.src, aps.counter):
+            self.delivery.acknowledge(nwk.src, aps)
+        if self.delivery.duplicate(nwk.src, aps.counter):
             self.count(C.COUNTER_APS_DATA_RX_UNICAST)
             return  # a retransmission of something already delivered: acked again, not delivered twice
         if aps.profile == 0x0000 and self.zdo.handle(nwk, aps):
@@ -476,107 +464,6 @@ class ZigbeeStack:
             own,
             dataclasses.replace(aps, ack_request=False),
             Receive(self.state.channel, 0, 255, b""),
-        )
-
-    def _duplicate(self, source: int, counter: int) -> bool:
-        now = asyncio.get_running_loop().time()
-        if len(self._seen) > 512:
-            self._seen = {
-                key: at for key, at in self._seen.items() if now - at < DUPLICATE_WINDOW_S
-            }
-        seen_at = self._seen.get((source, counter))
-        if seen_at is not None and now - seen_at < DUPLICATE_WINDOW_S:
-            return True  # a retry of a frame first seen moments ago
-        self._seen[(source, counter)] = now
-        return False
-
-    def _send_aps_ack(self, destination: int, aps: ApsFrame) -> None:
-        ack = ApsFrame(
-            frame_type=ApsFrameType.ACK,
-            counter=aps.counter,
-            dst_endpoint=aps.src_endpoint,
-            cluster=aps.cluster,
-            profile=aps.profile,
-            src_endpoint=aps.dst_endpoint,
-        )
-        self.transmit_mac_data(destination, self.nwk_data_frame(destination, ack.build()))
-
-    def _ack_received(self, source: int, counter: int) -> None:
-        pending = self._pending.pop((source, counter), None)
-        if pending is None:
-            return
-        if pending.timer is not None:
-            pending.timer.cancel()
-        self._message_sent(
-            pending.destination, pending.aps_frame, pending.tag, pending.payload, t.sl_Status.OK
-        )
-
-    def _arm_retry(self, pending: _PendingAck, counter: int) -> None:
-        pending.timer = asyncio.get_running_loop().call_later(
-            APS_ACK_TIMEOUT_S, self._retry, pending, counter
-        )
-
-    def _retry(self, pending: _PendingAck, counter: int) -> None:
-        if self._pending.get((pending.destination, counter)) is not pending:
-            return
-        if pending.tries >= APS_RETRIES:
-            del self._pending[(pending.destination, counter)]
-            self.count(C.COUNTER_APS_DATA_TX_UNICAST_FAILED)
-            self._message_sent(
-                pending.destination,
-                pending.aps_frame,
-                pending.tag,
-                pending.payload,
-                t.sl_Status.ZIGBEE_DELIVERY_FAILED,
-            )
-            return
-        pending.tries += 1
-        self.count(C.COUNTER_APS_DATA_TX_UNICAST_RETRY)
-        # An APS retry is a new NWK frame with a fresh frame counter (the NWK layer secures
-        # each transmission): resending the old bytes would be dropped as a replay.
-        retry = self.nwk_data_frame(pending.destination, pending.aps_frame_bytes)
-        self.transmit_mac_data(pending.destination, retry)
-        self._arm_retry(pending, counter)
-
-    def _message_sent(
-        self,
-        destination: int,
-        aps_frame: t.EmberApsFrame,
-        tag: int,
-        payload: bytes,
-        status: t.sl_Status,
-    ) -> None:
-        self.later(
-            0,
-            self._emit_sent,
-            t.EmberOutgoingMessageType.OUTGOING_DIRECT,
-            destination,
-            aps_frame,
-            tag,
-            payload,
-            status,
-        )
-
-    def _emit_sent(
-        self,
-        kind: t.EmberOutgoingMessageType,
-        destination: int,
-        aps_frame: t.EmberApsFrame,
-        tag: int,
-        payload: bytes,
-        status: t.sl_Status,
-    ) -> None:
-        self.emit(
-            "messageSentHandler",
-            {
-                "status": status,
-                "message_type": kind,
-                "nwk": destination,
-                "indexOrDestination": destination,
-                "aps_frame": aps_frame,
-                "message_tag": tag,
-                "message": payload,
-            },
         )
 
     @staticmethod

@@ -1,0 +1,147 @@
+"""APS reliable delivery (ZigBee spec 2.2.8.4.2, 2.2.8.4.4): acknowledgements, retries, duplicate
+rejection, and the `messageSentHandler` reports EmberZNet gives its host for each message.
+
+A unicast sent with APS_OPTION_RETRY is reported only when the destination's APS ack arrives
+(SUCCESS) or after the last retry (DELIVERY_FAILED), so bellows and zigpy learn exactly whether a
+frame got through. Retransmissions from a peer are acked again but delivered once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from typing import TYPE_CHECKING
+
+import bellows.types as t
+
+from protocol.zigbee_aps import ApsFrame, ApsFrameType
+
+if TYPE_CHECKING:
+    from .zigbee_stack import ZigbeeStack
+
+APS_ACK_TIMEOUT_S = 1.0
+APS_RETRIES = 2
+#: apsDuplicateRejectionTimeout: a (sender, APS counter) pair is a retransmission only within this
+#: window; the 8-bit counter wraps, so remembering pairs for longer would drop fresh frames.
+DUPLICATE_WINDOW_S = APS_ACK_TIMEOUT_S * APS_RETRIES + 0.5
+C = t.EmberCounterType
+
+
+@dataclasses.dataclass
+class _PendingAck:
+    destination: int
+    aps_frame: t.EmberApsFrame
+    tag: int
+    payload: bytes
+    aps_frame_bytes: bytes
+    tries: int = 0
+    timer: asyncio.TimerHandle | None = None
+
+
+class ApsDelivery:
+    def __init__(self, stack: ZigbeeStack) -> None:
+        self.stack = stack
+        self._pending: dict[tuple[int, int], _PendingAck] = {}
+        self._seen: dict[tuple[int, int], float] = {}
+
+    # -- sending ---------------------------------------------------------------------------
+
+    def expect_ack(
+        self,
+        destination: int,
+        counter: int,
+        aps_frame: t.EmberApsFrame,
+        tag: int,
+        payload: bytes,
+        aps_bytes: bytes,
+    ) -> None:
+        """Hold the report of a unicast until its APS ack, retrying meanwhile."""
+        pending = _PendingAck(destination, aps_frame, tag, payload, aps_bytes)
+        self._pending[(destination, counter)] = pending
+        self._arm_retry(pending, counter)
+
+    def report_sent(
+        self,
+        destination: int,
+        aps_frame: t.EmberApsFrame,
+        tag: int,
+        payload: bytes,
+        status: t.sl_Status,
+        kind: t.EmberOutgoingMessageType = t.EmberOutgoingMessageType.OUTGOING_DIRECT,
+    ) -> None:
+        """`messageSentHandler`, after the current EZSP response has gone out."""
+        values = {
+            "status": status,
+            "message_type": kind,
+            "nwk": destination,
+            "indexOrDestination": destination,
+            "aps_frame": aps_frame,
+            "message_tag": tag,
+            "message": payload,
+        }
+        self.stack.later(0, self.stack.emit, "messageSentHandler", values)
+
+    def _arm_retry(self, pending: _PendingAck, counter: int) -> None:
+        pending.timer = asyncio.get_running_loop().call_later(
+            APS_ACK_TIMEOUT_S, self._retry, pending, counter
+        )
+
+    def _retry(self, pending: _PendingAck, counter: int) -> None:
+        if self._pending.get((pending.destination, counter)) is not pending:
+            return
+        if pending.tries >= APS_RETRIES:
+            del self._pending[(pending.destination, counter)]
+            self.stack.count(C.COUNTER_APS_DATA_TX_UNICAST_FAILED)
+            self.report_sent(
+                pending.destination,
+                pending.aps_frame,
+                pending.tag,
+                pending.payload,
+                t.sl_Status.ZIGBEE_DELIVERY_FAILED,
+            )
+            return
+        pending.tries += 1
+        self.stack.count(C.COUNTER_APS_DATA_TX_UNICAST_RETRY)
+        # An APS retry is a new NWK frame with a fresh frame counter (the NWK layer secures
+        # each transmission): resending the old bytes would be dropped as a replay.
+        retry = self.stack.nwk_data_frame(pending.destination, pending.aps_frame_bytes)
+        self.stack.transmit_mac_data(pending.destination, retry)
+        self._arm_retry(pending, counter)
+
+    # -- receiving -------------------------------------------------------------------------
+
+    def ack_received(self, source: int, counter: int) -> None:
+        pending = self._pending.pop((source, counter), None)
+        if pending is None:
+            return
+        if pending.timer is not None:
+            pending.timer.cancel()
+        self.report_sent(
+            pending.destination, pending.aps_frame, pending.tag, pending.payload, t.sl_Status.OK
+        )
+
+    def acknowledge(self, destination: int, aps: ApsFrame) -> None:
+        ack = ApsFrame(
+            frame_type=ApsFrameType.ACK,
+            counter=aps.counter,
+            dst_endpoint=aps.src_endpoint,
+            cluster=aps.cluster,
+            profile=aps.profile,
+            src_endpoint=aps.dst_endpoint,
+        )
+        self.stack.transmit_mac_data(
+            destination, self.stack.nwk_data_frame(destination, ack.build())
+        )
+
+    def duplicate(self, source: int, counter: int) -> bool:
+        """True for a retransmission of a frame first seen within the rejection window."""
+        now = asyncio.get_running_loop().time()
+        if len(self._seen) > 512:
+            self._seen = {
+                key: at for key, at in self._seen.items() if now - at < DUPLICATE_WINDOW_S
+            }
+        seen_at = self._seen.get((source, counter))
+        if seen_at is not None and now - seen_at < DUPLICATE_WINDOW_S:
+            return True
+        self._seen[(source, counter)] = now
+        return False
