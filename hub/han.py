@@ -21,7 +21,7 @@ import zigpy.types as t
 from zigpy.zcl.clusters.smartenergy import Metering
 
 from devices.core.rig import DeviceConfig, Rig
-from hal.emulated.ncp.runner import EmulatedNcp
+from hal.emulated.ncp.runner import EmulatedNcp, HostLink
 from hal.han_security_counters import CounterWatch
 from hal.radio_link import TcpRadioLink
 from protocol.errors import SmartMeterError, TransientLinkError
@@ -83,7 +83,7 @@ class HanNetwork:
                 hub.name,
                 store_path=self._state_dir / "hub-ncp.sqlite",
             )
-            await self._ncp.start()
+            await self._ncp.start(HostLink.PTY)
             url = self._ncp.url
         config = {
             zc.CONF_DEVICE: {zc.CONF_DEVICE_PATH: url},

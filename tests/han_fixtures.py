@@ -14,7 +14,7 @@ import zigpy.config as zc
 import zigpy.types as zt
 
 from hal.emulated.air import AirChannel, InProcessRadioLink
-from hal.emulated.ncp.runner import EmulatedNcp
+from hal.emulated.ncp.runner import EmulatedNcp, HostLink
 from hal.ezsp_radio import EndpointDescriptor, EzspDeviceRadio
 from hub.se_controller import SmartEnergyController
 from protocol.ieee802154 import eui64_to_str
@@ -23,17 +23,19 @@ HUB_EUI64 = 0x000D6F0000000001
 METER_ENDPOINT = EndpointDescriptor(1, 0x0501, (0x0702,), (0x000A,))
 
 
-async def start_ncp(air: AirChannel, eui64: int, name: str, version: int = 13) -> EmulatedNcp:
+async def start_ncp(
+    air: AirChannel, eui64: int, name: str, version: int = 13, host_link: HostLink = HostLink.TCP
+) -> EmulatedNcp:
     ncp = EmulatedNcp(eui64, InProcessRadioLink(air, eui64, name), version, name)
-    await ncp.start()
+    await ncp.start(host_link)
     return ncp
 
 
 @contextlib.asynccontextmanager
 async def coordinator(
-    air: AirChannel, version: int = 13
+    air: AirChannel, version: int = 13, host_link: HostLink = HostLink.TCP
 ) -> AsyncIterator[tuple[SmartEnergyController, EmulatedNcp]]:
-    ncp = await start_ncp(air, HUB_EUI64, "hub", version)
+    ncp = await start_ncp(air, HUB_EUI64, "hub", version, host_link)
     config: dict[str, Any] = {
         zc.CONF_DEVICE: {zc.CONF_DEVICE_PATH: ncp.url},
         zc.CONF_DATABASE: None,
@@ -56,9 +58,14 @@ async def permit(app: SmartEnergyController, eui64: int, link_key: bytes) -> Non
 
 @contextlib.asynccontextmanager
 async def joining_radio(
-    air: AirChannel, eui64: int, name: str, version: int = 13, router: bool = True
+    air: AirChannel,
+    eui64: int,
+    name: str,
+    version: int = 13,
+    router: bool = True,
+    host_link: HostLink = HostLink.TCP,
 ) -> AsyncIterator[tuple[EzspDeviceRadio, EmulatedNcp, list[Any]]]:
-    ncp = await start_ncp(air, eui64, name, version)
+    ncp = await start_ncp(air, eui64, name, version, host_link)
     radio = EzspDeviceRadio(ncp.url, METER_ENDPOINT, router=router)
     received: list[Any] = []
     await radio.connect(received.append)

@@ -31,7 +31,7 @@ from devices.core.rig import ClockKind, DeviceConfig, DeviceKind, Rig, load_rig
 from hal.control_socket import ControlServer
 from hal.emulated.clock import SimulatedClock
 from hal.emulated.display import EmulatedDisplay
-from hal.emulated.ncp.runner import EmulatedNcp
+from hal.emulated.ncp.runner import EmulatedNcp, HostLink
 from hal.emulated.sqlite_store import SqliteStore
 from hal.ports import Clock
 from hal.radio_link import TcpRadioLink
@@ -117,7 +117,7 @@ async def run_device(
             ncp = EmulatedNcp(
                 config.eui64, link, config.radio.ezsp_version, config.name, store_path=ncp_store
             )
-            await ncp.start()
+            await ncp.start(HostLink.PTY)
             url = ncp.url
         else:
             url = config.radio.url

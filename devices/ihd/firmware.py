@@ -8,7 +8,8 @@ Energy In-Premise Display (device id 0x0502), client of Metering (0x0702) and Ti
    matching endpoints; the IHD reads each one's formatting attributes and MeteringDeviceType
    (0x0306) to tell the electricity meter (0) from the gas meter (1), or from a mirror of them
    (127 + n, e.g. the hub's gas proxy: used only while no meter of that fuel answers directly).
-   Discovery repeats every `DISCOVERY_PERIOD_REAL_S` until both meters are known, and again
+   Discovery repeats (after 1 s, then backing off to `DISCOVERY_PERIOD_REAL_S`) until both
+   meters are known, and again
    whenever one of them has stopped answering (it may have rejoined with a new address).
 2. Polling (clause 12.5): one Read Attributes of CurrentSummationDelivered, InstantaneousDemand
    and Status, every `ELECTRICITY_POLL_S` (2 s, so demand is never more than 5 s old) for
@@ -50,6 +51,7 @@ BROADCAST_RX_ON = 0xFFFD
 ELECTRICITY_POLL_S = 2.0
 GAS_POLL_S = 15 * 60.0
 DISCOVERY_PERIOD_REAL_S = 10.0
+DISCOVERY_FIRST_REAL_S = 1.0
 MIN_POLL_GAP_REAL_S = 0.25
 POLL_PERIOD = {Fuel.ELECTRICITY: ELECTRICITY_POLL_S, Fuel.GAS: GAS_POLL_S}
 
@@ -88,11 +90,17 @@ class IhdFirmware(Firmware):
         return any(fuel not in self.links or self.links[fuel].lost for fuel in Fuel)
 
     async def _discovery_loop(self) -> None:
+        # Quick at first (the meters may still be joining as the IHD comes up), then every
+        # DISCOVERY_PERIOD_REAL_S so a missing meter does not flood the HAN with broadcasts.
+        period = DISCOVERY_FIRST_REAL_S
         while True:
             await self.wait_joined()
             if self.needs_discovery():
                 await self.discover()
-            await self.clock.sleep(DISCOVERY_PERIOD_REAL_S * self.clock.scale)
+                period = min(period * 2, DISCOVERY_PERIOD_REAL_S)
+            else:
+                period = DISCOVERY_FIRST_REAL_S
+            await self.clock.sleep(period * self.clock.scale)
 
     async def discover(self) -> None:
         """Broadcast Match_Desc_req for SE Metering servers; answers arrive in `on_zdo`."""

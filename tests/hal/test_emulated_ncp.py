@@ -12,6 +12,7 @@ from bellows.ezsp import EZSP
 
 from hal.emulated.air import AirChannel
 from hal.emulated.ncp.ezsp_handlers import IMPLEMENTED
+from hal.emulated.ncp.runner import HostLink
 from protocol.zigbee_security import link_key_from_install_code
 from tests.han_fixtures import coordinator, joining_radio, permit, start_ncp
 
@@ -19,18 +20,25 @@ pytestmark = pytest.mark.timeout(90)
 KEY = link_key_from_install_code(bytes.fromhex("83FED3407A939723A5C639B26916D505C3B5"))
 
 
-@pytest.mark.parametrize(("hub_version", "device_version"), [(13, 18), (18, 13)])
+@pytest.mark.parametrize(
+    ("hub_version", "device_version", "host_link"),
+    [
+        (13, 18, HostLink.TCP),
+        (18, 13, HostLink.TCP),
+        (13, 18, HostLink.PTY),
+        (18, 13, HostLink.PTY),
+    ],
+)
 async def test_commands_bellows_issues_forming_and_joining_are_all_implemented(
-    hub_version: int, device_version: int
+    hub_version: int, device_version: int, host_link: HostLink
 ) -> None:
+    """Over TCP (socket://, RSTACK on connect) and a pseudo-terminal (RST from bellows)."""
     air = AirChannel()
-    async with coordinator(air, hub_version) as (app, hub_ncp):
+    async with coordinator(air, hub_version, host_link) as (app, hub_ncp):
         await permit(app, 0x000D6F0000001001, KEY)
-        async with joining_radio(air, 0x000D6F0000001001, "esme", device_version) as (
-            radio,
-            ncp,
-            _,
-        ):
+        async with joining_radio(
+            air, 0x000D6F0000001001, "esme", device_version, host_link=host_link
+        ) as (radio, ncp, _):
             await radio.join(link_key=KEY, channel=15)
             device_commands = ncp.commands_seen
     assert hub_ncp.unimplemented == set(), f"bellows needed {hub_ncp.unimplemented}"

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from hal.emulated.air import AirChannel, InProcessRadioLink
+from hal.emulated.ncp.aps_delivery import DUPLICATE_WINDOW_S
 from hal.emulated.ncp.runner import EmulatedNcp
 from hal.emulated.ncp.tokens import COUNTER_BLOCK
-from hal.emulated.ncp.aps_delivery import DUPLICATE_WINDOW_S
 from hal.ezsp_radio import EzspDeviceRadio
 from protocol.errors import DecodeError
 from protocol.ieee802154 import FrameType, MacFrame

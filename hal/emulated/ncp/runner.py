@@ -1,15 +1,24 @@
-"""The emulated NCP as a device on a byte stream: ASH over TCP in front, the air behind.
+"""The emulated NCP as a device on a byte stream: ASH in front, the air behind.
 
-bellows connects to `socket://127.0.0.1:PORT` exactly as to a serial-over-TCP dongle. The
-runner owns the transport and the timers; the ASH state machine (`protocol.ash_ncp`), the EZSP
-codec and handlers, and the ZigBee stack are driven by it. One host at a time, like a UART.
+Two byte streams, as real dongles offer: a pseudo-terminal (bellows opens `/dev/pts/N` with
+pyserial exactly as it opens `/dev/ttyUSB0`) or TCP (`socket://127.0.0.1:PORT`, like a dongle
+behind a serial-to-network bridge). The runner owns the transport and the timers; the ASH state
+machine (`protocol.ash_ncp`), the EZSP codec and handlers and the ZigBee stack are driven by it.
+One host at a time, like a UART.
+
+On TCP the NCP sends RSTACK as soon as a host connects (zigbeed does; bellows then starts at
+once); on a serial line it waits for the host's RST, as a dongle that booted long ago does.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import enum
 import logging
+import os
+import tty
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +36,13 @@ from .tokens import NcpTokens
 from .zigbee_stack import ZigbeeStack
 
 LOGGER = logging.getLogger(__name__)
+
+
+class HostLink(enum.Enum):
+    """How the host reaches the NCP."""
+
+    PTY = "pty"
+    TCP = "tcp"
 
 
 class EmulatedNcp:
@@ -62,27 +78,42 @@ class EmulatedNcp:
         self.commands_seen: set[str] = set()
         self._server: asyncio.AbstractServer | None = None
         self._ash: AshNcp | None = None
-        self._writer: asyncio.StreamWriter | None = None
+        self._write: Callable[[bytes], None] | None = None
+        self._tcp_writer: asyncio.StreamWriter | None = None
+        self._pty: tuple[int, int] | None = None
+        self._pty_backlog = bytearray()
         self._timer: asyncio.TimerHandle | None = None
         self._last_seq = 0
         self.port = 0
+        self.url = ""
 
-    @property
-    def url(self) -> str:
-        return f"socket://127.0.0.1:{self.port}"
-
-    async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
+    async def start(
+        self, host_link: HostLink = HostLink.TCP, host: str = "127.0.0.1", port: int = 0
+    ) -> None:
+        """Power on: attach to the air and open the host link; `url` is what bellows opens."""
         await self.radio.open(self._receive)
+        if host_link is HostLink.PTY:
+            self._open_pty()
+            return
         self._server = await asyncio.start_server(self._serve, host, port)
         self.port = self._server.sockets[0].getsockname()[1]
+        self.url = f"socket://127.0.0.1:{self.port}"
 
     async def stop(self) -> None:
         if self._server is not None:
             self._server.close()
-            if self._writer is not None:
-                self._writer.close()
+            if self._tcp_writer is not None:
+                self._tcp_writer.close()
             with contextlib.suppress(Exception):
                 await self._server.wait_closed()
+        if self._pty is not None:
+            master, slave = self._pty
+            loop = asyncio.get_running_loop()
+            loop.remove_reader(master)
+            loop.remove_writer(master)
+            os.close(master)
+            os.close(slave)
+            self._pty = None
         if self._timer is not None:
             self._timer.cancel()
         await self.radio.close()
@@ -95,13 +126,55 @@ class EmulatedNcp:
 
     # -- the byte stream ---------------------------------------------------------------
 
+    def _open_pty(self) -> None:
+        master, slave = os.openpty()
+        # Raw from the first byte: no echo, no line discipline between bellows and the NCP. We
+        # keep the slave open ourselves so the master never reads EIO between host sessions.
+        tty.setraw(slave)
+        os.set_blocking(master, False)
+        self._pty = (master, slave)
+        self.url = os.ttyname(slave)
+        self._ash = AshNcp()
+        self.codec = EzspCodec(4)
+        self._write = self._pty_write
+        asyncio.get_running_loop().add_reader(master, self._pty_readable)
+
+    def _pty_readable(self) -> None:
+        assert self._pty is not None and self._ash is not None
+        try:
+            data = os.read(self._pty[0], 4096)
+        except (BlockingIOError, InterruptedError):
+            return
+        self._ash.receive_data(data, asyncio.get_running_loop().time())
+        self._pump()
+
+    def _pty_write(self, data: bytes) -> None:
+        self._pty_backlog += data
+        self._pty_flush()
+
+    def _pty_flush(self) -> None:
+        if self._pty is None:
+            return
+        master = self._pty[0]
+        loop = asyncio.get_running_loop()
+        try:
+            written = os.write(master, self._pty_backlog)
+        except BlockingIOError:
+            written = 0
+        del self._pty_backlog[:written]
+        if self._pty_backlog:
+            loop.add_writer(master, self._pty_flush)
+        else:
+            loop.remove_writer(master)
+
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        if self._writer is not None and not self._writer.is_closing():
+        if self._tcp_writer is not None and not self._tcp_writer.is_closing():
             LOGGER.warning("%s: a second host tried to connect; refused", self.name)
             writer.close()
             return
         loop = asyncio.get_running_loop()
-        self._writer = writer
+        self._tcp_writer = writer
+        self._write = lambda data: None if writer.is_closing() else writer.write(data)
         self._ash = AshNcp()
         self.codec = EzspCodec(4)
         writer.write(self._ash.connection_made(loop.time()))
@@ -113,14 +186,15 @@ class EmulatedNcp:
             pass  # the host went away, or the NCP is being powered off
         finally:
             LOGGER.info("%s: host disconnected", self.name)
-            self._writer = None
+            self._tcp_writer = None
+            self._write = None
             self._ash = None
             writer.close()
 
     def _pump(self) -> None:
         """Process ASH events, flush bytes and re-arm the ASH timer."""
-        ash, writer = self._ash, self._writer
-        if ash is None or writer is None:
+        ash, write = self._ash, self._write
+        if ash is None or write is None:
             return
         loop = asyncio.get_running_loop()
         while (event := ash.next_event()) is not None:
@@ -137,8 +211,8 @@ class EmulatedNcp:
                     "%s: ASH link failed (reset code 0x%02x)", self.name, event.reset_code
                 )
         out = ash.data_to_send()
-        if out and not writer.is_closing():
-            writer.write(out)
+        if out:
+            write(out)
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
