@@ -27,6 +27,7 @@ test: venv
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy --strict protocol hal
 
 check: lint test
 

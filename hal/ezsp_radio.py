@@ -21,6 +21,7 @@ import zigpy.config as zigpy_config
 from bellows.ezsp import EZSP
 
 from protocol.errors import TransientLinkError
+from protocol.se_aps_policy import needs_aps_encryption
 
 LOGGER = logging.getLogger(__name__)
 SE_PROFILE = 0x0109
@@ -203,17 +204,24 @@ class EzspDeviceRadio:
         *,
         profile_id: int = SE_PROFILE,
     ) -> None:
-        """Unicast with APS acknowledgement; raises TransientLinkError if it was not delivered."""
+        """Unicast with APS acknowledgement; raises TransientLinkError if it was not delivered.
+
+        Clusters that carry money, tariffs or meter data go APS-encrypted with a link key
+        (clauses 17.2.1, 17.2.3): a real dongle does it only when asked, so we ask."""
         ezsp = self._require()
         self._tag = (self._tag + 1) & 0xFF
         tag = self._tag
+        options = (
+            t.EmberApsOption.APS_OPTION_RETRY | t.EmberApsOption.APS_OPTION_ENABLE_ROUTE_DISCOVERY
+        )
+        if needs_aps_encryption(profile_id, cluster_id):
+            options |= t.EmberApsOption.APS_OPTION_ENCRYPTION
         aps = t.EmberApsFrame(
             profileId=profile_id,
             clusterId=cluster_id,
             sourceEndpoint=self.endpoint.endpoint,
             destinationEndpoint=dst_endpoint,
-            options=t.EmberApsOption.APS_OPTION_RETRY
-            | t.EmberApsOption.APS_OPTION_ENABLE_ROUTE_DISCOVERY,
+            options=options,
             groupId=0,
             sequence=0,
         )

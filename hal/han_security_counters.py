@@ -20,6 +20,7 @@ SECURITY_DROP_COUNTERS = (
     "NWK_FRAME_COUNTER_FAILURE",  # replay: NWK frame counter not fresh
     "APS_FRAME_COUNTER_FAILURE",  # replay at the APS layer
     "PACKET_VALIDATE_LIBRARY_DROPPED_COUNT",  # malformed frame
+    "APS_LINK_KEY_NOT_AUTHORIZED",  # SE data that should have been APS-encrypted (17.2.3)
 )
 
 

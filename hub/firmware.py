@@ -31,7 +31,9 @@ class Hub:
         rig.run_dir.mkdir(parents=True, exist_ok=True)
         self.store = SqliteStore(rig.store_path(name))
         self.events = EventLog(self.store, self.clock, name)
-        self.han = HanNetwork(rig, TimeServer(self.clock), self.record, rig.run_dir)
+        self.han = HanNetwork(
+            rig, TimeServer(self.clock), self.record, rig.run_dir, store=self.store
+        )
         self.bridge = WanBridge(rig, self.han, self.clock)
         self.wan = MqttWanLink(
             rig.broker_host,

@@ -3,6 +3,10 @@
 Runs `SmartEnergyController` (stock bellows, DESIGN.md §3) on the hub's radio: our emulated NCP
 on the rig's air, or a real EZSP dongle given by path or socket:// URL. The trust centre is given
 the EUI-64 and install-code link key of every device in the rig and admits those only.
+
+The hub can remove a device from the HAN (clause 17.2.6): the device is asked to leave, the trust
+centre erases its link key, and the hub stops offering its install-code key until the device is
+commissioned again. The set of removed ("decommissioned") devices survives a restart of the hub.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from zigpy.zcl.clusters.smartenergy import Metering
 
 from devices.core.rig import DeviceConfig, Rig
 from hal.emulated.ncp.runner import EmulatedNcp, HostLink
+from hal.emulated.sqlite_store import SqliteStore
 from hal.han_security_counters import CounterWatch
 from hal.radio_link import TcpRadioLink
 from protocol.errors import SmartMeterError, TransientLinkError
@@ -39,6 +44,12 @@ PERMIT_S = 254
 READ_TIMEOUT_S = 7.0
 #: Seconds between polls of the NCP's security-drop counters.
 COUNTERS_POLL_S = 2.0
+#: How long a removal waits for the device to answer Mgmt_Leave_req before the trust centre
+#: removes it anyway (zigpy gives a router 7 s).
+LEAVE_WAIT_S = 8.0
+#: Where the hub keeps the names of removed devices (its own SqliteStore).
+STORE_NAMESPACE = "han"
+DECOMMISSIONED_KEY = "decommissioned"
 METERING_ATTRIBUTES = (
     "current_summ_delivered",
     "status",
@@ -59,12 +70,24 @@ class DeviceUnavailable(SmartMeterError):
 
 class HanNetwork:
     def __init__(
-        self, rig: Rig, time_server: TimeServer, record: RecordEvent, state_dir: Path
+        self,
+        rig: Rig,
+        time_server: TimeServer,
+        record: RecordEvent,
+        state_dir: Path,
+        store: SqliteStore | None = None,
     ) -> None:
         self.rig = rig
         self._time = time_server
         self._record = record
         self._state_dir = state_dir
+        self._store = store
+        self._decommissioned: set[str] = set(
+            store.get(STORE_NAMESPACE, DECOMMISSIONED_KEY, []) if store is not None else []
+        )
+        # Held while a device's key is given to or taken from the trust centre, so that the
+        # periodic re-permit cannot hand back the key of a device being removed.
+        self._keys_lock = asyncio.Lock()
         self._ncp: EmulatedNcp | None = None
         self.app: SmartEnergyController | None = None
         self._permit_task: asyncio.Task[None] | None = None
@@ -134,12 +157,80 @@ class HanNetwork:
         assert self.app is not None
         while True:
             for device in self.rig.devices.values():
-                await self.app.permit_with_link_key(
-                    t.EUI64.convert(eui64_to_str(device.eui64)),
-                    t.KeyData(device.link_key),
-                    PERMIT_S,
-                )
+                async with self._keys_lock:
+                    if device.name not in self._decommissioned:
+                        await self._permit(device)
             await asyncio.sleep(PERMIT_S - 30)
+
+    async def _permit(self, config: DeviceConfig) -> None:
+        assert self.app is not None
+        await self.app.permit_with_link_key(_ieee(config), t.KeyData(config.link_key), PERMIT_S)
+
+    # -- removal and commissioning (clause 17.2.6) ---------------------------------------
+
+    def decommissioned(self, config: DeviceConfig) -> bool:
+        return config.name in self._decommissioned
+
+    def _save_decommissioned(self) -> None:
+        if self._store is not None:
+            self._store.put(STORE_NAMESPACE, DECOMMISSIONED_KEY, sorted(self._decommissioned))
+
+    async def remove(self, config: DeviceConfig) -> dict[str, Any]:
+        """Remove (disassociate) a device from the HAN (clause 17.2.6).
+
+        On the air: a ZDO Mgmt_Leave_req (no rejoin) to the device, which answers and leaves
+        with a NWK Leave indication; then EZSP removeDevice, for which the trust centre sends a
+        NWK Leave request (the backstop for a device that did not answer) and erases the
+        device's link key and transient key. From then on the hub no longer offers the device's
+        install-code key, so it cannot join again until `commission`.
+        """
+        if self.app is None:
+            raise DeviceUnavailable("the HAN is not formed yet")
+        app = self.app
+        ieee = _ieee(config)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        async with self._keys_lock:
+            self._decommissioned.add(config.name)
+            self._save_decommissioned()
+            device = app.devices.get(ieee)
+            answered = False
+            if device is not None:
+                # zigpy sends Mgmt_Leave_req and forgets the device once it answers.
+                await app.remove(ieee, remove_children=False, rejoin=False)
+                deadline = started + LEAVE_WAIT_S
+                while ieee in app.devices and loop.time() < deadline:
+                    await asyncio.sleep(0.05)
+                answered = ieee not in app.devices
+                await app.force_remove(device)
+                app.devices.pop(ieee, None)
+            else:
+                # Not on the network now: the trust centre still forgets its keys.
+                await app._ezsp.removeDevice(0xFFFE, ieee, ieee)
+        elapsed = round(loop.time() - started, 3)
+        LOGGER.info("removed %s from the HAN in %.3f s", config.name, elapsed)
+        self._record(
+            EventCode.DEVICE_LEFT,
+            {
+                "device": config.name,
+                "eui64": str(ieee),
+                "reason": "removed by the hub",
+                "answered_leave": answered,
+            },
+        )
+        return {"device": config.name, "removed": True, "answered_leave": answered}
+
+    async def commission(self, config: DeviceConfig) -> dict[str, Any]:
+        """Commission a device (again): give the trust centre its install-code key and open
+        joining, so the device — which keeps trying — joins on its next attempt."""
+        if self.app is None:
+            raise DeviceUnavailable("the HAN is not formed yet")
+        async with self._keys_lock:
+            self._decommissioned.discard(config.name)
+            self._save_decommissioned()
+            await self._permit(config)
+        LOGGER.info("commissioned %s: its install-code key is with the trust centre", config.name)
+        return {"device": config.name, "commissioned": True}
 
     async def _watch_counters(self) -> None:
         """Poll the NCP's drop counters (EmberZNet has no callback for dropped frames) and
@@ -174,10 +265,12 @@ class HanNetwork:
         self._record(EventCode.DEVICE_LEFT, {"eui64": str(device.ieee)})
 
     def _denied_join(self, nwk: int, eui64: str) -> None:
-        LOGGER.warning("refused join of %s: its install code was not given to this hub", eui64)
+        config = self._by_eui.get(eui64)
+        removed = config is not None and config.name in self._decommissioned
+        reason = "removed from the HAN" if removed else "unknown EUI-64"
+        LOGGER.warning("refused join of %s: %s", eui64, reason)
         self._record(
-            EventCode.FAILED_CONNECTION_ATTEMPT,
-            {"eui64": eui64, "nwk": nwk, "reason": "unknown EUI-64"},
+            EventCode.FAILED_CONNECTION_ATTEMPT, {"eui64": eui64, "nwk": nwk, "reason": reason}
         )
 
     def _se_packet(self, packet: t.ZigbeePacket) -> bool:
@@ -210,10 +303,10 @@ class HanNetwork:
         return {d.name: self._device(d) is not None for d in self.rig.devices.values()}
 
     def _device(self, config: DeviceConfig) -> zigpy.device.Device | None:
-        if self.app is None:
+        if self.app is None or config.name in self._decommissioned:
             return None
         with contextlib.suppress(KeyError):
-            device = self.app.get_device(ieee=t.EUI64.convert(eui64_to_str(config.eui64)))
+            device = self.app.get_device(ieee=_ieee(config))
             if device.is_initialized:
                 return device
         return None
@@ -225,6 +318,10 @@ class HanNetwork:
     async def read_metering(self, config: DeviceConfig) -> dict[str, int]:
         """Read the Metering cluster of a device over the HAN (on-demand read, clause 6.1.11)."""
         device = self._device(config)
+        if config.name in self._decommissioned:
+            raise DeviceUnavailable(
+                f"{config.name} was removed from the HAN; commission it again to read it"
+            )
         if device is None:
             raise DeviceUnavailable(f"{config.name} has not joined the HAN")
         cluster = next(
@@ -254,3 +351,7 @@ class HanNetwork:
                 f"{config.name} did not return {', '.join(missing)} ({failure})"
             )
         return {name: int(value) for name, value in success.items()}
+
+
+def _ieee(config: DeviceConfig) -> t.EUI64:
+    return t.EUI64.convert(eui64_to_str(config.eui64))

@@ -2,7 +2,8 @@
 
 The MQTT link (hal/emulated/mqtt_wan.py) acknowledges, de-duplicates and answers; this module
 only decides what a command means on the HAN. An on-demand read goes to the named device and
-comes back as registers with units within the 10 s of clause 6.1.11.
+comes back as registers with units within the 10 s of clause 6.1.11. A removal or a
+commissioning (clause 17.2.6) is carried out by the HAN network and reported back.
 """
 
 from __future__ import annotations
@@ -30,11 +31,15 @@ class WanBridge:
         self._clock = clock
 
     async def handle(self, command: WanCommand) -> dict[str, Any]:
-        if command.type is not CommandType.READ:
-            raise CommandRejected(f"command type {command.type} is not supported by this hub")
         config = self._rig.devices.get(command.device)
         if config is None:
             raise CommandRejected(f"no device {command.device!r} on hub {self._rig.hub.wan_id}")
+        if command.type is CommandType.REMOVE:
+            return await self._han.remove(config)  # clause 17.2.6
+        if command.type is CommandType.COMMISSION:
+            return await self._han.commission(config)
+        if command.type is not CommandType.READ:
+            raise CommandRejected(f"command type {command.type} is not supported by this hub")
         attributes = await self._han.read_metering(config)
         return {
             "device": config.name,

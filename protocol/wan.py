@@ -58,6 +58,8 @@ class CommandType(StrEnum):
     """What a head-end command asks the hub to do."""
 
     READ = "read"  # on-demand read of a device's registers (clauses 6.1.3 pull, 6.1.11, 16.15)
+    REMOVE = "remove"  # remove (disassociate) a device from the HAN (clause 17.2.6)
+    COMMISSION = "commission"  # admit a removed device to the HAN again (clause 17.2.6)
 
 
 class AckStatus(StrEnum):

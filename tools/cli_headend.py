@@ -1,4 +1,4 @@
-"""`smartmeter headend read|status|events`: drive the head-end simulator of a running rig.
+"""`smartmeter headend read|remove|commission|status|events`: drive the head-end simulator of a running rig.
 
 Thin front end over `tools.headend.client`, which talks to the head-end's control socket. A read
 goes head-end -> MQTT -> hub -> ZigBee -> meter and back, and must answer within 10 s (clause
@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from devices.core.rig import Rig
 from tools.cli_common import UsageError, add_rig_option, print_json, rig_from
 from tools.headend import client
 from tools.rig_launcher import HEADEND
@@ -33,6 +34,23 @@ def add_parsers(commands: Any) -> None:
     )
     add_rig_option(read)
     read.set_defaults(handler=headend_read)
+    remove = actions.add_parser(
+        "remove",
+        help="remove a device from its HAN until it is commissioned again",
+        description="Ask DEVICE's hub to remove it from the HAN (clause 17.2.6): it is told to "
+        "leave, the trust centre forgets its key, and it cannot join again until "
+        "`smartmeter headend commission DEVICE`.",
+    )
+    commission = actions.add_parser(
+        "commission",
+        help="let a removed device join its HAN again",
+        description="Ask DEVICE's hub to give its trust centre the device's install-code key "
+        "again, so the device joins on its next attempt.",
+    )
+    for parser, handler in ((remove, headend_remove), (commission, headend_commission)):
+        parser.add_argument("device", help="a device name from the rig file, e.g. gsme")
+        add_rig_option(parser)
+        parser.set_defaults(handler=handler)
     status = actions.add_parser("status", help="the head-end's broker link and hubs, as JSON")
     add_rig_option(status)
     status.set_defaults(handler=headend_status)
@@ -42,14 +60,31 @@ def add_parsers(commands: Any) -> None:
     events.set_defaults(handler=headend_events)
 
 
-def headend_read(args: argparse.Namespace) -> int:
+def _device_rig(args: argparse.Namespace) -> Rig:
     rig = rig_from(args)
     if args.device not in rig.devices:
         known = ", ".join(rig.devices) or "none"
         raise UsageError(f"unknown device {args.device!r}; known devices: {known}")
+    return rig
+
+
+def headend_read(args: argparse.Namespace) -> int:
+    rig = _device_rig(args)
     if not 0 < args.timeout <= 600:
         raise UsageError("--timeout must be a number of seconds from 0 to 600")
     print_json(client.read(rig.control_path(HEADEND), args.device, args.timeout))
+    return 0
+
+
+def headend_remove(args: argparse.Namespace) -> int:
+    rig = _device_rig(args)
+    print_json(client.remove(rig.control_path(HEADEND), args.device))
+    return 0
+
+
+def headend_commission(args: argparse.Namespace) -> int:
+    rig = _device_rig(args)
+    print_json(client.commission(rig.control_path(HEADEND), args.device))
     return 0
 
 

@@ -12,6 +12,7 @@ from hal.emulated.air import AirChannel
 from hal.han_security_counters import CounterWatch
 from protocol.air_link import Transmit
 from protocol.ieee802154 import MacFrame
+from protocol.zigbee_nwk import Leave, LeaveOptions, NwkFrame, NwkFrameType
 from tests.hal.test_ncp_persistence import KEY_A, KEY_B, nwk_counters_from
 from tests.han_fixtures import coordinator, joining_radio, permit
 
@@ -40,7 +41,12 @@ async def test_replayed_and_forged_frames_are_dropped_counted_and_traffic_goes_o
             await asyncio.sleep(0.05)
             delivered = len(received_b)
             assert [m.payload for m in received_b][-1] == b"\x00\x01\x00"
-            legit = next(p for p in frames_a if nwk_counters_from([p], EUI_A))
+            # A's Metering frame to B (before it, A asked the hub for a link key with B).
+            legit = next(
+                p
+                for p in frames_a
+                if nwk_counters_from([p], EUI_A) and MacFrame.parse(p).dst_addr == node_b
+            )
 
             attacker = air.attach(0x000D6F000000EEEE, "attacker", lambda message: None)
             air.transmit(attacker, Transmit(15, legit))  # a replay, byte for byte
@@ -49,12 +55,21 @@ async def test_replayed_and_forged_frames_are_dropped_counted_and_traffic_goes_o
             forged = dataclasses.replace(mac, payload=tampered).build()
             air.transmit(attacker, Transmit(15, forged))
             air.transmit(attacker, Transmit(15, legit[:12]))  # a truncated (malformed) frame
+            # An unsecured NWK Leave request to B: without the check, B would leave the network.
+            leave = NwkFrame(NwkFrameType.COMMAND, dst=node_b, src=0x0000, radius=1, seq=7)
+            unsecured = leave.with_payload(Leave(LeaveOptions.REQUEST).build()).build()
+            air.transmit(
+                attacker, Transmit(15, dataclasses.replace(mac, payload=unsecured).build())
+            )
             await asyncio.sleep(0.05)
             assert len(received_b) == delivered  # nothing delivered twice
+            assert radio_b.joined
 
             rises = watch.rises(await radio_b.counters())
             assert rises.get("NWK_FRAME_COUNTER_FAILURE") == 1
-            assert rises.get("NWK_DECRYPTION_FAILURE") == 1
+            assert (
+                rises.get("NWK_DECRYPTION_FAILURE") == 2
+            )  # the forged MIC and the unsecured Leave
             assert rises.get("PACKET_VALIDATE_LIBRARY_DROPPED_COUNT", 0) >= 1
 
             await radio_a.send(node_b, 0x0702, 1, b"\x00\x02\x00")  # legitimate traffic goes on

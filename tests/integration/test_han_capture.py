@@ -1,6 +1,7 @@
 """A capture of a running premises' HAN, judged by tshark: with the network key from
-`smartmeter han keys` the NWK, APS and ZCL layers (Smart Energy Metering) dissect; without it
-the ZCL layer stays hidden, because the air carries only NWK-secured frames (DESIGN.md §3).
+`smartmeter han keys` the NWK and APS layers dissect; Metering is APS-encrypted with link keys
+(17.2.3), so its ZCL layer takes the devices' install-code link keys as well; without any key
+the ZCL layer stays hidden, because the air carries only secured frames (DESIGN.md §3).
 
 Everything goes through real interfaces: the rig as processes, the `smartmeter` command line
 as a subprocess, the head-end's control socket for the read, tshark on the file.
@@ -30,11 +31,14 @@ CAPTURE_S = 6.0
 METERING, SMART_ENERGY = 0x0702, 0x0109
 
 
-def tshark(tmp_path: Path, capture: Path, key: str | None, *args: str) -> list[list[str]]:
-    """tshark's field rows for `capture`, with `key` (hex) as the only network key it knows."""
+def tshark(
+    tmp_path: Path, capture: Path, key: str | None, *args: str, link_keys: tuple[str, ...] = ()
+) -> list[list[str]]:
+    """tshark's field rows for `capture`, with `key` (hex) as the only network key it knows,
+    and `link_keys` (hex) as the only link keys."""
     command = [TSHARK, "-n", "-r", str(capture), "-T", "fields", "-E", "separator=/t", *args]
-    if key is not None:
-        command += ["-o", f'uat:zigbee_pc_keys:"{key}","Normal","han keys"']
+    for known in (key, *link_keys) if key is not None else link_keys:
+        command += ["-o", f'uat:zigbee_pc_keys:"{known}","Normal","han keys"']
     # A private, empty profile: no key the user configured may help (or hinder) the decoding.
     env = {**os.environ, "WIRESHARK_CONFIG_DIR": str(tmp_path / "wireshark")}
     done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=60, check=True)
@@ -93,8 +97,11 @@ def test_a_han_capture_decodes_with_the_hubs_key_and_only_with_it(tmp_path: Path
     fields = ("-e", "frame.number", "-e", "zbee_aps.cluster", "-e", "zbee_aps.profile")
     nwk = tshark(tmp_path, out, key, "-Y", "zbee_nwk", "-e", "frame.number")
     aps = tshark(tmp_path, out, key, "-Y", "zbee_aps", "-e", "frame.number")
-    zcl = tshark(tmp_path, out, key, "-Y", "zbee_zcl", *fields)
     assert nwk and aps, "tshark found no NWK/APS frames with the key"
+    nwk_only = tshark(tmp_path, out, key, "-Y", "zbee_zcl", *fields)
+    assert not [row for row in nwk_only if int(row[1], 0) == METERING], "Metering not APS-secured"
+    link_keys = tuple(device.link_key.hex() for device in rig.devices.values())
+    zcl = tshark(tmp_path, out, key, "-Y", "zbee_zcl", *fields, link_keys=link_keys)
     metering = [row for row in zcl if int(row[1], 0) == METERING]
     assert metering, f"no ZCL Metering frame among {zcl}"
     assert all(int(row[2], 0) == SMART_ENERGY for row in metering)

@@ -132,6 +132,23 @@ def test_command_from_the_wire() -> None:
     assert command.issued_at == datetime(2025, 1, 1, 12, tzinfo=UTC)
 
 
+@pytest.mark.req("17.2.6")
+@pytest.mark.parametrize(
+    ("name", "kind"), [("remove", CommandType.REMOVE), ("commission", CommandType.COMMISSION)]
+)
+def test_removal_commands_keep_the_v1_envelope(name: str, kind: CommandType) -> None:
+    wire = (
+        b'{"v":1,"id":"0f8fad5b-d9cb-469f-a165-70867728950e","type":"' + name.encode() + b'",'
+        b'"device":"gsme","args":{},"issued_at":"2025-01-01T12:00:00Z"}'
+    )
+    command = WanCommand.from_json(wire)
+    assert command.type is kind
+    assert command.device == "gsme"
+    again = WanCommand.from_json(command.to_json())
+    assert again == command
+    assert json.loads(command.to_json())["type"] == name
+
+
 def test_ack_and_result_shapes() -> None:
     assert json.loads(CommandAck(REQUEST_ID, AckStatus.ACCEPTED).to_json()) == {
         "v": 1,

@@ -32,6 +32,29 @@ def read(control_path: Path, device: str, timeout: float = READ_DEADLINE_S) -> d
     return _strip(reply)
 
 
+def remove(control_path: Path, device: str, timeout: float = READ_DEADLINE_S) -> dict[str, Any]:
+    """Remove `device` from its HAN (clause 17.2.6): it cannot join again until commissioned.
+
+    Returns {"device", "hub_id", "request_id", "round_trip_s", "data"}.
+    """
+    reply = request_sync(
+        Path(control_path), "remove", timeout + _SOCKET_MARGIN_S, device=device, timeout_s=timeout
+    )
+    return _strip(reply)
+
+
+def commission(control_path: Path, device: str, timeout: float = READ_DEADLINE_S) -> dict[str, Any]:
+    """Commission `device` on its HAN again: its hub gives the trust centre its key."""
+    reply = request_sync(
+        Path(control_path),
+        "commission",
+        timeout + _SOCKET_MARGIN_S,
+        device=device,
+        timeout_s=timeout,
+    )
+    return _strip(reply)
+
+
 def status(control_path: Path, timeout: float = 5.0) -> dict[str, Any]:
     """{"broker_connected": bool, "hubs": [{"hub_id", "state", "at", "received_at", "devices"}]}"""
     return _strip(request_sync(Path(control_path), "status", timeout))

@@ -6,7 +6,9 @@ several head-end processes would use a shared subscription ($share/...) on the s
 
 An on-demand read (clauses 6.1.3 pull, 6.1.11, 16.15) sends a `read` command to the hub the
 device sits behind, then waits for its acknowledgement (19.1.6) and result. The clause gives the
-system 10 s to answer an ad hoc request, which is the default deadline here.
+system 10 s to answer an ad hoc request, which is the default deadline here. Removing a device
+from its HAN and commissioning it again (clause 17.2.6) travel the same way as `remove` and
+`commission` commands.
 """
 
 from __future__ import annotations
@@ -99,6 +101,8 @@ class HeadEnd:
     def control_handlers(self) -> dict[str, Handler]:
         return {
             "read": self._control_read,
+            "remove": self._control_remove,
+            "commission": self._control_commission,
             "status": self._control_status,
             "events": self._control_events,
         }
@@ -146,26 +150,33 @@ class HeadEnd:
 
     async def read(self, device_name: str, deadline_s: float = READ_DEADLINE_S) -> Reply:
         """On-demand read of a device's registers through its hub (clause 6.1.11)."""
+        return await self.command(CommandType.READ, device_name, deadline_s)
+
+    async def command(
+        self, kind: CommandType, device_name: str, deadline_s: float = READ_DEADLINE_S
+    ) -> Reply:
+        """Send `kind` about a device to its hub and wait for the ack and the result."""
+        what = kind.value
         try:
             device = self.inventory.device(device_name)
         except LookupError as exc:
             raise ControlError(str(exc)) from None
         command = WanCommand(
             id=new_request_id(),
-            type=CommandType.READ,
+            type=kind,
             device=device.name,
             issued_at=self._clock(),
             args={},
         )
         pending = self._pending[command.id] = _Pending(device.hub_id)
-        LOGGER.info("read %s via hub %s (request %s)", device.name, device.hub_id, command.id)
+        LOGGER.info("%s %s via hub %s (request %s)", what, device.name, device.hub_id, command.id)
         started = time.monotonic()
         try:
             self.store.record_command(device.hub_id, command, self._clock())
             try:
                 self._session.publish(topic(device.hub_id, Channel.CMD), command.to_json())
             except TransientLinkError as exc:
-                raise ControlError(f"cannot send the read of {device.name}: {exc}") from None
+                raise ControlError(f"cannot send the {what} of {device.name}: {exc}") from None
             try:
                 async with asyncio.timeout(deadline_s):
                     # The result may overtake a lost ack: wait for whichever comes first.
@@ -173,7 +184,7 @@ class HeadEnd:
                     await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
                     if pending.ack.done() and pending.ack.result().status is AckStatus.REJECTED:
                         raise ControlError(
-                            f"hub {device.hub_id} rejected the read of {device.name}: "
+                            f"hub {device.hub_id} rejected the {what} of {device.name}: "
                             f"{pending.ack.result().reason}"
                         )
                     result = await pending.result
@@ -184,7 +195,9 @@ class HeadEnd:
         finally:
             del self._pending[command.id]
         if not result.ok:
-            raise ControlError(f"hub {device.hub_id} could not read {device.name}: {result.error}")
+            raise ControlError(
+                f"hub {device.hub_id} could not {what} {device.name}: {result.error}"
+            )
         return {
             "device": device.name,
             "hub_id": device.hub_id,
@@ -209,9 +222,18 @@ class HeadEnd:
     # -- control socket --------------------------------------------------------------------------
 
     async def _control_read(self, request: Request) -> Reply:
+        return await self._control_command(CommandType.READ, request)
+
+    async def _control_remove(self, request: Request) -> Reply:
+        return await self._control_command(CommandType.REMOVE, request)
+
+    async def _control_commission(self, request: Request) -> Reply:
+        return await self._control_command(CommandType.COMMISSION, request)
+
+    async def _control_command(self, kind: CommandType, request: Request) -> Reply:
         device = request.get("device")
         if not isinstance(device, str):
-            raise ControlError('read needs "device": the name of a device in the inventory')
+            raise ControlError(f'{kind} needs "device": the name of a device in the inventory')
         # "timeout_s" too: hal.control_socket.request() has a keyword named timeout already.
         deadline = request.get("timeout", request.get("timeout_s", READ_DEADLINE_S))
         if (
@@ -220,7 +242,7 @@ class HeadEnd:
             or not 0 < deadline <= MAX_DEADLINE_S
         ):
             raise ControlError(f"timeout must be a number of seconds in (0, {MAX_DEADLINE_S:g}]")
-        return await self.read(device, float(deadline))
+        return await self.command(kind, device, float(deadline))
 
     async def _control_status(self, request: Request) -> Reply:
         seen = self.store.hub_statuses()

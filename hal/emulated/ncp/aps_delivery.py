@@ -46,6 +46,19 @@ class ApsDelivery:
 
     # -- sending ---------------------------------------------------------------------------
 
+    def transmit_unicast(
+        self, destination: int, aps: ApsFrame, sent: t.EmberApsFrame, tag: int, payload: bytes
+    ) -> None:
+        """Put a host's unicast (APS-secured already if it must be) on the air and report it:
+        at once, or when its APS ack comes if it asked for one."""
+        aps_bytes = aps.build()
+        self.stack.transmit_mac_data(destination, self.stack.nwk_data_frame(destination, aps_bytes))
+        self.stack.count(C.COUNTER_APS_DATA_TX_UNICAST_SUCCESS)
+        if aps.ack_request:
+            self.expect_ack(destination, aps.counter, sent, tag, payload, aps_bytes)
+        else:
+            self.report_sent(destination, sent, tag, payload, t.sl_Status.OK)
+
     def expect_ack(
         self,
         destination: int,
@@ -92,6 +105,7 @@ class ApsDelivery:
         if pending.tries >= APS_RETRIES:
             del self._pending[(pending.destination, counter)]
             self.stack.count(C.COUNTER_APS_DATA_TX_UNICAST_FAILED)
+            self.stack.aps_security.delivery_failed(pending.destination)
             self.report_sent(
                 pending.destination,
                 pending.aps_frame,

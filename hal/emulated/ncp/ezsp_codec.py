@@ -69,7 +69,8 @@ def canonical(name: str) -> str:
 
 def commands_for(version: int) -> Mapping[str, tuple[int, Any, Any]]:
     """bellows' command table (name -> (id, request schema, response schema)) for `version`."""
-    return EZSP._BY_VERSION[version].COMMANDS
+    table: Mapping[str, tuple[int, Any, Any]] = EZSP._BY_VERSION[version].COMMANDS
+    return table
 
 
 class EzspCodec:

@@ -487,6 +487,13 @@ class EzspHandlers:
         self.state.key_table.clear()
         return {"status": OK}
 
+    @command("removeDevice")
+    def _remove_device(self, p: Params) -> Result:
+        status = self.stack.joining.remove_device(
+            int(p["destShort"]), _int_eui(p["destLong"]), _int_eui(p["targetLong"])
+        )
+        return {"status": status}
+
     @command("tokenFactoryReset")
     def _token_factory_reset(self, p: Params) -> Result:
         self.stack.factory_reset(keep_outgoing_fc=bool(p["excludeOutgoingFC"]))

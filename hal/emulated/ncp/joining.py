@@ -51,6 +51,8 @@ if TYPE_CHECKING:
 
 LOGGER = logging.getLogger(__name__)
 SCAN_TIME_S = 0.3
+#: The policy decision reported with DEVICE_LEFT: there is nothing to decide.
+_NO_ACTION = t.EmberJoinDecision.NO_ACTION
 JOIN_TIMEOUT_S = 6.0
 
 
@@ -173,9 +175,12 @@ class Joining:
             and s.joined
             and s.role in (NetworkRole.COORDINATOR, NetworkRole.ROUTER)
         ):
+            # Only the trust centre offers association: a router parent would have to relay
+            # the join to it (APS Update-Device, ZigBee spec 4.6.3.2), which this stack does
+            # not do, and would otherwise refuse every joiner for want of its key.
             beacon = BeaconPayload(
                 extended_pan_id=s.extended_pan_id,
-                association_permit=self._permitting(),
+                association_permit=self._permitting() and s.role == NetworkRole.COORDINATOR,
                 pan_coordinator=s.role == NetworkRole.COORDINATOR,
                 update_id=s.nwk_update_id,
             )
@@ -330,17 +335,68 @@ class Joining:
             command = parse_nwk_command(payload)
         except DecodeError:
             return
-        if payload[0] != NwkCommandId.LEAVE or nwk.dst != self.state.node_id:
+        if payload[0] != NwkCommandId.LEAVE or not isinstance(command, Leave):
+            return
+        if nwk.dst != self.state.node_id:
+            if not command.options & LeaveOptions.REQUEST:
+                self._child_left(nwk)
             return
         if self.active:
             self._fail("the trust centre refused the join")
-        elif (
-            self.state.joined
-            and isinstance(command, Leave)
-            and command.options & LeaveOptions.REQUEST
-        ):
-            self.stack.drop_membership()
-            self.stack.emit("stackStatusHandler", {"status": t.sl_Status.NETWORK_DOWN})
+        elif self.state.joined and command.options & LeaveOptions.REQUEST:
+            self.leave()
+
+    def leave(self) -> None:
+        """Leave the network as NLME-LEAVE.request does (ZigBee spec 3.6.1.10.1): announce it
+        with a NWK Leave indication, then forget the network. The tokens are written when the
+        host hears NETWORK_DOWN, so a restart does not bring the node back (clause 17.2.6)."""
+        if not self.state.joined:
+            return
+        indication = Leave(LeaveOptions.NONE).build()
+        frame = self.stack.nwk_frame(0xFFFD, indication, frame_type=NwkFrameType.COMMAND, radius=1)
+        self.stack.transmit_mac_data(0xFFFF, frame)
+        self.stack.drop_membership()
+        self.stack.emit("stackStatusHandler", {"status": t.sl_Status.NETWORK_DOWN})
+
+    def _child_left(self, nwk: NwkFrame) -> None:
+        """A node's Leave indication: its parent drops it, and the trust centre tells its host
+        (trustCenterJoinHandler DEVICE_LEFT, as EmberZNet does)."""
+        eui64 = nwk.src64 or self.state.eui64_of(nwk.src)
+        if eui64 is None or eui64 not in self.state.children:
+            return
+        del self.state.children[eui64]
+        self.state.neighbours.pop(eui64, None)
+        if self.state.role == NetworkRole.COORDINATOR:
+            self._tc_join(nwk.src, eui64, t.EmberDeviceUpdate.DEVICE_LEFT, _NO_ACTION)
+
+    def remove_device(self, dest_short: int, dest_long: int, target_long: int) -> t.sl_Status:
+        """EZSP removeDevice on the trust centre (ZigBee spec 4.4.5, clause 17.2.6).
+
+        The target is asked to leave, with no rejoin, by a NWK Leave request — what EmberZNet
+        sends when the destination is the target itself (bellows' force_remove always asks that);
+        a target behind another router would need an APS Remove-Device to that router, which
+        this stack does not route. Then the trust centre forgets the device and erases its link
+        key and its transient key, so the old install-code key cannot bring it back in: it has
+        to be commissioned again (the host gives a key once more).
+        """
+        s = self.state
+        if not s.joined or s.role != NetworkRole.COORDINATOR:
+            return t.sl_Status.INVALID_STATE
+        if dest_long != target_long:
+            LOGGER.warning("removeDevice through a parent router is not supported")
+            return t.sl_Status.NOT_SUPPORTED
+        nwk = s.nwk_of(target_long)
+        nwk = dest_short if nwk is None else nwk
+        if nwk < 0xFFF8:
+            leave = Leave(LeaveOptions.REQUEST).build()
+            frame = self.stack.nwk_frame(nwk, leave, frame_type=NwkFrameType.COMMAND, radius=1)
+            self.stack.transmit_mac_data(nwk, frame)
+        s.children.pop(target_long, None)
+        s.neighbours.pop(target_long, None)
+        s.transient_keys.pop(target_long, None)
+        s.key_table[:] = [e for e in s.key_table if e.eui64 != target_long]
+        # Its last NWK frame counter stays: old frames of the removed device remain replays.
+        return t.sl_Status.OK
 
     def learn(self, eui64: int, nwk: int, radio: Receive) -> None:
         if eui64 in self.state.children:

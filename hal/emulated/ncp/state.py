@@ -98,7 +98,7 @@ class NcpState:
 
     @property
     def joined(self) -> bool:
-        return self.network_status == t.EmberNetworkStatus.JOINED_NETWORK
+        return bool(self.network_status == t.EmberNetworkStatus.JOINED_NETWORK)
 
     def eui64_of(self, nwk: int) -> int | None:
         for table in (self.children, self.neighbours):

@@ -9,6 +9,7 @@ support are answered with NOT_SUPPORTED, never silently dropped.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import zigpy.types as zt
@@ -43,7 +44,7 @@ class ZdoServer:
         if not payload:
             return True
         tsn, body = payload[0], payload[1:]
-        handlers = {
+        handlers: dict[int, Callable[[bytes, bool], bytes | None]] = {
             zdo.ZDOCmd.NWK_addr_req: self._nwk_addr,
             zdo.ZDOCmd.IEEE_addr_req: self._ieee_addr,
             zdo.ZDOCmd.Node_Desc_req: self._node_desc,
@@ -51,6 +52,7 @@ class ZdoServer:
             zdo.ZDOCmd.Active_EP_req: self._active_ep,
             zdo.ZDOCmd.Match_Desc_req: self._match_desc,
             zdo.ZDOCmd.Mgmt_Permit_Joining_req: self._permit_joining,
+            zdo.ZDOCmd.Mgmt_Leave_req: self._mgmt_leave,
         }
         handler = handlers.get(cluster)
         if handler is None:
@@ -69,15 +71,16 @@ class ZdoServer:
     def announce(self) -> None:
         """Device_annce after joining, so the network (and zigpy) learns our addresses."""
         capability = 0x80 | (0x0E if self.state.role == NetworkRole.ROUTER else 0x08)
-        body = (
-            zt.NWK(self.state.node_id).serialize()
-            + zt.EUI64(self.state.eui64.to_bytes(8, "little")).serialize()
-        )
+        body = self._own_nwk() + zt.EUI64(self.state.eui64.to_bytes(8, "little")).serialize()
         self._send(
             BROADCAST_RX_ON,
             zdo.ZDOCmd.Device_annce,
             bytes([self._next_tsn()]) + body + bytes([capability]),
         )
+
+    def _own_nwk(self) -> bytes:
+        """Our short address as ZDO payloads carry it (little-endian NWK)."""
+        return self.state.node_id.to_bytes(2, "little")
 
     # -- requests ---------------------------------------------------------------------
 
@@ -97,7 +100,7 @@ class ZdoServer:
         return (
             bytes([zdo.Status.SUCCESS])
             + zt.EUI64(self.state.eui64.to_bytes(8, "little")).serialize()
-            + zt.NWK(self.state.node_id).serialize()
+            + self._own_nwk()
         )
 
     def _node_desc(self, body: bytes, unicast: bool) -> bytes | None:
@@ -113,7 +116,7 @@ class ZdoServer:
                 | zdo.NodeDescriptor.MACCapabilityFlags.MainsPowered
                 | zdo.NodeDescriptor.MACCapabilityFlags.RxOnWhenIdle
             )
-        descriptor = zdo.NodeDescriptor(
+        descriptor = zdo.NodeDescriptor(  # type: ignore[no-untyped-call]
             logical_type=logical,
             complex_descriptor_available=0,
             user_descriptor_available=0,
@@ -128,17 +131,13 @@ class ZdoServer:
             maximum_outgoing_transfer_size=82,
             descriptor_capability_field=zdo.NodeDescriptor.DescriptorCapability.NONE,
         )
-        return (
-            bytes([zdo.Status.SUCCESS])
-            + zt.NWK(self.state.node_id).serialize()
-            + descriptor.serialize()
-        )
+        return bytes([zdo.Status.SUCCESS]) + self._own_nwk() + bytes(descriptor.serialize())
 
     def _simple_desc(self, body: bytes, unicast: bool) -> bytes:
         _nwk, rest = zt.NWK.deserialize(body)
         endpoint = self.state.endpoints.get(rest[0]) if rest else None
         if endpoint is None:
-            return bytes([zdo.Status.NOT_ACTIVE]) + zt.NWK(self.state.node_id).serialize() + b"\x00"
+            return bytes([zdo.Status.NOT_ACTIVE]) + self._own_nwk() + b"\x00"
         descriptor = zdo.SizePrefixedSimpleDescriptor(
             endpoint=endpoint.endpoint,
             profile=endpoint.profile_id,
@@ -147,19 +146,11 @@ class ZdoServer:
             input_clusters=endpoint.input_clusters,
             output_clusters=endpoint.output_clusters,
         )
-        return (
-            bytes([zdo.Status.SUCCESS])
-            + zt.NWK(self.state.node_id).serialize()
-            + descriptor.serialize()
-        )
+        return bytes([zdo.Status.SUCCESS]) + self._own_nwk() + bytes(descriptor.serialize())  # type: ignore[no-untyped-call]
 
     def _active_ep(self, body: bytes, unicast: bool) -> bytes:
         endpoints = sorted(self.state.endpoints)
-        return (
-            bytes([zdo.Status.SUCCESS])
-            + zt.NWK(self.state.node_id).serialize()
-            + bytes([len(endpoints), *endpoints])
-        )
+        return bytes([zdo.Status.SUCCESS]) + self._own_nwk() + bytes([len(endpoints), *endpoints])
 
     def _match_desc(self, body: bytes, unicast: bool) -> bytes | None:
         _nwk, rest = zt.NWK.deserialize(body)
@@ -177,16 +168,26 @@ class ZdoServer:
         ]
         if not matches and not unicast:
             return None  # broadcasts are answered only by nodes that match (spec 2.4.4.2.7)
-        return (
-            bytes([zdo.Status.SUCCESS])
-            + zt.NWK(self.state.node_id).serialize()
-            + bytes([len(matches), *matches])
-        )
+        return bytes([zdo.Status.SUCCESS]) + self._own_nwk() + bytes([len(matches), *matches])
 
     def _permit_joining(self, body: bytes, unicast: bool) -> bytes | None:
         if self.state.role in (NetworkRole.COORDINATOR, NetworkRole.ROUTER) and body:
             self.stack.permit_joining(body[0])
         return bytes([zdo.Status.SUCCESS]) if unicast else None
+
+    def _mgmt_leave(self, body: bytes, unicast: bool) -> bytes | None:
+        """Mgmt_Leave_req (ZigBee spec 2.4.3.3.5): a request naming us (or no one: all-zero
+        EUI-64) is answered with SUCCESS, then the node leaves once the answer is on the air.
+        Removing a child of ours this way is not supported (no routing here); rejoin is not
+        offered either — a hub removing a device (clause 17.2.6) never asks for it."""
+        ieee, rest = zt.EUI64.deserialize(body)
+        target = int.from_bytes(bytes(ieee.serialize()), "little")
+        if target not in (0, self.state.eui64) or not rest or rest[0] & 0x80:
+            return bytes([zdo.Status.NOT_SUPPORTED]) if unicast else None
+        if not unicast or self.state.role == NetworkRole.COORDINATOR:
+            return bytes([zdo.Status.NOT_SUPPORTED]) if unicast else None
+        self.stack.later(0, self.stack.joining.leave)
+        return bytes([zdo.Status.SUCCESS])
 
     # -- sending ---------------------------------------------------------------------
 

@@ -31,6 +31,7 @@ from protocol.zigbee_aps import ApsFrame, ApsFrameType, DeliveryMode
 from protocol.zigbee_nwk import NwkFrame, NwkFrameType
 
 from .aps_delivery import ApsDelivery
+from .aps_security import ApsSecurity
 from .joining import Joining
 from .state import NcpState, NetworkRole
 from .tokens import NcpTokens
@@ -68,6 +69,7 @@ class ZigbeeStack:
         self._nwk_seq = secrets.randbelow(256)
         self._aps_counter = secrets.randbelow(256)
         self.delivery = ApsDelivery(self)
+        self.aps_security = ApsSecurity(self)
         self._counters: collections.Counter[int] = collections.Counter()
 
     # -- host-facing operations ----------------------------------------------------------
@@ -170,13 +172,20 @@ class ZigbeeStack:
             self.later(0, self._loopback, aps)
             self.delivery.report_sent(destination, sent, tag, payload, t.sl_Status.OK)
             return t.sl_Status.OK, counter
-        aps_bytes = aps.build()
-        self.transmit_mac_data(destination, self.nwk_data_frame(destination, aps_bytes))
-        self.count(C.COUNTER_APS_DATA_TX_UNICAST_SUCCESS)
-        if wants_ack:
-            self.delivery.expect_ack(destination, counter, sent, tag, payload, aps_bytes)
+
+        def transmit(frame: ApsFrame) -> None:
+            self.delivery.transmit_unicast(destination, frame, sent, tag, payload)
+
+        if self.aps_security.wants(aps_frame):
+            failed = t.sl_Status.ZIGBEE_DELIVERY_FAILED
+            self.aps_security.send(
+                destination,
+                aps,
+                transmit,
+                lambda: self.delivery.report_sent(destination, sent, tag, payload, failed),
+            )
         else:
-            self.delivery.report_sent(destination, sent, tag, payload, t.sl_Status.OK)
+            transmit(aps)
         return t.sl_Status.OK, counter
 
     def send_broadcast(
@@ -374,6 +383,12 @@ class ZigbeeStack:
     def _nwk_payload(self, nwk: NwkFrame) -> bytes | None:
         """The NWK payload, decrypted and checked for freshness; None if we have no key."""
         if not nwk.security:
+            # Once on a secured network, only a joiner hears unsecured NWK frames (its key
+            # transport, or the trust centre's refusal). Anything else unsecured addressed to a
+            # joined node is forged (e.g. a fake Leave, clause 17.2.12) and is dropped.
+            addressed = nwk.dst == self.state.node_id or nwk.dst in BROADCAST_ADDRESSES
+            if self.state.joined and not self.joining.active and addressed:
+                raise sec.AuthenticationError("unsecured NWK frame on a secured network")
             return bytes(nwk.payload)
         if self.state.network_key is None:
             return None
@@ -395,8 +410,13 @@ class ZigbeeStack:
             self.delivery.ack_received(nwk.src, aps.counter)
             return
         if aps.frame_type == ApsFrameType.COMMAND:
-            self.joining.aps_command(nwk, aps)
+            if not self.aps_security.command(nwk, aps):
+                self.joining.aps_command(nwk, aps)
             return
+        opened = self.aps_security.incoming(nwk, aps)
+        if opened is None:
+            return  # failed APS security or policy: dropped, counted, never acked
+        aps = opened
         if aps.ack_request and nwk.dst == self.state.node_id:
             self.delivery.acknowledge(nwk.src, aps)
         if self.delivery.duplicate(nwk.src, aps.counter):
@@ -415,7 +435,10 @@ class ZigbeeStack:
             clusterId=aps.cluster,
             sourceEndpoint=aps.src_endpoint,
             destinationEndpoint=aps.dst_endpoint if aps.dst_endpoint is not None else 0xFF,
-            options=t.EmberApsOption.APS_OPTION_NONE,
+            # Tells the host the frame came APS-secured, so it can insist on it (17.2.3).
+            options=t.EmberApsOption.APS_OPTION_ENCRYPTION
+            if aps.security
+            else t.EmberApsOption.APS_OPTION_NONE,
             groupId=aps.group or 0,
             sequence=aps.counter,
         )
