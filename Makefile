@@ -33,6 +33,7 @@ check: lint test
 
 bench: venv
 	$(BIN)/python -m tests.perf.bench_read $(RIG)
+	$(BIN)/python -m tests.perf.bench_channel
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

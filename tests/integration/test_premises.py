@@ -176,3 +176,35 @@ def test_the_hub_refuses_a_device_it_was_not_given_and_records_the_attempt(
 
 def _shared_clock(launcher: RigLauncher) -> dict[str, str]:
     return {"SMARTMETER_START_WALL": str(launcher.start_wall)}
+
+
+@pytest.mark.req("17.2.10", "17.2.20")
+def test_no_key_appears_in_any_log(premises: tuple[Rig, RigLauncher]) -> None:
+    """Neither the network key nor any install-code link key is written to a log or to our stores.
+
+    zigpy's own database (`hub-zigpy.db`) is the exception: zigpy keeps the network key there in
+    clear, which a later issue has to deal with (encrypt it, or keep zigpy's state in RAM).
+    """
+    rig, _ = premises
+    network_key = bench(rig, rig.hub.name, "keys")["network_key"]
+    secrets = [bytes.fromhex(network_key.replace(":", ""))] + [
+        d.link_key for d in rig.devices.values()
+    ]
+    forms = {form for key in secrets for form in _spellings(key)}
+    files = [
+        p
+        for p in rig.run_dir.rglob("*")
+        if p.is_file() and not p.name.endswith(".key") and not p.name.startswith("hub-zigpy.db")
+    ]
+    assert any(p.suffix == ".log" for p in files)
+    for path in files:
+        content = path.read_bytes()
+        lowered = content.lower()
+        leaked = [form for form in forms if form.lower() in lowered or form in content]
+        assert not leaked, f"{path} holds a key"
+
+
+def _spellings(key: bytes) -> list[bytes]:
+    """The ways a key can show up in a file: raw, hex, colon-separated hex."""
+    text = key.hex()
+    return [key, text.encode(), ":".join(text[i : i + 2] for i in range(0, 32, 2)).encode()]

@@ -9,6 +9,7 @@ frame got through. Retransmissions from a peer are acked again but delivered onc
 from __future__ import annotations
 
 import asyncio
+import collections
 import dataclasses
 from typing import TYPE_CHECKING
 
@@ -24,6 +25,8 @@ APS_RETRIES = 2
 #: apsDuplicateRejectionTimeout: a (sender, APS counter) pair is a retransmission only within this
 #: window; the 8-bit counter wraps, so remembering pairs for longer would drop fresh frames.
 DUPLICATE_WINDOW_S = APS_ACK_TIMEOUT_S * APS_RETRIES + 0.5
+#: Counters remembered per sender (the duplicate-rejection table's depth for one source).
+DUPLICATE_MEMORY = 16
 C = t.EmberCounterType
 
 
@@ -42,7 +45,7 @@ class ApsDelivery:
     def __init__(self, stack: ZigbeeStack) -> None:
         self.stack = stack
         self._pending: dict[tuple[int, int], _PendingAck] = {}
-        self._seen: dict[tuple[int, int], float] = {}
+        self._seen: dict[int, collections.deque[tuple[int, float]]] = {}
 
     # -- sending ---------------------------------------------------------------------------
 
@@ -148,14 +151,16 @@ class ApsDelivery:
         )
 
     def duplicate(self, source: int, counter: int) -> bool:
-        """True for a retransmission of a frame first seen within the rejection window."""
+        """True for a retransmission of a frame first seen within the rejection window.
+
+        Like the stack's small duplicate-rejection table, only the last few counters of each
+        sender are remembered: a retry comes back within a second, after at most a few other
+        frames from the same sender, whereas a counter that merely wrapped (256 frames later,
+        which a fast burst reaches within the window) is a new frame.
+        """
         now = asyncio.get_running_loop().time()
-        if len(self._seen) > 512:
-            self._seen = {
-                key: at for key, at in self._seen.items() if now - at < DUPLICATE_WINDOW_S
-            }
-        seen_at = self._seen.get((source, counter))
-        if seen_at is not None and now - seen_at < DUPLICATE_WINDOW_S:
+        recent = self._seen.setdefault(source, collections.deque(maxlen=DUPLICATE_MEMORY))
+        if any(seen == counter and now - at < DUPLICATE_WINDOW_S for seen, at in recent):
             return True
-        self._seen[(source, counter)] = now
+        recent.append((counter, now))
         return False
