@@ -54,3 +54,27 @@ def test_a_killed_meter_resumes_the_han_without_joining_again(tmp_path: Path) ->
         assert "network tokens restored" in restarted
         assert "joinNetwork" not in restarted
         assert "join failed" not in restarted
+
+
+@pytest.mark.req("17.2.10", "6.1.11")
+def test_a_killed_hub_comes_back_with_its_network_and_devices(tmp_path: Path) -> None:
+    """The hub's NCP tokens and zigpy's database bring back the same network: the meters stay
+    joined (no device joins again) and on-demand reads work once the hub is up."""
+    broker = "mosquitto" if shutil.which("mosquitto") else "embedded"
+    rig = load_rig(demo_rig_copy(tmp_path, broker_kind=broker))
+    with RigLauncher(rig) as launcher:
+        launcher.wait_joined(90)
+        control = rig.control_path(HEADEND)
+        before = read_register(control, 15)
+        hub = launcher.children[rig.hub.name]
+        hub.process.send_signal(signal.SIGKILL)
+        hub.process.wait(10)
+        args = [str(a) for a in hub.process.args]  # type: ignore[union-attr]
+        launcher._spawn(rig.hub.name, args, hub.control_path, hub.detail)
+        assert read_register(control, 30) >= before
+        assert launcher.wait_joined(30) < 30
+        for name in rig.devices:
+            log = (rig.run_dir / "logs" / f"{name}.log").read_text()
+            assert log.count("joined the HAN") == 1, f"{name} joined again after the hub restart"
+        hub_log = (rig.run_dir / "logs" / f"{rig.hub.name}.log").read_text()
+        assert "network tokens restored" in hub_log.rsplit("launcher: starting", 1)[1]
