@@ -87,6 +87,10 @@ def main(kind: DeviceKind, factory: FirmwareFactory, argv: Sequence[str] | None 
                 f"{rig.path}: device {args.name!r} is a {config.kind.value}, not a {kind.value}"
             )
         asyncio.run(run_device(rig, config, factory))
+        # Everything is saved: a late second signal (Ctrl-C reaches the whole process group
+        # before the launcher's SIGTERM) must not turn a clean stop into a kill.
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, signal.SIG_IGN)
     except SmartMeterError as exc:
         LOGGER.error("%s", exc)
         return 2

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from hal.emulated.air import RadioModel, radio_model_from_rig
 from protocol.errors import ConfigError
 from protocol.ieee802154 import eui64_from_str
 from protocol.zigbee_security import link_key_from_install_code
@@ -88,6 +89,8 @@ class Rig:
     air_port: int
     hub: HubConfig
     devices: dict[str, DeviceConfig]
+    #: Positions of the hub and devices and the [air] path loss: what the air process applies.
+    radio_model: RadioModel = dataclasses.field(default_factory=lambda: RadioModel({}))
 
     def device(self, name: str) -> DeviceConfig:
         try:
@@ -203,6 +206,7 @@ def load_rig(path: Path | str) -> Rig:
         air_port=air.get("port", int, 17840),
         hub=hub_config,
         devices=devices,
+        radio_model=radio_model_from_rig(data, path),
     )
 
 
