@@ -74,12 +74,18 @@ class Hub:
         self.store.close()
 
     async def _status(self, request: Request) -> dict[str, Any]:
+        """Bench status, with each device's last RSSI and LQI as the hub's NCP heard them.
+
+        The signal report is the hub's per-device link quality (12.1.r) that an installer's
+        HHT shows (20.4.1.c); None until the device has been heard.
+        """
         return {
             "name": self.rig.hub.name,
             "wan_id": self.rig.hub.wan_id,
             "joined": self.han.joined(),
             "wan": "connected" if self.wan.connected else "disconnected",
             "now": self.clock.now().isoformat(),
+            "signal": {name: self.han.signal(config) for name, config in self.rig.devices.items()},
         }
 
     async def _keys(self, request: Request) -> dict[str, Any]:

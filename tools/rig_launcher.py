@@ -309,6 +309,7 @@ class RigLauncher:
         host, port = self.rig.air_host, self.rig.air_port
         check_port_free(host, port, "air")
         argv = [sys.executable, "-m", "hal.emulated.air", "--host", host, "--port", str(port)]
+        argv += ["--rig", str(self.rig.path)]  # positions and [air]: the radio model
         self._spawn(AIR, argv, None, f"virtual 2.4 GHz channel on {host}:{port}")
         self._wait_port(AIR, host, port)
 
