@@ -7,6 +7,7 @@ over the HAN) and each device's bench-control port.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
@@ -22,6 +23,11 @@ import pytest
 
 from devices.core.rig import Rig, load_rig
 from hal.control_socket import request_sync
+from hal.radio_link import TcpRadioLink
+from protocol.event_codes import EventCode
+from protocol.ieee802154 import AddrMode, FrameType, MacFrame
+from protocol.zigbee_nwk import NwkFrame, NwkFrameType
+from protocol.zigbee_security import secure_nwk_frame
 from tests.rig_files import demo_rig_copy
 from tools.rig_launcher import RigLauncher
 
@@ -208,3 +214,61 @@ def _spellings(key: bytes) -> list[bytes]:
     """The ways a key can show up in a file: raw, hex, colon-separated hex."""
     text = key.hex()
     return [key, text.encode(), ":".join(text[i : i + 2] for i in range(0, 32, 2)).encode()]
+
+
+@pytest.mark.req("18.11.f", "18.11.j", "18.11.m", "17.2.12")
+def test_forged_frames_raise_unusual_han_traffic_at_the_meter_and_the_hub(
+    premises: tuple[Rig, RigLauncher],
+) -> None:
+    """A stranger on the channel sends frames secured with the wrong network key to the ESME and
+    to the hub: both drop them, record "unusual HAN traffic", and the hub reports it upward."""
+    rig, _ = premises
+    esme_nwk = bench(rig, "esme", "status")["nwk"]
+    asyncio.run(_forge(rig, [esme_nwk, 0x0000]))
+    deadline = time.monotonic() + 15
+    seen: dict[str, bool] = {"esme": False, rig.hub.name: False, "headend": False}
+    while time.monotonic() < deadline and not all(seen.values()):
+        time.sleep(0.5)
+        for component in ("esme", rig.hub.name):
+            events = bench(rig, component, "events")["events"]
+            seen[component] = any(e["code"] == EventCode.UNUSUAL_HAN_TRAFFIC for e in events)
+        upward = request_sync(rig.control_path("headend"), "events", 10.0, limit=50)["events"]
+        seen["headend"] = any(e.get("name") == "UNUSUAL_HAN_TRAFFIC" for e in upward)
+    assert all(seen.values()), seen
+    result = smartmeter(rig, "headend", "read", "esme")  # legitimate traffic is undisturbed
+    assert result.returncode == 0, result.stderr
+
+
+async def _forge(rig: Rig, targets: list[int]) -> None:
+    attacker_eui = 0x000D6F00BADBAD01
+    link = TcpRadioLink(rig.air_host, rig.air_port, attacker_eui, "attacker")
+    await link.open(lambda _message: None)
+    try:
+        for seq, target in enumerate(targets, start=1):
+            header = NwkFrame(
+                NwkFrameType.DATA,
+                dst=target,
+                src=0x1234,
+                radius=1,
+                seq=seq,
+                security=True,
+                src64=attacker_eui,
+            )
+            nwk = secure_nwk_frame(
+                header.header_bytes(), b"\x00" * 12, bytes(16), seq, attacker_eui, 0
+            )
+            mac = MacFrame(
+                FrameType.DATA,
+                seq,
+                dst_addr_mode=AddrMode.SHORT,
+                dst_pan=rig.hub.pan_id,
+                dst_addr=target,
+                src_addr_mode=AddrMode.SHORT,
+                src_addr=0x1234,
+                pan_id_compression=True,
+                payload=nwk,
+            )
+            link.transmit(rig.hub.channel, mac.build())
+        await asyncio.sleep(0.5)
+    finally:
+        await link.close()
