@@ -6,9 +6,10 @@ Transport-Key carrying the network key, APS-secured with the key-transport key d
 preconfigured link key (the install-code key, DESIGN.md §3). A wrong install code means the key
 cannot be decrypted and the join fails; so does a refusal by the trust centre (NWK Leave).
 
-Parent / trust centre (our coordinator): answers beacon requests, admits by association, then
-sends the network key only to a device whose EUI-64 has a link key (a transient key given by the
-host with importTransientKey, or a key-table entry). Any other device is told to leave, and the
+Parent / trust centre (our coordinator; a router parent relays to it, `router_join.py`): answers
+beacon requests, admits by association, then sends the network key only to a device whose EUI-64
+has a link key (a transient key given by the host with importTransientKey, or a key-table
+entry). Any other device is told to leave, and the
 host hears `trustCenterJoinHandler` with `DENY_JOIN` so it can record the failed attempt.
 """
 
@@ -44,6 +45,7 @@ from protocol.zigbee_nwk import (
     parse_nwk_command,
 )
 
+from .router_join import RouterJoin
 from .state import LinkKeyEntry, Neighbour, NetworkRole
 
 if TYPE_CHECKING:
@@ -65,6 +67,7 @@ class Joining:
         self._wanted_epid = 0
         self._beacons: list[tuple[int, int, BeaconPayload, int]] = []  # pan, parent, beacon, lqi
         self._timers: list[asyncio.TimerHandle] = []
+        self.via_router = RouterJoin(self)
 
     # -- joiner ------------------------------------------------------------------------
 
@@ -175,12 +178,11 @@ class Joining:
             and s.joined
             and s.role in (NetworkRole.COORDINATOR, NetworkRole.ROUTER)
         ):
-            # Only the trust centre offers association: a router parent would have to relay
-            # the join to it (APS Update-Device, ZigBee spec 4.6.3.2), which this stack does
-            # not do, and would otherwise refuse every joiner for want of its key.
+            # A router offers association too, and relays the join to the trust centre with
+            # an APS Update-Device (ZigBee spec 4.6.3.2; `router_join.py`).
             beacon = BeaconPayload(
                 extended_pan_id=s.extended_pan_id,
-                association_permit=self._permitting() and s.role == NetworkRole.COORDINATOR,
+                association_permit=self._permitting(),
                 pan_coordinator=s.role == NetworkRole.COORDINATOR,
                 update_id=s.nwk_update_id,
             )
@@ -218,6 +220,11 @@ class Joining:
             else NetworkRole.END_DEVICE
         )
         self._associate_response(eui64, nwk, AssociationStatus.SUCCESS)
+        self.stack.routing.add_route(nwk, nwk)
+        if s.role == NetworkRole.ROUTER:
+            s.children[eui64] = Neighbour(eui64, nwk, role, radio.lqi, radio.rssi)
+            self.via_router.child_associated(eui64, nwk)
+            return
         link_key = self._link_key_for(eui64)
         update = t.EmberDeviceUpdate.STANDARD_SECURITY_UNSECURED_JOIN
         if link_key is None:
@@ -247,7 +254,12 @@ class Joining:
         self._tc_join(nwk, eui64, update, t.EmberJoinDecision.USE_PRECONFIGURED_KEY)
 
     def _tc_join(
-        self, nwk: int, eui64: int, update: t.EmberDeviceUpdate, decision: t.EmberJoinDecision
+        self,
+        nwk: int,
+        eui64: int,
+        update: t.EmberDeviceUpdate,
+        decision: t.EmberJoinDecision,
+        parent: int | None = None,
     ) -> None:
         self.stack.emit(
             "trustCenterJoinHandler",
@@ -256,7 +268,7 @@ class Joining:
                 "newNodeEui64": _eui(eui64),
                 "status": update,
                 "policyDecision": decision,
-                "parentOfNewNodeId": self.state.node_id,
+                "parentOfNewNodeId": self.state.node_id if parent is None else parent,
             },
         )
 
@@ -286,7 +298,9 @@ class Joining:
             ack_request=True,
         )
 
-    def _send_network_key(self, nwk: int, eui64: int, link_key: bytes) -> None:
+    def _send_network_key(
+        self, nwk: int, eui64: int, link_key: bytes, *, via_router: bool = False
+    ) -> None:
         s = self.state
         assert s.network_key is not None
         command = TransportNetworkKey(
@@ -304,14 +318,22 @@ class Joining:
             s.eui64,
             sec.KeyId.KEY_TRANSPORT,
         )
-        # The joiner has no network key yet: this one NWK frame goes unsecured (ZigBee spec 4.6.3.2).
-        frame = self.stack.nwk_frame(nwk, aps, frame_type=NwkFrameType.DATA, radius=1, secure=False)
+        # The joiner has no network key yet: this one NWK frame goes unsecured (ZigBee spec
+        # 4.6.3.2), or NWK-secured to the joiner's router, which forwards it unsecured.
+        frame = self.stack.nwk_frame(
+            nwk,
+            aps,
+            frame_type=NwkFrameType.DATA,
+            radius=30 if via_router else 1,
+            secure=via_router,
+        )
         self.stack.transmit_mac_data(nwk, frame)
 
     # -- frames the stack hands over -------------------------------------------------------
 
     def aps_command(self, nwk: NwkFrame, aps: ApsFrame) -> None:
         if not self.active:
+            self.via_router.command(nwk, aps)
             return
         try:
             payload = bytes(aps.payload)
@@ -375,7 +397,7 @@ class Joining:
         The target is asked to leave, with no rejoin, by a NWK Leave request — what EmberZNet
         sends when the destination is the target itself (bellows' force_remove always asks that);
         a target behind another router would need an APS Remove-Device to that router, which
-        this stack does not route. Then the trust centre forgets the device and erases its link
+        this stack does not send for removals yet. Then the trust centre forgets the device and erases its link
         key and its transient key, so the old install-code key cannot bring it back in: it has
         to be commissioned again (the host gives a key once more).
         """

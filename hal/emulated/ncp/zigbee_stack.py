@@ -6,8 +6,8 @@ answers ZDO requests addressed to its own endpoints, and reports to the host thr
 callbacks (`stackStatusHandler`, `incomingMessageHandler`, `messageSentHandler`,
 `trustCenterJoinHandler`, `childJoinHandler`). Joining is in `joining.py`, ZDO in `zdo_server.py`.
 
-Every node hears every frame on its channel; there is no routing yet (all nodes are in range of
-each other), so NWK frames go straight to their destination with radius 1 hop used.
+A node hears the frames the air's radio model lets reach it; unicasts go hop by hop through the
+routes `nwk_routing.py` learns, relayed (and re-secured) by routers and the coordinator.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from protocol.zigbee_nwk import NwkFrame, NwkFrameType
 from .aps_delivery import ApsDelivery
 from .aps_security import ApsSecurity
 from .joining import Joining
+from .nwk_routing import NwkRouting
 from .state import NcpState, NetworkRole
 from .tokens import NcpTokens
 from .zdo_server import ZdoServer
@@ -62,6 +63,7 @@ class ZigbeeStack:
         self.radio = radio
         self.emit = emit
         self.joining = Joining(self)
+        self.routing = NwkRouting(self)
         self.zdo = ZdoServer(self)
         # Sequence numbers start at random after a reboot, as on a real node: a restarted node
         # counting from 0 again would look like a retry to a peer's duplicate rejection.
@@ -123,6 +125,7 @@ class ZigbeeStack:
         s.role, s.node_id, s.pan_id, s.network_key = None, 0xFFFE, 0xFFFF, None
         s.children.clear()
         s.neighbours.clear()
+        self.routing.forget()
 
     def factory_reset(self, keep_outgoing_fc: bool) -> None:
         self.drop_membership()
@@ -270,7 +273,9 @@ class ZigbeeStack:
     def nwk_data_frame(self, destination: int, payload: bytes, radius: int = 30) -> bytes:
         return self.nwk_frame(destination, payload, frame_type=NwkFrameType.DATA, radius=radius)
 
-    def transmit_mac_data(self, mac_destination: int, nwk_frame: bytes) -> None:
+    def transmit_mac_data(self, destination: int, nwk_frame: bytes) -> None:
+        """Send a NWK frame for NWK `destination` to its next hop (itself if heard directly)."""
+        mac_destination = self.routing.next_hop(destination)
         self.transmit_mac(
             FrameType.DATA,
             nwk_frame,
@@ -365,7 +370,10 @@ class ZigbeeStack:
             return
         if payload is None:
             return  # secured traffic of a network we have no key for yet (still joining)
+        self.routing.learn(mac.src_addr, nwk.src)
         if nwk.dst != self.state.node_id and nwk.dst not in BROADCAST_ADDRESSES:
+            if mac.dst_addr == self.state.node_id:
+                self.routing.relay(nwk, payload)
             return
         if nwk.src64 is not None and nwk.src != self.state.node_id:
             self.joining.learn(nwk.src64, nwk.src, message)
