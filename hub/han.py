@@ -42,6 +42,8 @@ HUB_ENDPOINT = 9
 #: bellows accepts at most 254 s per permit; the hub re-opens the window before it closes.
 PERMIT_S = 254
 READ_TIMEOUT_S = 7.0
+#: Time a newly admitted device has to come up (announce, answer its interview).
+JOIN_CONFIRM_S = 10.0
 #: Seconds between polls of the NCP's security-drop counters.
 COUNTERS_POLL_S = 2.0
 #: How long a removal waits for the device to answer Mgmt_Leave_req before the trust centre
@@ -50,6 +52,8 @@ LEAVE_WAIT_S = 8.0
 #: Where the hub keeps the names of removed devices (its own SqliteStore).
 STORE_NAMESPACE = "han"
 DECOMMISSIONED_KEY = "decommissioned"
+#: EUI-64 -> NWK address of the devices zigpy has interviewed (no keys: those are in the NCP).
+KNOWN_DEVICES_KEY = "known_devices"
 METERING_ATTRIBUTES = (
     "current_summ_delivered",
     "status",
@@ -110,9 +114,10 @@ class HanNetwork:
             url = self._ncp.url
         config = {
             zc.CONF_DEVICE: {zc.CONF_DEVICE_PATH: url},
-            # zigpy's own database: the devices and their endpoints survive a restart of the
-            # hub, so a restarted hub can read its meters without interviewing them again.
-            zc.CONF_DATABASE: str(self._state_dir / "hub-zigpy.db"),
+            # No zigpy database: zigpy would keep the network key in it in clear (clause
+            # 17.2.10). The NCP's tokens keep the network (keys sealed), and the hub's own store
+            # remembers which devices are where, so a restarted hub interviews them again.
+            zc.CONF_DATABASE: None,
             zc.CONF_NWK_BACKUP_ENABLED: False,
             zc.CONF_TOPO_SCAN_ENABLED: False,
             zc.CONF_NWK: {
@@ -137,6 +142,7 @@ class HanNetwork:
         app.denied_join_hook = self._denied_join
         app.add_listener(self)
         self.app = app
+        self._recall_devices()
         self._permit_task = asyncio.create_task(self._keep_permitting())
         self._counters_task = asyncio.create_task(self._watch_counters())
 
@@ -193,6 +199,7 @@ class HanNetwork:
         async with self._keys_lock:
             self._decommissioned.add(config.name)
             self._save_decommissioned()
+            self._forget_known(config)
             device = app.devices.get(ieee)
             answered = False
             if device is not None:
@@ -252,9 +259,56 @@ class HanNetwork:
 
     # -- zigpy listener ----------------------------------------------------------------
 
+    def _forget_known(self, config: DeviceConfig) -> None:
+        if self._store is not None:
+            known = dict(self._store.get(STORE_NAMESPACE, KNOWN_DEVICES_KEY, {}))
+            known.pop(eui64_to_str(config.eui64), None)
+            self._store.put(STORE_NAMESPACE, KNOWN_DEVICES_KEY, known)
+
+    def _recall_devices(self) -> None:
+        """After a restart, tell zigpy about the devices already on our network and interview
+        them again (ZDO descriptors come from their NCPs in a few round trips)."""
+        assert self.app is not None
+        if self._store is None:
+            return
+        for ieee_text, nwk in dict(self._store.get(STORE_NAMESPACE, KNOWN_DEVICES_KEY, {})).items():
+            ieee = t.EUI64.convert(ieee_text)
+            if ieee in self.app.devices:
+                continue
+            device = self.app.add_device(ieee, t.NWK(nwk))
+            device.schedule_initialize()
+
+    def device_joined(self, device: zigpy.device.Device) -> None:
+        """The trust centre sent this device the network key; if it never announces itself and
+        answers its interview, it could not decrypt the key: a failed connection attempt."""
+        asyncio.get_running_loop().call_later(JOIN_CONFIRM_S, self._confirm_join, device)
+
+    def _confirm_join(self, device: zigpy.device.Device) -> None:
+        if (
+            device.is_initialized
+            or self.app is None
+            or self.app.devices.get(device.ieee) is not device
+        ):
+            return
+        LOGGER.warning(
+            "%s was sent the network key but never came up: wrong install code?", device.ieee
+        )
+        self._record(
+            EventCode.FAILED_CONNECTION_ATTEMPT,
+            {
+                "eui64": str(device.ieee),
+                "nwk": int(device.nwk),
+                "reason": "no answer after key transport (wrong install code?)",
+            },
+        )
+
     def device_initialized(self, device: zigpy.device.Device, *args: Any) -> None:
         config = self._by_eui.get(str(device.ieee))
         name = config.name if config else None
+        if self._store is not None:
+            known = dict(self._store.get(STORE_NAMESPACE, KNOWN_DEVICES_KEY, {}))
+            known[str(device.ieee)] = int(device.nwk)
+            self._store.put(STORE_NAMESPACE, KNOWN_DEVICES_KEY, known)
         LOGGER.info("device %s (%s) joined as 0x%04x", name or "unknown", device.ieee, device.nwk)
         self._record(
             EventCode.DEVICE_JOINED,

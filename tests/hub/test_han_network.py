@@ -1,0 +1,57 @@
+"""The hub's HAN side (`hub.han.HanNetwork`) with its real NCP on a real air service: a device
+with the right EUI-64 but the wrong install code gets the network key it cannot decrypt, and the
+hub records the failed connection attempt when the device never comes up (issue 3)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import hub.han as han_module
+from devices.core.rig import load_rig
+from hal.emulated.air import AirChannel, AirServer
+from hal.real.clock import SystemClock
+from hub.han import HanNetwork
+from hub.time_server import TimeServer
+from protocol.errors import TransientLinkError
+from protocol.event_codes import EventCode
+from protocol.zigbee_security import link_key_from_install_code
+from tests.han_fixtures import joining_radio
+from tests.rig_files import demo_rig_copy
+
+pytestmark = pytest.mark.timeout(90)
+WRONG_KEY = link_key_from_install_code(bytes.fromhex("5A1B2C3D4E5F60718293A4B5C6D7E8F93DB6"))
+
+
+@pytest.mark.req("17.2.13", "17.2.15", "18.11.f")
+async def test_a_wrong_install_code_is_recorded_as_a_failed_connection_attempt(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(han_module, "JOIN_CONFIRM_S", 1.5)
+    rig = load_rig(demo_rig_copy(tmp_path))
+    channel = AirChannel()
+    air = AirServer(channel, rig.air_host, rig.air_port)
+    await air.start()
+    events: list[tuple[EventCode, dict[str, Any]]] = []
+    han = HanNetwork(
+        rig, TimeServer(SystemClock()), lambda code, detail: events.append((code, detail)), tmp_path
+    )
+    try:
+        await han.start()
+        await asyncio.sleep(0.5)  # the commissioning window opens for the rig's devices
+        esme = rig.devices["esme"]
+        async with joining_radio(channel, esme.eui64, "esme") as (radio, ncp, _):
+            with pytest.raises(TransientLinkError):
+                await radio.join(link_key=WRONG_KEY, channel=rig.hub.channel)
+            assert ncp.state.network_key is None
+            await asyncio.sleep(2.0)
+        failed = [d for code, d in events if code == EventCode.FAILED_CONNECTION_ATTEMPT]
+        assert failed and failed[0]["eui64"] == "00:0d:6f:00:00:00:10:01"
+        assert "install code" in failed[0]["reason"]
+        assert han.joined()["esme"] is False
+    finally:
+        await han.stop()
+        await air.stop()
