@@ -44,6 +44,8 @@ PERMIT_S = 254
 READ_TIMEOUT_S = 7.0
 #: Time a newly admitted device has to come up (announce, answer its interview).
 JOIN_CONFIRM_S = 10.0
+RECONNECT_FIRST_S = 0.5
+RECONNECT_MAX_S = 10.0
 #: Seconds between polls of the NCP's security-drop counters.
 COUNTERS_POLL_S = 2.0
 #: How long a removal waits for the device to answer Mgmt_Leave_req before the trust centre
@@ -96,6 +98,8 @@ class HanNetwork:
         self.app: SmartEnergyController | None = None
         self._permit_task: asyncio.Task[None] | None = None
         self._counters_task: asyncio.Task[None] | None = None
+        self._reconnect_task: asyncio.Task[None] | None = None
+        self._config: dict[str, Any] = {}
         self._by_eui = {eui64_to_str(d.eui64): d for d in rig.devices.values()}
 
     async def start(self) -> None:
@@ -137,17 +141,48 @@ class HanNetwork:
             ],
             "use_thread": False,
         }
-        app = await SmartEnergyController.new(config, auto_form=True, start_radio=True)
+        self._config = config
+        await self._start_app()
+        self._permit_task = asyncio.create_task(self._keep_permitting())
+        self._counters_task = asyncio.create_task(self._watch_counters())
+
+    async def _start_app(self) -> None:
+        app = await SmartEnergyController.new(self._config, auto_form=True, start_radio=True)
         app.se_packet_hook = self._se_packet
         app.denied_join_hook = self._denied_join
         app.add_listener(self)
         self.app = app
         self._recall_devices()
-        self._permit_task = asyncio.create_task(self._keep_permitting())
-        self._counters_task = asyncio.create_task(self._watch_counters())
+
+    def connection_lost(self, exc: Exception) -> None:
+        """The radio went away (NCP reset, dongle unplugged): zigpy leaves reconnecting to its
+        user, so the hub starts the controller again until the radio answers."""
+        LOGGER.warning("lost the HAN radio (%r); reconnecting", exc)
+        self._record(EventCode.COMMUNICATION_ERROR_HAN, {"detail": f"radio lost: {exc!r}"})
+        if self._reconnect_task is None or self._reconnect_task.done():
+            self._reconnect_task = asyncio.get_running_loop().create_task(self._reconnect())
+
+    async def _reconnect(self) -> None:
+        delay = RECONNECT_FIRST_S
+        while True:
+            old, self.app = self.app, None
+            if old is not None:
+                with contextlib.suppress(Exception):
+                    await old.shutdown()
+            try:
+                await self._start_app()
+            except Exception as exc:  # the radio is not back yet: keep trying, like a hub would
+                LOGGER.warning("HAN radio not back yet (%r); retrying in %g s", exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RECONNECT_MAX_S)
+                continue
+            LOGGER.info("HAN radio back")
+            await self._permit_all()
+            self._record(EventCode.COMMUNICATION_OK_HAN, {"detail": "radio reconnected"})
+            return
 
     async def stop(self) -> None:
-        for task in (self._permit_task, self._counters_task):
+        for task in (self._reconnect_task, self._permit_task, self._counters_task):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -160,17 +195,21 @@ class HanNetwork:
 
     async def _keep_permitting(self) -> None:
         """Hold the commissioning window open for the rig's devices, and only for them."""
-        assert self.app is not None
         while True:
-            for device in self.rig.devices.values():
-                async with self._keys_lock:
-                    if device.name not in self._decommissioned:
-                        await self._permit(device)
+            await self._permit_all()
             await asyncio.sleep(PERMIT_S - 30)
 
+    async def _permit_all(self) -> None:
+        for device in self.rig.devices.values():
+            async with self._keys_lock:
+                if device.name not in self._decommissioned:
+                    await self._permit(device)
+
     async def _permit(self, config: DeviceConfig) -> None:
-        assert self.app is not None
-        await self.app.permit_with_link_key(_ieee(config), t.KeyData(config.link_key), PERMIT_S)
+        if self.app is None:
+            return  # the radio is being reconnected; the window reopens once it is back
+        with contextlib.suppress(Exception):  # a radio that fails here is reconnected elsewhere
+            await self.app.permit_with_link_key(_ieee(config), t.KeyData(config.link_key), PERMIT_S)
 
     # -- removal and commissioning (clause 17.2.6) ---------------------------------------
 

@@ -46,6 +46,7 @@ def device_of(app: Any, eui64: int) -> Any:
     return app.devices.get(zt.EUI64(eui64.to_bytes(8, "little")))
 
 
+@pytest.mark.req("17.2.6")
 async def test_far_device_joins_through_the_esme_and_talks_both_ways() -> None:
     air = mesh_air()
     joins: list[tuple[int, int]] = []
@@ -91,6 +92,17 @@ async def test_far_device_joins_through_the_esme_and_talks_both_ways() -> None:
                     expect_reply=False,
                 )
                 assert any(m.sender == 0x0000 and m.payload[1] == 0x08 for m in inbox)
+                # ...and the hub can remove it through the ESME (17.2.6): ZDO Mgmt_Leave_req
+                # relayed to it, then the trust centre's routed Leave and key erasure
+                down = asyncio.Event()
+                far._on_down = down.set
+                await app.remove(device.ieee)
+                await app._ezsp.removeDevice(
+                    destShort=far_nwk, destLong=device.ieee, targetLong=device.ieee
+                )
+                await asyncio.wait_for(down.wait(), 5)
+                assert far_ncp.state.network_key is None
+                assert FAR_EUI64 not in _hub_ncp.state.transient_keys
 
 
 async def test_far_device_with_a_wrong_install_code_is_refused_through_the_esme() -> None:

@@ -13,6 +13,7 @@ import pytest
 import hub.han as han_module
 from devices.core.rig import load_rig
 from hal.emulated.air import AirChannel, AirServer
+from hal.emulated.sqlite_store import SqliteStore
 from hal.real.clock import SystemClock
 from hub.han import HanNetwork
 from hub.time_server import TimeServer
@@ -55,3 +56,64 @@ async def test_a_wrong_install_code_is_recorded_as_a_failed_connection_attempt(
     finally:
         await han.stop()
         await air.stop()
+
+
+@pytest.mark.req("6.1.8", "17.2.10")
+async def test_the_hub_reconnects_after_its_ncp_reboots(tmp_path: Path) -> None:
+    """A watchdog reset of the hub's NCP (an unprompted RSTACK): bellows reports the radio lost,
+    the hub starts its controller again from the NCP's tokens, and the meter is reachable again
+    without joining again."""
+    rig = load_rig(demo_rig_copy(tmp_path))
+    channel = AirChannel()
+    air = AirServer(channel, rig.air_host, rig.air_port)
+    await air.start()
+    events: list[tuple[EventCode, dict[str, Any]]] = []
+    store = SqliteStore(tmp_path / "hub.sqlite")
+    han = HanNetwork(
+        rig,
+        TimeServer(SystemClock()),
+        lambda code, detail: events.append((code, detail)),
+        tmp_path,
+        store,
+    )
+    try:
+        await han.start()
+        await asyncio.sleep(0.5)
+        esme = rig.devices["esme"]
+        async with joining_radio(channel, esme.eui64, "esme") as (radio, _ncp, inbox):
+            nwk = await radio.join(link_key=esme.link_key, channel=rig.hub.channel)
+            for _ in range(50):
+                if han.joined()["esme"]:
+                    break
+                await asyncio.sleep(0.1)
+            first_app = han.app
+            assert han._ncp is not None
+            han._ncp.reboot()
+            for _ in range(100):
+                if han.app is not None and han.app is not first_app and han.joined()["esme"]:
+                    break
+                await asyncio.sleep(0.1)
+            assert han.app is not first_app and han.joined()["esme"]
+            codes = [code for code, _ in events]
+            assert (
+                EventCode.COMMUNICATION_ERROR_HAN in codes
+                and EventCode.COMMUNICATION_OK_HAN in codes
+            )
+            # the meter never left: same address, and the hub reaches it again
+            assert radio.node_id == nwk
+            device = han.app.get_device(nwk=nwk)
+            await han.app.request(
+                device,
+                0x0109,
+                0x000A,
+                9,
+                1,
+                han.app.get_sequence(),
+                b"\x00\x01\x00\x00\x00",
+                expect_reply=False,
+            )
+            assert any(m.sender == 0x0000 and m.cluster_id == 0x000A for m in inbox)
+    finally:
+        await han.stop()
+        await air.stop()
+        store.close()

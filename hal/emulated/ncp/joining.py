@@ -396,8 +396,8 @@ class Joining:
 
         The target is asked to leave, with no rejoin, by a NWK Leave request — what EmberZNet
         sends when the destination is the target itself (bellows' force_remove always asks that);
-        a target behind another router would need an APS Remove-Device to that router, which
-        this stack does not send for removals yet. Then the trust centre forgets the device and erases its link
+        the request is routed like any unicast, so a target behind a router gets it too (an APS
+        Remove-Device to a named parent is not sent). Then the trust centre forgets the device and erases its link
         key and its transient key, so the old install-code key cannot bring it back in: it has
         to be commissioned again (the host gives a key once more).
         """
@@ -411,7 +411,7 @@ class Joining:
         nwk = dest_short if nwk is None else nwk
         if nwk < 0xFFF8:
             leave = Leave(LeaveOptions.REQUEST).build()
-            frame = self.stack.nwk_frame(nwk, leave, frame_type=NwkFrameType.COMMAND, radius=1)
+            frame = self.stack.nwk_frame(nwk, leave, frame_type=NwkFrameType.COMMAND)
             self.stack.transmit_mac_data(nwk, frame)
         s.children.pop(target_long, None)
         s.neighbours.pop(target_long, None)

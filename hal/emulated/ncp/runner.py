@@ -226,6 +226,18 @@ class EmulatedNcp:
             self._ash.handle_timeout(asyncio.get_running_loop().time())
             self._pump()
 
+    def reboot(self, reset_code: int = 0x03) -> None:
+        """The chip reboots on its own (a watchdog, a brown-out): RAM state is lost, the tokens
+        survive, and it announces itself with an unprompted RSTACK carrying the reset reason,
+        which bellows treats as an NCP failure (bench fault injection)."""
+        self._reset()
+        if self._ash is None:
+            return
+        frame = AshNcp(reset_code=reset_code).connection_made(asyncio.get_running_loop().time())
+        self._ash = AshNcp()
+        if self._write is not None:
+            self._write(frame)
+
     def _reset(self) -> None:
         """Host-requested reset: EZSP back to the legacy frame format, network down until
         networkInit, as EmberZNet does after a reboot (network parameters survive in tokens)."""
