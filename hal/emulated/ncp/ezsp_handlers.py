@@ -10,20 +10,18 @@ canonical response fields; statuses are `sl_Status` and are converted per versio
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import bellows.types as t
 
-from .state import Endpoint, LinkKeyEntry, NetworkRole
+from .ezsp_registry import IMPLEMENTED, OK, Params, Result, command, eui, int_eui
+from .ezsp_security_commands import SecurityCommands
+from .state import Endpoint, NetworkRole
 
 if TYPE_CHECKING:
     from .zigbee_stack import ZigbeeStack
 
 LOGGER = logging.getLogger(__name__)
-OK = t.sl_Status.OK
-Params = dict[str, Any]
-Result = dict[str, Any]
 #: EmberZNet 7.4.3.0 — the stack version our NCP reports.
 STACK_VERSION = 0x7430
 STACK_TYPE_MESH = 2
@@ -58,19 +56,9 @@ DEFAULT_CONFIG = {
     "CONFIG_TX_POWER_MODE": 0,
     "CONFIG_END_DEVICE_POLL_TIMEOUT": 8,
 }
-Handler = Callable[["EzspHandlers", Params], Result]
-IMPLEMENTED: dict[str, Handler] = {}
 
 
-def command(name: str) -> Callable[[Handler], Handler]:
-    def register(func: Handler) -> Handler:
-        IMPLEMENTED[name] = func
-        return func
-
-    return register
-
-
-class EzspHandlers:
+class EzspHandlers(SecurityCommands):
     """Binds the command table to one NCP's state and stack."""
 
     def __init__(self, stack: ZigbeeStack, version: int) -> None:
@@ -273,7 +261,7 @@ class EzspHandlers:
             return {"status": t.sl_Status.NOT_FOUND, "child_data": _empty_child()}
         child = children[index]
         data = t.EmberChildDataV10(
-            eui64=_eui(child.eui64),
+            eui64=eui(child.eui64),
             type=t.EmberNodeType(int(child.role)),
             id=child.nwk,
             phy=0,
@@ -285,7 +273,7 @@ class EzspHandlers:
 
     @command("lookupNodeIdByEui64")
     def _lookup_node_id(self, p: Params) -> Result:
-        nwk = self.state.nwk_of(_int_eui(p["eui64"]))
+        nwk = self.state.nwk_of(int_eui(p["eui64"]))
         return {
             "status": OK if nwk is not None else t.sl_Status.NOT_FOUND,
             "nodeId": 0xFFFF if nwk is None else nwk,
@@ -293,8 +281,9 @@ class EzspHandlers:
 
     @command("lookupEui64ByNodeId")
     def _lookup_eui64(self, p: Params) -> Result:
-        eui = self.state.eui64_of(int(p["nodeId"]))
-        return {"status": OK if eui is not None else t.sl_Status.NOT_FOUND, "eui64": _eui(eui or 0)}
+        known = self.state.eui64_of(int(p["nodeId"]))
+        status = OK if known is not None else t.sl_Status.NOT_FOUND
+        return {"status": status, "eui64": eui(known or 0)}
 
     @command("replaceAddressTableEntry")
     def _replace_address_table_entry(self, p: Params) -> Result:
@@ -302,15 +291,15 @@ class EzspHandlers:
         if index >= self.state.config["CONFIG_ADDRESS_TABLE_SIZE"]:
             return {
                 "status": t.sl_Status.INVALID_INDEX,
-                "oldEui64": _eui(0),
+                "oldEui64": eui(0),
                 "oldId": 0xFFFF,
                 "oldExtendedTimeout": False,
             }
         old_eui, old_nwk = self.state.address_table.get(index, (0, 0xFFFF))
-        self.state.address_table[index] = (_int_eui(p["newEui64"]), int(p["newId"]))
+        self.state.address_table[index] = (int_eui(p["newEui64"]), int(p["newId"]))
         return {
             "status": OK,
-            "oldEui64": _eui(old_eui),
+            "oldEui64": eui(old_eui),
             "oldId": old_nwk,
             "oldExtendedTimeout": False,
         }
@@ -320,18 +309,18 @@ class EzspHandlers:
         index = int(p["index"])
         if index >= self.state.config["CONFIG_ADDRESS_TABLE_SIZE"]:
             return {"status": t.sl_Status.INVALID_INDEX}
-        self.state.address_table[index] = (_int_eui(p["eui64"]), int(p["nwk"]))
+        self.state.address_table[index] = (int_eui(p["eui64"]), int(p["nwk"]))
         return {"status": OK}
 
     @command("getAddressTableInfo")
     def _get_address_table_info(self, p: Params) -> Result:
-        eui, nwk = self.state.address_table.get(int(p["index"]), (0, 0xFFFF))
-        return {"status": OK, "nwk": nwk, "eui64": _eui(eui)}
+        entry_eui, nwk = self.state.address_table.get(int(p["index"]), (0, 0xFFFF))
+        return {"status": OK, "nwk": nwk, "eui64": eui(entry_eui)}
 
     @command("getAddressTableRemoteEui64")
     def _get_address_table_remote_eui64(self, p: Params) -> Result:
         return {
-            "eui64": _eui(self.state.address_table.get(int(p["addressTableIndex"]), (0, 0xFFFF))[0])
+            "eui64": eui(self.state.address_table.get(int(p["addressTableIndex"]), (0, 0xFFFF))[0])
         }
 
     @command("getAddressTableRemoteNodeId")
@@ -363,150 +352,6 @@ class EzspHandlers:
     def _set_multicast_table_entry(self, p: Params) -> Result:
         return {"status": OK}
 
-    # -- security -----------------------------------------------------------------------
-
-    @command("setInitialSecurityState")
-    def _set_initial_security_state(self, p: Params) -> Result:
-        state = p["state"]
-        self.state.security_bitmask = int(state.bitmask)
-        self.state.preconfigured_key = bytes(state.preconfiguredKey)
-        if state.bitmask & t.EmberInitialSecurityBitmask.HAVE_NETWORK_KEY:
-            self.state.network_key = bytes(state.networkKey)
-            self.state.network_key_seq = int(state.networkKeySequenceNumber)
-        if state.bitmask & t.EmberInitialSecurityBitmask.HAVE_TRUST_CENTER_EUI64:
-            self.state.trust_center_eui64 = _int_eui(state.preconfiguredTrustCenterEui64)
-        return {"status": OK}
-
-    @command("getCurrentSecurityState")
-    def _get_current_security_state(self, p: Params) -> Result:
-        bitmask = t.EmberCurrentSecurityBitmask.STANDARD_SECURITY_MODE | (
-            t.EmberCurrentSecurityBitmask.HAVE_TRUST_CENTER_LINK_KEY
-        )
-        tc = (
-            self.state.eui64
-            if self.state.role == NetworkRole.COORDINATOR
-            else self.state.trust_center_eui64
-        )
-        state = t.EmberCurrentSecurityState(bitmask=bitmask, trustCenterLongAddress=_eui(tc))
-        return {"status": OK if self.state.joined else t.sl_Status.NOT_JOINED, "state": state}
-
-    @command("getNetworkKeyInfo")
-    def _get_network_key_info(self, p: Params) -> Result:
-        info = t.SecurityManagerNetworkKeyInfo(
-            network_key_set=self.state.network_key is not None,
-            alternate_network_key_set=False,
-            network_key_sequence_number=self.state.network_key_seq,
-            alt_network_key_sequence_number=0,
-            network_key_frame_counter=self.state.nwk_frame_counter,
-        )
-        return {"status": OK, "network_key_info": info}
-
-    @command("exportKey")
-    def _export_key(self, p: Params) -> Result:
-        context = p["context"]
-        key_type = context.core_key_type
-        if key_type == t.SecurityManagerKeyType.NETWORK and self.state.network_key is not None:
-            key, status = self.state.network_key, OK
-        elif key_type == t.SecurityManagerKeyType.TC_LINK:
-            key, status = self.state.preconfigured_key, OK
-        else:
-            key, status = bytes(16), t.sl_Status.NOT_FOUND
-        return {"status": status, "key": t.KeyData(key), "context": context}
-
-    @command("importTransientKey")
-    def _import_transient_key(self, p: Params) -> Result:
-        eui = _int_eui(p["eui64"])
-        self.state.transient_keys[eui] = LinkKeyEntry(eui64=eui, key=bytes(p["plaintext_key"]))
-        return {"status": OK}
-
-    @command("clearTransientLinkKeys")
-    def _clear_transient_link_keys(self, p: Params) -> Result:
-        self.state.transient_keys.clear()
-        return {}
-
-    @command("exportLinkKeyByIndex")
-    def _export_link_key_by_index(self, p: Params) -> Result:
-        index = int(p["index"])
-        table = self.state.key_table
-        entry = table[index] if index < len(table) else None
-        meta = t.SecurityManagerAPSKeyMetadata(
-            bitmask=t.EmberKeyStructBitmask(0),
-            outgoing_frame_counter=entry.outgoing_frame_counter if entry else 0,
-            incoming_frame_counter=entry.incoming_frame_counter if entry else 0,
-            ttl_in_seconds=0,
-        )
-        context = t.SecurityManagerContextV13(
-            core_key_type=t.SecurityManagerKeyType.APP_LINK,
-            key_index=index,
-            derived_type=t.SecurityManagerDerivedKeyTypeV13.NONE,
-            eui64=_eui(entry.eui64 if entry else 0),
-            multi_network_index=0,
-            flags=t.SecurityManagerContextFlags.NONE,
-            psa_key_alg_permission=0,
-        )
-        return {
-            "status": OK if entry else t.sl_Status.NOT_FOUND,
-            "eui64": context.eui64,
-            "context": context,
-            "plaintext_key": t.KeyData(entry.key if entry else bytes(16)),
-            "key_data": meta,
-        }
-
-    @command("importLinkKey")
-    def _import_link_key(self, p: Params) -> Result:
-        index, eui = int(p["index"]), _int_eui(p["address"])
-        size = self.state.config["CONFIG_KEY_TABLE_SIZE"]
-        if index >= size:
-            return {"status": t.sl_Status.INVALID_INDEX}
-        table = self.state.key_table
-        entry = LinkKeyEntry(eui64=eui, key=bytes(p["key"]))
-        if index < len(table):
-            table[index] = entry
-        else:
-            table.append(entry)
-        return {"status": OK}
-
-    @command("findKeyTableEntry")
-    def _find_key_table_entry(self, p: Params) -> Result:
-        eui = _int_eui(p["address"])
-        for index, entry in enumerate(self.state.key_table):
-            if entry.eui64 == eui:
-                return {"index": index}
-        return {"index": 0xFF}
-
-    @command("eraseKeyTableEntry")
-    def _erase_key_table_entry(self, p: Params) -> Result:
-        index = int(p["index"])
-        if index >= len(self.state.key_table):
-            return {"status": t.sl_Status.INVALID_INDEX}
-        del self.state.key_table[index]
-        return {"status": OK}
-
-    @command("clearKeyTable")
-    def _clear_key_table(self, p: Params) -> Result:
-        self.state.key_table.clear()
-        return {"status": OK}
-
-    @command("removeDevice")
-    def _remove_device(self, p: Params) -> Result:
-        status = self.stack.joining.remove_device(
-            int(p["destShort"]), _int_eui(p["destLong"]), _int_eui(p["targetLong"])
-        )
-        return {"status": status}
-
-    @command("tokenFactoryReset")
-    def _token_factory_reset(self, p: Params) -> Result:
-        self.stack.factory_reset(keep_outgoing_fc=bool(p["excludeOutgoingFC"]))
-        return {}
-
-    @command("gpSinkTableClearAll")
-    def _gp_sink_table_clear_all(self, p: Params) -> Result:
-        return {}  # no Green Power sink table: nothing to clear
-
-    @command("gpClearProxyTable")
-    def _gp_clear_proxy_table(self, p: Params) -> Result:
-        return {}  # no Green Power proxy table either
-
     # -- messaging ------------------------------------------------------------------------
 
     @command("sendUnicast")
@@ -535,17 +380,9 @@ class EzspHandlers:
         return {"status": status}
 
 
-def _eui(value: int) -> t.EUI64:
-    return t.EUI64(value.to_bytes(8, "little"))
-
-
-def _int_eui(value: t.EUI64) -> int:
-    return int.from_bytes(bytes(value.serialize()), "little")
-
-
 def _empty_child() -> t.EmberChildDataV10:
     return t.EmberChildDataV10(
-        eui64=_eui(0),
+        eui64=eui(0),
         type=t.EmberNodeType.UNKNOWN_DEVICE,
         id=0xFFFF,
         phy=0,
@@ -553,3 +390,6 @@ def _empty_child() -> t.EmberChildDataV10:
         timeout=0,
         timeout_remaining=0,
     )
+
+
+__all__ = ["IMPLEMENTED", "EzspHandlers", "command"]
