@@ -30,6 +30,7 @@ class Hub:
         self.clock = rig_clock(rig.clock is ClockKind.SIMULATED, rig.epoch, rig.scale)
         rig.run_dir.mkdir(parents=True, exist_ok=True)
         self.store = SqliteStore(rig.store_path(name))
+        self._publishing: set[asyncio.Task[None]] = set()
         self.events = EventLog(self.store, self.clock, name)
         self.han = HanNetwork(
             rig, TimeServer(self.clock), self.record, rig.run_dir, store=self.store
@@ -58,7 +59,10 @@ class Hub:
                 "at": event.utc.isoformat(),
                 "detail": dict(detail),
             }
-            asyncio.get_running_loop().create_task(self.wan.publish_event(payload))
+            task = asyncio.get_running_loop().create_task(self.wan.publish_event(payload))
+            # The loop keeps only weak references to tasks: hold it until it is done.
+            self._publishing.add(task)
+            task.add_done_callback(self._publishing.discard)
 
     async def run(self, stop: asyncio.Event) -> None:
         self.events.record(EventCode.POWER_UP, {"component": "hub"})

@@ -99,6 +99,7 @@ class HanNetwork:
         self._permit_task: asyncio.Task[None] | None = None
         self._counters_task: asyncio.Task[None] | None = None
         self._reconnect_task: asyncio.Task[None] | None = None
+        self._replies: set[asyncio.Task[Any]] = set()
         self._config: dict[str, Any] = {}
         self._by_eui = {eui64_to_str(d.eui64): d for d in rig.devices.values()}
 
@@ -377,7 +378,7 @@ class HanNetwork:
             return True
         if reply is not None and packet.src is not None:
             device = self.app.get_device(nwk=packet.src.address)
-            asyncio.get_running_loop().create_task(
+            task = asyncio.get_running_loop().create_task(
                 device.request(
                     SE_PROFILE,
                     TIME_CLUSTER,
@@ -388,6 +389,8 @@ class HanNetwork:
                     expect_reply=False,
                 )
             )
+            self._replies.add(task)  # held until done: the loop keeps only weak references
+            task.add_done_callback(self._replies.discard)
         return True
 
     # -- queries -----------------------------------------------------------------------

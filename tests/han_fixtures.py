@@ -7,6 +7,7 @@ boundary is removed, so a test can watch both ends.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -20,6 +21,8 @@ from hub.se_controller import SmartEnergyController
 from protocol.ieee802154 import eui64_to_str
 
 HUB_EUI64 = 0x000D6F0000000001
+METER_EUI64 = 0x000D6F0000001001
+IHD_EUI64 = 0x000D6F0000003001
 METER_ENDPOINT = EndpointDescriptor(1, 0x0501, (0x0702,), (0x000A,))
 
 
@@ -74,3 +77,28 @@ async def joining_radio(
     finally:
         await radio.close()
         await ncp.stop()
+
+
+@dataclasses.dataclass
+class JoinedPair:
+    """A meter (router) and an IHD (end device) joined to a coordinator on one air."""
+
+    app: SmartEnergyController
+    meter: EzspDeviceRadio
+    meter_inbox: list[Any]
+    ihd: EzspDeviceRadio
+    ihd_ncp: EmulatedNcp
+
+
+@contextlib.asynccontextmanager
+async def joined_pair(air: AirChannel, link_key: bytes) -> AsyncIterator[JoinedPair]:
+    async with coordinator(air) as (app, _hub):
+        await permit(app, METER_EUI64, link_key)
+        await permit(app, IHD_EUI64, link_key)
+        async with (
+            joining_radio(air, METER_EUI64, "esme") as (meter, _meter_ncp, meter_inbox),
+            joining_radio(air, IHD_EUI64, "ihd", router=False) as (ihd, ihd_ncp, _),
+        ):
+            await meter.join(link_key=link_key, channel=15)
+            await ihd.join(link_key=link_key, channel=15)
+            yield JoinedPair(app, meter, meter_inbox, ihd, ihd_ncp)

@@ -182,6 +182,16 @@ def _electric_day(rng: random.Random) -> _Plan:
     return day_factor, bursts
 
 
+def _split_mean(mean: float, fixed: float) -> tuple[float, float]:
+    """Share a requested daily mean between the fixed base use and the activity on top:
+    (scale of the base, what is left for activity). The base stays realistic unless the mean is
+    too small to allow it; activity always keeps at least a quarter of the day's use."""
+    spare = mean - fixed
+    if spare >= 0.25 * mean:
+        return 1.0, spare
+    return 0.75 * mean / fixed, 0.25 * mean
+
+
 class HouseholdProfile:
     """`hal.ports.ElectricityMetrology`: a typical UK household, deterministic per seed.
 
@@ -196,13 +206,7 @@ class HouseholdProfile:
             raise ValueError("mean_daily_kwh must be positive")
         self.seed = seed
         self.mean_daily_kwh = mean_daily_kwh
-        # Keep the base load realistic unless the requested mean is too small to allow it.
-        spare = mean_daily_kwh - _FIXED_KWH
-        if spare >= 0.25 * mean_daily_kwh:
-            self._fixed_scale = 1.0
-        else:
-            self._fixed_scale = 0.75 * mean_daily_kwh / _FIXED_KWH
-            spare = 0.25 * mean_daily_kwh
+        self._fixed_scale, spare = _split_mean(mean_daily_kwh, _FIXED_KWH)
         self._activity_scale = spare / _ACTIVITY_SHAPE_KWH
         self._fridge_phase_s = _unit(seed, 1) * _FRIDGE_PERIOD_S
         self._plans = _DayPlans(_electric_day)
@@ -319,12 +323,7 @@ class HouseholdGasProfile:
             raise ValueError("mean_daily_m3 must be positive")
         self.seed = seed
         self.mean_daily_m3 = mean_daily_m3
-        spare = mean_daily_m3 - _GAS_FIXED_M3
-        if spare >= 0.25 * mean_daily_m3:
-            self._fixed_scale = 1.0
-        else:
-            self._fixed_scale = 0.75 * mean_daily_m3 / _GAS_FIXED_M3
-            spare = 0.25 * mean_daily_m3
+        self._fixed_scale, spare = _split_mean(mean_daily_m3, _GAS_FIXED_M3)
         self._heating_m3h = spare / _HEATING_HOURS
         self._plans = _DayPlans(_gas_day)
         self._override: float | None = None

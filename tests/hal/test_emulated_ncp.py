@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
+import bellows.types as t
 import pytest
 import zigpy.config as zc
 from bellows.exception import InvalidCommandError
@@ -14,7 +15,7 @@ from hal.emulated.air import AirChannel
 from hal.emulated.ncp.ezsp_handlers import IMPLEMENTED
 from hal.emulated.ncp.runner import HostLink
 from protocol.zigbee_security import link_key_from_install_code
-from tests.han_fixtures import coordinator, joining_radio, permit, start_ncp
+from tests.han_fixtures import coordinator, joined_pair, joining_radio, permit, start_ncp
 
 pytestmark = pytest.mark.timeout(90)
 KEY = link_key_from_install_code(bytes.fromhex("83FED3407A939723A5C639B26916D505C3B5"))
@@ -67,6 +68,14 @@ async def test_a_command_we_do_not_implement_is_refused_not_faked(version: int) 
         assert "getSourceRouteTableEntry" in ncp.unimplemented
         (eui64,) = await ezsp.getEui64()
         assert str(eui64) == "00:0d:6f:00:00:00:99:99"
+        # what the host configures is kept and read back, not acknowledged and forgotten
+        group = t.EmberMulticastTableEntry(multicastId=0x1234, endpoint=1, networkIndex=0)
+        (status,) = await ezsp.setMulticastTableEntry(index=3, value=group)
+        assert t.sl_Status.from_ember_status(status) == t.sl_Status.OK
+        status, entry = await ezsp.getMulticastTableEntry(index=3)
+        assert entry.multicastId == 0x1234 and entry.endpoint == 1
+        (status,) = await ezsp.setMulticastTableEntry(index=200, value=group)
+        assert t.sl_Status.from_ember_status(status) != t.sl_Status.OK
     finally:
         await ezsp.disconnect()
         await ncp.stop()
@@ -90,43 +99,26 @@ def test_every_implemented_command_exists_in_both_supported_versions() -> None:
 async def test_frames_keep_arriving_after_the_aps_counter_wraps() -> None:
     """Duplicate rejection is by time window: the 8-bit APS counter of a sender repeats every 256
     frames, so a receiver that heard counter N from it long ago must still take a new frame N."""
-    air = AirChannel()
-    async with coordinator(air) as (app, _hub):
-        await permit(app, 0x000D6F0000001001, KEY)
-        await permit(app, 0x000D6F0000003001, KEY)
-        async with (
-            joining_radio(air, 0x000D6F0000001001, "esme") as (meter, _m, meter_inbox),
-            joining_radio(air, 0x000D6F0000003001, "ihd", router=False) as (ihd, ihd_ncp, _),
-        ):
-            await meter.join(link_key=KEY, channel=15)
-            await ihd.join(link_key=KEY, channel=15)
-            assert meter.node_id is not None
-            await ihd.send(meter.node_id, 0x0702, 1, b"\x00\x01\x00\x00\x00")
-            counter = ihd_ncp.stack._aps_counter
-            # the rest of the counter's cycle goes to the hub, at a realistic pace (~70 frames/s)
-            while (ihd_ncp.stack._aps_counter + 1) & 0xFF != counter:
-                await ihd.send(0x0000, 0x0702, 9, b"\x00\x02\x00\x00\x00")
-                await asyncio.sleep(0.012)
-            await ihd.send(meter.node_id, 0x0702, 1, b"\x00\x03\x00\x00\x00")
-            payloads = [m.payload[1] for m in meter_inbox if m.cluster_id == 0x0702]
-            assert payloads == [1, 3]
+    async with joined_pair(AirChannel(), KEY) as pair:
+        meter, ihd, ihd_ncp = pair.meter, pair.ihd, pair.ihd_ncp
+        assert meter.node_id is not None
+        await ihd.send(meter.node_id, 0x0702, 1, b"\x00\x01\x00\x00\x00")
+        counter = ihd_ncp.stack._aps_counter
+        # the rest of the counter's cycle goes to the hub, at a realistic pace (~70 frames/s)
+        while (ihd_ncp.stack._aps_counter + 1) & 0xFF != counter:
+            await ihd.send(0x0000, 0x0702, 9, b"\x00\x02\x00\x00\x00")
+            await asyncio.sleep(0.012)
+        await ihd.send(meter.node_id, 0x0702, 1, b"\x00\x03\x00\x00\x00")
+        payloads = [m.payload[1] for m in pair.meter_inbox if m.cluster_id == 0x0702]
+        assert payloads == [1, 3]
 
 
 async def test_a_fast_burst_past_the_counter_wrap_is_all_delivered() -> None:
     """The emulated channel is faster than 250 kbit/s: 300 frames wrap the APS counter well
     within the duplicate-rejection window, and none of them may be taken for a retry."""
-    air = AirChannel()
-    async with coordinator(air) as (app, _hub):
-        await permit(app, 0x000D6F0000001001, KEY)
-        await permit(app, 0x000D6F0000003001, KEY)
-        async with (
-            joining_radio(air, 0x000D6F0000001001, "esme") as (meter, _m, meter_inbox),
-            joining_radio(air, 0x000D6F0000003001, "ihd", router=False) as (ihd, _i, _),
-        ):
-            await meter.join(link_key=KEY, channel=15)
-            await ihd.join(link_key=KEY, channel=15)
-            assert meter.node_id is not None
-            for index in range(300):
-                await ihd.send(meter.node_id, 0x000A, 1, bytes([0x00, index & 0xFF, 0x00]))
-            payloads = [m.payload[1] for m in meter_inbox if m.cluster_id == 0x000A]
-            assert payloads == [index & 0xFF for index in range(300)]
+    async with joined_pair(AirChannel(), KEY) as pair:
+        assert pair.meter.node_id is not None
+        for index in range(300):
+            await pair.ihd.send(pair.meter.node_id, 0x000A, 1, bytes([0x00, index & 0xFF, 0x00]))
+        payloads = [m.payload[1] for m in pair.meter_inbox if m.cluster_id == 0x000A]
+        assert payloads == [index & 0xFF for index in range(300)]

@@ -337,19 +337,37 @@ class EzspHandlers(SecurityCommands):
 
     @command("getExtendedTimeout")
     def _get_extended_timeout(self, p: Params) -> Result:
-        return {"extendedTimeout": False, "status": OK}
+        extended = int_eui(p["remoteEui64"]) in self.state.extended_timeout
+        return {"extendedTimeout": extended, "status": OK if extended else t.sl_Status.NOT_FOUND}
 
     @command("setExtendedTimeout")
     def _set_extended_timeout(self, p: Params) -> Result:
+        # Stored and reported back; every link here answers fast enough that the longer APS
+        # timeout it asks for makes no difference to delivery.
+        address = int_eui(p["remoteEui64"])
+        if p["extendedTimeout"]:
+            self.state.extended_timeout.add(address)
+        else:
+            self.state.extended_timeout.discard(address)
         return {"status": OK}
 
     @command("getMulticastTableEntry")
     def _get_multicast_table_entry(self, p: Params) -> Result:
-        entry = t.EmberMulticastTableEntry(multicastId=0, endpoint=0, networkIndex=0)
+        index = int(p["index"])
+        if index >= self.state.config["CONFIG_MULTICAST_TABLE_SIZE"]:
+            entry = t.EmberMulticastTableEntry(multicastId=0, endpoint=0, networkIndex=0)
+            return {"status": t.sl_Status.INVALID_INDEX, "value": entry}
+        group, endpoint = self.state.multicast_table.get(index, (0, 0))
+        entry = t.EmberMulticastTableEntry(multicastId=group, endpoint=endpoint, networkIndex=0)
         return {"status": OK, "value": entry}
 
     @command("setMulticastTableEntry")
     def _set_multicast_table_entry(self, p: Params) -> Result:
+        index = int(p["index"])
+        if index >= self.state.config["CONFIG_MULTICAST_TABLE_SIZE"]:
+            return {"status": t.sl_Status.INVALID_INDEX}
+        value = p["value"]
+        self.state.multicast_table[index] = (int(value.multicastId), int(value.endpoint))
         return {"status": OK}
 
     # -- messaging ------------------------------------------------------------------------

@@ -89,6 +89,10 @@ class NcpState:
     #: IncomingFrameCounterSet, ZigBee spec 4.3.1.2): a frame not above it is a replay.
     incoming_nwk_counters: dict[int, int] = dataclasses.field(default_factory=dict)
 
+    #: Multicast table (setMulticastTableEntry): index -> (multicast id, endpoint).
+    multicast_table: dict[int, tuple[int, int]] = dataclasses.field(default_factory=dict)
+    #: EUI-64s of end devices given the extended (longer) delivery timeout.
+    extended_timeout: set[int] = dataclasses.field(default_factory=set)
     #: Address table: index -> (EUI-64, node id); 0xFFFF node id means "unknown".
     address_table: dict[int, tuple[int, int]] = dataclasses.field(default_factory=dict)
     children: dict[int, Neighbour] = dataclasses.field(default_factory=dict)
