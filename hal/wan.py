@@ -2,7 +2,7 @@
 acknowledgements, results and events up (DESIGN.md §4; requirements 6.1.1, 19.1.1.a).
 
 The hub's firmware sees only this Protocol. The emulated backend speaks MQTT to a broker
-(`hal.emulated.mqtt_wan.MqttWanLink`); requirement 6.1.7 (a pluggable WAN bearer) is why the hub
+(`hal.real.mqtt_wan.MqttWanLink`); requirement 6.1.7 (a pluggable WAN bearer) is why the hub
 must not know that. A backend is chosen from a URL, as zigpy picks TCP or serial from its path:
 `mqtt://host:port` is the only scheme so far.
 
@@ -17,12 +17,14 @@ Contract every backend keeps:
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 from urllib.parse import urlsplit
 
 from protocol.errors import ConfigError
-from protocol.wan import WanCommand, WanEvent
+from protocol.event_report import EventReport
+from protocol.wan import WanCommand
 
 # What the hub does with a command: return the result's data, or raise SmartMeterError.
 CommandHandler = Callable[[WanCommand], Awaitable[dict[str, Any]]]
@@ -39,26 +41,28 @@ class WanLink(Protocol):
         """True while the link is up and commands can arrive."""
         ...
 
-    async def start(self) -> None:
-        """Bring the link up (or start trying to); returns without raising if the far end is down."""
+    async def start(self, handler: CommandHandler) -> None:
+        """Bring the link up (or start trying to), handing every command to `handler`; returns
+        without raising if the far end is down."""
         ...
 
     async def stop(self) -> None:
         """Announce offline and close the link."""
         ...
 
-    async def publish_event(self, event: WanEvent | Mapping[str, Any]) -> None:
+    async def publish_event(self, event: EventReport) -> None:
         """Send an event or alert up to the head-end (clause 18.6)."""
         ...
 
 
-def wan_link_from_url(url: str, hub_id: str, handler: CommandHandler) -> WanLink:
-    """Build the WAN backend a configuration value names, e.g. `mqtt://127.0.0.1:1883`."""
+def wan_link_from_url(url: str, hub_id: str, clock: Callable[[], datetime]) -> WanLink:
+    """Build the WAN backend a configuration value names, e.g. `mqtt://127.0.0.1:1883`;
+    `clock` gives the (aware, UTC) times stamped on what the hub sends."""
     parts = urlsplit(url)
     if parts.scheme == "mqtt":
         if not parts.hostname:
             raise ConfigError(f"WAN URL {url!r} has no host")
-        from hal.emulated.mqtt_wan import MqttWanLink  # only a configured backend is imported
+        from hal.real.mqtt_wan import MqttWanLink  # only a configured backend is imported
 
-        return MqttWanLink(parts.hostname, parts.port or DEFAULT_MQTT_PORT, hub_id, handler)
+        return MqttWanLink(parts.hostname, parts.port or DEFAULT_MQTT_PORT, hub_id, clock=clock)
     raise ConfigError(f"WAN URL {url!r}: unknown scheme {parts.scheme!r}; known: mqtt")

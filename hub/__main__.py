@@ -1,5 +1,32 @@
-"""`python -m hub --rig RIG`: run the communications hub of a rig."""
+"""`python -m hub --rig RIG`: the communications hub of a rig, as a process.
 
-from hub.firmware import main
+The hub's composition root: its board (NCP, WAN link, clock, store) comes from the rig through
+`firmware.wiring.hub_board`; the hub's firmware sees only that board.
+"""
 
-main()
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Sequence
+
+from firmware import process
+from firmware.rig import Rig
+from firmware.wiring import hub_board
+
+from .firmware import Hub
+
+
+@contextlib.asynccontextmanager
+async def build(rig: Rig, _name: str | None) -> AsyncIterator[Hub]:
+    async with hub_board(rig) as board:
+        yield Hub(rig, board)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return process.main(
+        "python -m hub", "Smart metering communications hub", build, argv, named=False, tag="hub"
+    )
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,81 +1,72 @@
-"""The communications hub process: HAN coordinator and trust centre, bridged to the WAN."""
+"""The communications hub: HAN coordinator and trust centre, bridged to the WAN.
+
+Given its board (NCP, WAN link, clock, store: `firmware.boards.HubBoard`) by its composition
+root (`hub/__main__.py`), the hub runs the HAN (`hub.han`), carries head-end commands onto it
+(`hub.wan_bridge`), serves Time to the HAN, logs its events and sends them up the WAN in the
+one event shape (`protocol.event_report`).
+"""
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import logging
-import signal
 from typing import Any
 
-from devices.core.event_log import EventLog
-from devices.core.rig import ClockKind, Rig, load_rig
-from hal.clock_factory import rig_clock
-from hal.control_socket import ControlError, ControlServer, Request
-from hal.emulated.mqtt_wan import MqttWanLink
-from hal.emulated.sqlite_store import SqliteStore
+from firmware.boards import HubBoard
+from firmware.event_log import EventLog
+from firmware.rig import Rig
+from hal.control_socket import ControlError, Handler, Request
 from protocol.event_codes import EventCode
 
 from .han import HanNetwork
 from .time_server import TimeServer
 from .wan_bridge import WanBridge
 
+__all__ = ["Hub"]
+
 LOGGER = logging.getLogger("hub")
 
 
 class Hub:
-    def __init__(self, rig: Rig) -> None:
+    def __init__(self, rig: Rig, board: HubBoard) -> None:
         self.rig = rig
-        name = rig.hub.name
-        self.clock = rig_clock(rig.clock is ClockKind.SIMULATED, rig.epoch, rig.scale)
-        rig.run_dir.mkdir(parents=True, exist_ok=True)
-        self.store = SqliteStore(rig.store_path(name))
+        self.name = rig.hub.name
+        self.board = board
+        self.clock = board.clock
+        self.store = board.store
+        self.wan = board.wan
+        self.events = EventLog(self.store, self.clock, self.name)
         self._publishing: set[asyncio.Task[None]] = set()
-        self.events = EventLog(self.store, self.clock, name)
         self.han = HanNetwork(
-            rig, TimeServer(self.clock), self.record, rig.run_dir, store=self.store
+            rig, board.ncp, self.clock, self.store, self.record, TimeServer(self.clock)
         )
         self.bridge = WanBridge(rig, self.han, self.clock)
-        self.wan = MqttWanLink(
-            rig.broker_host,
-            rig.broker_port,
-            rig.hub.wan_id,
-            self.bridge.handle,
-            clock=self.clock.now,
-        )
-        self.control = ControlServer(
-            rig.control_path(name),
-            {"status": self._status, "events": self._events, "keys": self._keys},
-        )
+        self._running = False
 
     def record(self, code: EventCode, detail: dict[str, Any]) -> None:
         event = self.events.record(code, detail)
         if self.wan.connected:
-            payload = {
-                "seq": event.seq,
-                "source": self.rig.hub.name,
-                "code": int(code),
-                "name": code.name,
-                "at": event.utc.isoformat(),
-                "detail": dict(detail),
-            }
-            task = asyncio.get_running_loop().create_task(self.wan.publish_event(payload))
+            task = asyncio.get_running_loop().create_task(self.wan.publish_event(event.report()))
             # The loop keeps only weak references to tasks: hold it until it is done.
             self._publishing.add(task)
             task.add_done_callback(self._publishing.discard)
 
-    async def run(self, stop: asyncio.Event) -> None:
+    async def start(self) -> None:
         self.events.record(EventCode.POWER_UP, {"component": "hub"})
-        await self.control.start()
-        await self.wan.start()
+        self._running = True
+        await self.wan.start(self.bridge.handle)
         await self.han.start()
         LOGGER.info("hub %s up: HAN formed, WAN %s", self.rig.hub.wan_id, self.wan.connected)
-        await stop.wait()
-        LOGGER.info("hub stopping")
+
+    async def stop(self) -> None:
+        if not self._running:
+            return
+        self._running = False
         await self.han.stop()
         await self.wan.stop()
-        await self.control.stop()
-        self.store.close()
+
+    def control_handlers(self) -> dict[str, Handler]:
+        return {"status": self._status, "events": self._events, "keys": self._keys}
 
     async def _status(self, request: Request) -> dict[str, Any]:
         """Bench status, with each device's last RSSI and LQI as the hub's NCP heard them.
@@ -84,7 +75,7 @@ class Hub:
         HHT shows (20.4.1.c); None until the device has been heard.
         """
         return {
-            "name": self.rig.hub.name,
+            "name": self.name,
             "wan_id": self.rig.hub.wan_id,
             "joined": self.han.joined(),
             "wan": "connected" if self.wan.connected else "disconnected",
@@ -108,39 +99,4 @@ class Hub:
 
     async def _events(self, request: Request) -> dict[str, Any]:
         limit = int(request.get("limit", 50))
-        return {
-            "events": [
-                {
-                    "seq": e.seq,
-                    "at": e.utc.isoformat(),
-                    "code": int(e.code),
-                    "name": e.code.name,
-                    "detail": dict(e.detail),
-                }
-                for e in self.events.recent(limit)
-            ]
-        }
-
-
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        prog="python -m hub", description="Smart metering communications hub"
-    )
-    parser.add_argument("--rig", required=True, help="rig file (TOML)")
-    parser.add_argument("--log-level", default="INFO")
-    args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=args.log_level, format="%(asctime)s hub %(name)s %(levelname)s %(message)s"
-    )
-    logging.getLogger("bellows").setLevel(logging.WARNING)
-    logging.getLogger("zigpy").setLevel(logging.WARNING)
-    rig = load_rig(args.rig)
-
-    async def run() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
-        await Hub(rig).run(stop)
-
-    asyncio.run(run())
+        return {"events": [e.report().to_dict() for e in self.events.recent(limit)]}

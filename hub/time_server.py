@@ -16,7 +16,6 @@ from zigpy.zcl.clusters.general import Time
 from hal.ports import Clock
 
 ZIGBEE_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
-TIME_CLUSTER = Time.cluster_id
 #: TimeStatus: Master (bit 0) and Synchronized (bit 1), ZCL 3.12.2.2.2.
 TIME_STATUS_MASTER_SYNCHRONISED = 0x03
 

@@ -1,6 +1,6 @@
 """Head-end commands arriving over the WAN, carried out on the HAN (DESIGN.md §2).
 
-The MQTT link (hal/emulated/mqtt_wan.py) acknowledges, de-duplicates and answers; this module
+The WAN link (the board's `hal.wan.WanLink`) acknowledges, de-duplicates and answers; this module
 only decides what a command means on the HAN. An on-demand read goes to the named device and
 comes back as registers with units within the 10 s of clause 6.1.11. A removal or a
 commissioning (clause 17.2.6) is carried out by the HAN network and reported back.
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from devices.core.rig import Rig
+from firmware.rig import Rig
 from hal.ports import Clock
 from protocol.errors import SmartMeterError
 from protocol.ieee802154 import eui64_to_str

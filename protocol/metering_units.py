@@ -207,6 +207,18 @@ def gas_energy_kwh(
     return kwh.quantize(ENERGY_PLACES, rounding=ROUND_DOWN)
 
 
+#: kWh in one m3 of gas at the default calorific value (clause 13.2): correction factor x CV / 3.6.
+KWH_PER_M3 = GAS_CORRECTION_FACTOR * DEFAULT_CALORIFIC_VALUE / MJ_PER_KWH
+
+
+def gas_flow_for_power(watts: float) -> float:
+    """The gas flow (m3/h) that burns `watts` at the default calorific value.
+
+    For bench and rig settings stated in watts (a load, not a register), so float is fine.
+    """
+    return watts / 1000 / float(KWH_PER_M3)
+
+
 def metering_registers(
     attributes: Mapping[str, Any], calorific_value: Decimal | str | int = DEFAULT_CALORIFIC_VALUE
 ) -> dict[str, Any]:

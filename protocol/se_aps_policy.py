@@ -2,7 +2,7 @@
 
 This is the emulated firmware's policy, in one place: the emulated NCP applies it to every
 unicast it sends and receives (whatever the host asked), and a device host asks a real dongle for
-the same by setting APS_OPTION_ENCRYPTION (`hal.ezsp_radio`).
+the same by setting APS_OPTION_ENCRYPTION (`hal.ezsp_node`).
 
 SE 1.x (5.4.6, "Application-level security") has the Smart Energy application clusters use APS
 security with link keys. We take that range whole, 0x0700 to 0x070B: they carry money, tariffs,

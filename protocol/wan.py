@@ -12,7 +12,7 @@ Topics, per hub id H (clause 9.1: the head-end reaches the premises over the WAN
 | `smartmeter/v1/H/cmd`     | head-end -> hub  | `WanCommand`    | no       |
 | `smartmeter/v1/H/ack`     | hub -> head-end  | `CommandAck`    | no       |
 | `smartmeter/v1/H/result`  | hub -> head-end  | `CommandResult` | no       |
-| `smartmeter/v1/H/event`   | hub -> head-end  | `WanEvent`      | no       |
+| `smartmeter/v1/H/event`   | hub -> head-end  | `EventReport`   | no       |
 
 A command is acknowledged (accepted or rejected, clause 19.1.6) as soon as the hub has checked it,
 and answered later with a result carrying the same request id (clause 6.1.11: within 10 s).
@@ -31,17 +31,26 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, TypeVar
 
 from protocol.errors import DecodeError, LocalProtocolError
+from protocol.event_report import EventReport
+from protocol.json_fields import (
+    JsonObject,
+    aware_iso,
+    check_keys,
+    parse_object,
+    require_enum,
+    require_object,
+    require_str,
+    require_time,
+)
 
 WAN_VERSION = 1
 TOPIC_ROOT = f"smartmeter/v{WAN_VERSION}"
 # A hub id is one MQTT topic level: no separators or wildcards, short enough for a log line.
 _HUB_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 
-JsonObject = dict[str, Any]
-E = TypeVar("E", bound=StrEnum)
+EVENT_WHAT = "WAN event"
 
 
 class Channel(StrEnum):
@@ -103,73 +112,19 @@ def parse_topic(name: str) -> tuple[str, Channel]:
         raise DecodeError("WAN topic", expected, name) from None
 
 
-# -- field helpers: each raises DecodeError naming the envelope and the key ---------------------
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
+# -- field helpers ------------------------------------------------------------------------------
 
 
 def _load(what: str, data: bytes, required: set[str], optional: set[str]) -> JsonObject:
-    try:
-        obj = json.loads(data.decode("utf-8"), parse_constant=_reject_constant)
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise DecodeError(what, "a UTF-8 JSON object", f"{data[:80]!r} ({exc})") from None
-    if not isinstance(obj, dict):
-        raise DecodeError(what, "a JSON object", type(obj).__name__)
+    obj = parse_object(what, data)
     if obj.get("v") != WAN_VERSION:
         raise DecodeError(what, f'"v": {WAN_VERSION}', f'"v": {obj.get("v")!r}')
-    keys = set(obj) - {"v"}
-    if missing := required - keys:
-        raise DecodeError(what, f"keys {sorted(required)}", f"no {sorted(missing)}")
-    if unknown := keys - required - optional:
-        raise DecodeError(what, f"only keys {sorted(required | optional)}", f"{sorted(unknown)}")
+    check_keys(what, {k: v for k, v in obj.items() if k != "v"}, required, optional)
     return obj
 
 
-def _str(what: str, obj: JsonObject, key: str) -> str:
-    value = obj[key]
-    if not isinstance(value, str) or not value:
-        raise DecodeError(what, f'"{key}" a non-empty string', repr(value))
-    return value
-
-
-def _int(what: str, obj: JsonObject, key: str) -> int:
-    value = obj[key]
-    # bool is an int in Python but not in JSON: true is not a sequence number.
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise DecodeError(what, f'"{key}" a non-negative integer', repr(value))
-    return value
-
-
-def _object(what: str, obj: JsonObject, key: str) -> JsonObject:
-    value = obj[key]
-    if not isinstance(value, dict):
-        raise DecodeError(what, f'"{key}" a JSON object', repr(value))
-    return value
-
-
-def _enum(what: str, obj: JsonObject, key: str, enum: type[E]) -> E:
-    try:
-        return enum(obj[key])
-    except (ValueError, TypeError):
-        known = ", ".join(m.value for m in enum)
-        raise DecodeError(what, f'"{key}" one of {known}', repr(obj[key])) from None
-
-
-def _time(what: str, obj: JsonObject, key: str) -> datetime:
-    text = _str(what, obj, key)
-    try:
-        when = datetime.fromisoformat(text)
-    except ValueError:
-        when = None
-    if when is None or when.utcoffset() is None:
-        raise DecodeError(what, f'"{key}" an ISO 8601 time with a UTC offset', repr(text))
-    return when
-
-
 def _request_id(what: str, obj: JsonObject, key: str = "id") -> str:
-    text = _str(what, obj, key)
+    text = require_str(what, obj, key)
     try:
         canonical = str(uuid.UUID(text))
     except ValueError:
@@ -185,12 +140,6 @@ def _dump(obj: JsonObject) -> bytes:
     ).encode("utf-8")
 
 
-def _aware(when: datetime) -> str:
-    if when.utcoffset() is None:
-        raise LocalProtocolError(f"WAN timestamps need a UTC offset, got naive {when!r}")
-    return when.isoformat()
-
-
 def new_request_id() -> str:
     """A fresh request id (random UUID), the key of de-duplication on the hub."""
     return str(uuid.uuid4())
@@ -199,9 +148,9 @@ def new_request_id() -> str:
 def peek_request_id(data: bytes) -> str | None:
     """Best effort: the request id of a command that failed to decode, so it can be rejected."""
     try:
-        obj = json.loads(data.decode("utf-8"), parse_constant=_reject_constant)
-        return _request_id("WAN command", obj) if isinstance(obj, dict) and "id" in obj else None
-    except (UnicodeDecodeError, ValueError, DecodeError):
+        obj = parse_object("WAN command", data)
+        return _request_id("WAN command", obj) if "id" in obj else None
+    except DecodeError:
         return None
 
 
@@ -227,7 +176,7 @@ class WanCommand:
                 "type": self.type.value,
                 "device": self.device,
                 "args": self.args,
-                "issued_at": _aware(self.issued_at),
+                "issued_at": aware_iso(self.issued_at),
             }
         )
 
@@ -237,10 +186,10 @@ class WanCommand:
         obj = _load(what, data, {"id", "type", "device", "args", "issued_at"}, set())
         return cls(
             id=_request_id(what, obj),
-            type=_enum(what, obj, "type", CommandType),
-            device=_str(what, obj, "device"),
-            issued_at=_time(what, obj, "issued_at"),
-            args=_object(what, obj, "args"),
+            type=require_enum(what, obj, "type", CommandType),
+            device=require_str(what, obj, "device"),
+            issued_at=require_time(what, obj, "issued_at"),
+            args=require_object(what, obj, "args"),
         )
 
 
@@ -264,8 +213,8 @@ class CommandAck:
     def from_json(cls, data: bytes) -> CommandAck:
         what = cls.WHAT
         obj = _load(what, data, {"id", "status"}, {"reason"})
-        status = _enum(what, obj, "status", AckStatus)
-        reason = _str(what, obj, "reason") if "reason" in obj else None
+        status = require_enum(what, obj, "status", AckStatus)
+        reason = require_str(what, obj, "reason") if "reason" in obj else None
         if status is AckStatus.REJECTED and reason is None:
             raise DecodeError(what, 'a "reason" for a rejection', "none")
         return cls(id=_request_id(what, obj), status=status, reason=reason)
@@ -305,8 +254,8 @@ class CommandResult:
         if needed not in obj or banned in obj:
             raise DecodeError(what, f'"{needed}" and no "{banned}" when ok is {ok}', str(obj))
         if ok:
-            return cls(id=_request_id(what, obj), ok=True, data=_object(what, obj, "data"))
-        return cls(id=_request_id(what, obj), ok=False, error=_str(what, obj, "error"))
+            return cls(id=_request_id(what, obj), ok=True, data=require_object(what, obj, "data"))
+        return cls(id=_request_id(what, obj), ok=False, error=require_str(what, obj, "error"))
 
 
 @dataclass(frozen=True)
@@ -323,68 +272,24 @@ class HubStatus:
     WHAT = "WAN hub status"
 
     def to_json(self) -> bytes:
-        return _dump({"state": self.state.value, "at": _aware(self.at)})
+        return _dump({"state": self.state.value, "at": aware_iso(self.at)})
 
     @classmethod
     def from_json(cls, data: bytes) -> HubStatus:
         obj = _load(cls.WHAT, data, {"state", "at"}, set())
-        return cls(state=_enum(cls.WHAT, obj, "state", HubState), at=_time(cls.WHAT, obj, "at"))
-
-
-@dataclass(frozen=True)
-class WanEvent:
-    """Hub -> head-end event or alert, `smartmeter/v1/H/event` (clause 18.6).
-
-    `seq` orders a hub's events and lets the head-end spot gaps and duplicates; `source` names
-    the device (or "hub"); `code` and `name` identify the event; `detail` is free-form.
-    """
-
-    seq: int
-    source: str
-    code: int
-    name: str
-    at: datetime
-    detail: JsonObject = field(default_factory=dict)
-
-    WHAT = "WAN event"
-
-    def to_dict(self) -> JsonObject:
-        return {
-            "seq": self.seq,
-            "source": self.source,
-            "code": self.code,
-            "name": self.name,
-            "at": _aware(self.at),
-            "detail": self.detail,
-        }
-
-    def to_json(self) -> bytes:
-        return _dump(self.to_dict())
-
-    @classmethod
-    def from_dict(cls, obj: JsonObject) -> WanEvent:
-        """Build from a plain dict (as `to_dict` gives, no "v"); DecodeError if malformed.
-
-        `at` may be a datetime or its ISO text.
-        """
-        at = obj.get("at")
-        if isinstance(at, datetime):
-            obj = {**obj, "at": _aware(at)}
-        try:
-            data = _dump(obj)
-        except (TypeError, ValueError) as exc:
-            raise DecodeError(cls.WHAT, "JSON-serialisable fields", str(exc)) from None
-        return cls.from_json(data)
-
-    @classmethod
-    def from_json(cls, data: bytes) -> WanEvent:
-        what = cls.WHAT
-        obj = _load(what, data, {"seq", "source", "code", "name", "at", "detail"}, set())
         return cls(
-            seq=_int(what, obj, "seq"),
-            source=_str(what, obj, "source"),
-            code=_int(what, obj, "code"),
-            name=_str(what, obj, "name"),
-            at=_time(what, obj, "at"),
-            detail=_object(what, obj, "detail"),
+            state=require_enum(cls.WHAT, obj, "state", HubState),
+            at=require_time(cls.WHAT, obj, "at"),
         )
+
+
+def event_to_json(report: EventReport) -> bytes:
+    """Hub -> head-end event or alert, `smartmeter/v1/H/event` (clause 18.6): the one event
+    shape (`protocol.event_report`) in a versioned envelope."""
+    return _dump(report.to_dict())
+
+
+def event_from_json(data: bytes) -> EventReport:
+    obj = _load(EVENT_WHAT, data, set(EventReport.__dataclass_fields__), set())
+    del obj["v"]
+    return EventReport.from_dict(obj, EVENT_WHAT)

@@ -14,10 +14,12 @@ from typing import Any
 import zigpy.config as zc
 import zigpy.types as zt
 
-from hal.emulated.air import AirChannel, InProcessRadioLink
+from hal.emulated.air_channel import AirChannel, InProcessRadioLink
 from hal.emulated.ncp.runner import EmulatedNcp, HostLink
-from hal.ezsp_radio import EndpointDescriptor, EzspDeviceRadio
-from hub.se_controller import SmartEnergyController
+from hal.ezsp_node import EzspNodeRadio
+from hal.radio import EndpointDescriptor
+from hal.real.ezsp_dongle import EzspDongle
+from hub.han.se_controller import SmartEnergyController
 from protocol.ieee802154 import eui64_to_str
 
 HUB_EUI64 = 0x000D6F0000000001
@@ -67,11 +69,11 @@ async def joining_radio(
     version: int = 13,
     router: bool = True,
     host_link: HostLink = HostLink.TCP,
-) -> AsyncIterator[tuple[EzspDeviceRadio, EmulatedNcp, list[Any]]]:
+) -> AsyncIterator[tuple[EzspNodeRadio, EmulatedNcp, list[Any]]]:
     ncp = await start_ncp(air, eui64, name, version, host_link)
-    radio = EzspDeviceRadio(ncp.url, METER_ENDPOINT, router=router)
+    radio = EzspNodeRadio(EzspDongle(ncp.url))
     received: list[Any] = []
-    await radio.connect(received.append)
+    await radio.connect(METER_ENDPOINT, router=router, on_message=received.append)
     try:
         yield radio, ncp, received
     finally:
@@ -84,9 +86,9 @@ class JoinedPair:
     """A meter (router) and an IHD (end device) joined to a coordinator on one air."""
 
     app: SmartEnergyController
-    meter: EzspDeviceRadio
+    meter: EzspNodeRadio
     meter_inbox: list[Any]
-    ihd: EzspDeviceRadio
+    ihd: EzspNodeRadio
     ihd_ncp: EmulatedNcp
 
 

@@ -19,18 +19,12 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
 
+from firmware.rig import BrokerKind
 from protocol.errors import ConfigError, TransientLinkError
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-
-
-class BrokerKind(StrEnum):
-    AUTO = "auto"  # mosquitto if it is on PATH, else embedded
-    MOSQUITTO = "mosquitto"
-    EMBEDDED = "embedded"
 
 
 @dataclass(frozen=True)
@@ -48,6 +42,8 @@ class BrokerSpec:
         except ValueError:
             known = ", ".join(k.value for k in BrokerKind)
             raise ConfigError(f"broker kind {self.kind!r} unknown; known: {known}") from None
+        if self.kind is BrokerKind.EXTERNAL:
+            raise ConfigError("an external broker is not ours to start")
         if not 0 < self.port < 65536:
             raise ConfigError(f"broker port {self.port} out of range 1-65535")
         object.__setattr__(self, "data_dir", Path(self.data_dir))
@@ -99,16 +95,13 @@ def _subprocess_env() -> dict[str, str]:
     return env
 
 
-def start_broker(spec: BrokerSpec, wait_s: float = 10.0) -> subprocess.Popen[bytes]:
-    """Start the broker `spec` asks for and (unless `wait_s` is 0) wait until it listens.
+def broker_command(spec: BrokerSpec) -> list[str]:
+    """The command line that runs the broker `spec` asks for; writes mosquitto's configuration.
 
-    The process's output goes to `data_dir/broker.log`. Raises ConfigError if mosquitto was
-    asked for and is not installed, TransientLinkError if the broker died or never listened.
+    Raises ConfigError if mosquitto was asked for and is not installed.
     """
     spec.data_dir.mkdir(parents=True, exist_ok=True)
     kind = resolve_kind(spec)
-    # Probing the port afterwards cannot tell our broker from one already there: check first.
-    _check_port_free(spec.host, spec.port)
     if kind is BrokerKind.MOSQUITTO:
         binary = find_mosquitto()
         if binary is None:
@@ -129,6 +122,19 @@ def start_broker(spec: BrokerSpec, wait_s: float = 10.0) -> subprocess.Popen[byt
             "--port",
             str(spec.port),
         ]
+    return argv
+
+
+def start_broker(spec: BrokerSpec, wait_s: float = 10.0) -> subprocess.Popen[bytes]:
+    """Start the broker `spec` asks for and (unless `wait_s` is 0) wait until it listens.
+
+    The process's output goes to `data_dir/broker.log`. Raises ConfigError if mosquitto was
+    asked for and is not installed, TransientLinkError if the broker died or never listened.
+    """
+    kind = resolve_kind(spec)
+    # Probing the port afterwards cannot tell our broker from one already there: check first.
+    check_port_free(spec.host, spec.port, f"{kind.value} broker")
+    argv = broker_command(spec)
     log_path = spec.data_dir / "broker.log"
     with open(log_path, "ab") as log:
         process = subprocess.Popen(
@@ -150,14 +156,17 @@ def start_broker(spec: BrokerSpec, wait_s: float = 10.0) -> subprocess.Popen[byt
     return process
 
 
-def _check_port_free(host: str, port: int) -> None:
+def check_port_free(host: str, port: int, what: str) -> None:
+    """Refuse to start a server whose port is taken: probing it later could not tell ours from
+    a leftover of an earlier run."""
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as brokers do
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the servers do
         try:
             probe.bind((host, port))
         except OSError as exc:
             raise TransientLinkError(
-                f"cannot start a broker on {host}:{port}: {exc.strerror} (another broker running?)"
+                f"cannot start the {what} on {host}:{port}: {exc.strerror} "
+                "(is another rig still running?)"
             ) from None
 
 

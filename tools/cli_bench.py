@@ -11,7 +11,7 @@ import argparse
 import math
 from typing import Any
 
-from devices.core.rig import DeviceKind, Rig
+from firmware.rig import DeviceKind, Rig
 from hal.control_socket import request_sync
 from tools.cli_common import UsageError, add_rig_option, component, print_json, rig_from, without_ok
 

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from devices.core.rig import Rig, load_rig
+from firmware.rig import Rig, load_rig
 from protocol.errors import ConfigError, SmartMeterError
 
 RIG_ENV = "SMARTMETER_RIG"

@@ -1,6 +1,6 @@
 """`smartmeter han capture|keys`: look at the emulated HAN of a running rig in Wireshark.
 
-`capture` records the air (`hal/emulated/air.py`) to a pcap file through `tools.han_capture`;
+`capture` records the air (`hal.emulated.air_server`) to a pcap file through `tools.han_capture`;
 `keys` asks the hub's bench-control port for the network key that decrypts it. Both are bench
 aids of the emulator: a real hub never reveals its network key (clauses 17.2.10, 17.2.20), and
 a real HAN is captured with a sniffer dongle, not by joining a virtual channel.
@@ -70,12 +70,12 @@ def han_capture(args: argparse.Namespace) -> int:
     if not any(radio.emulated for radio in radios):
         raise UsageError(f"rig {rig.name!r} has no emulated radio, so no emulated air to capture")
     print(
-        f"capturing {rig.air_host}:{rig.air_port} for {seconds:g} s into {args.out}",
+        f"capturing {rig.air.host}:{rig.air.port} for {seconds:g} s into {args.out}",
         file=sys.stderr,
         flush=True,
     )
     try:
-        frames = capture(rig.air_host, rig.air_port, args.out, seconds)
+        frames = capture(rig.air.host, rig.air.port, args.out, seconds)
     except KeyboardInterrupt:
         print(f"stopped; {args.out} holds every frame captured so far", file=sys.stderr)
         return 130

@@ -10,10 +10,10 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from devices.core.rig import Rig
+from firmware.rig import Rig
 from tools.cli_common import UsageError, add_rig_option, print_json, rig_from
 from tools.headend import client
-from tools.rig_launcher import HEADEND
+from tools.launcher import HEADEND
 
 
 def add_parsers(commands: Any) -> None:

@@ -1,6 +1,6 @@
 """`smartmeter rig up [RIG]`: start a whole premises, watch it, stop it on Ctrl-C or SIGTERM.
 
-The work is `tools.rig_launcher.RigLauncher`; this module adds what only a person at a terminal
+The work is `tools.launcher.RigLauncher`; this module adds what only a person at a terminal
 needs: the signal handling, the table of what runs, the commands to try next, and the watch loop
 that reports a process that dies while the others keep running.
 """
@@ -16,9 +16,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
-from devices.core.rig import BrokerKind, DeviceKind, Rig
+from firmware.rig import BrokerKind, DeviceKind, Rig
 from tools.cli_common import DEFAULT_RIG, add_rig_option, rig_from, rig_option_hint
-from tools.rig_launcher import JOIN_TIMEOUT_S, JoinTimeout, RigLauncher, shown
+from tools.launcher import JOIN_TIMEOUT_S, JoinTimeout, RigLauncher, shown
 
 
 def add_parsers(commands: Any) -> None:

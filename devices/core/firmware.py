@@ -1,7 +1,8 @@
 """What every device's firmware shares: power-up, the HAN link, ZCL dispatch and the bench port.
 
-`Firmware` is the base of the ESME, GSME and IHD firmware. It is given its HAL ports in a
-`DeviceContext` (by `devices.core.process` in a rig process, or by a test) and:
+`Firmware` is the base of the ESME, GSME and IHD firmware. It is given its identity on the HAN
+(`DeviceIdentity`) and its HAL ports (a `firmware.boards.DeviceBoard`, built by the process's
+composition root from the rig, or by a test), and:
 
 - records Power up (B.1.1) at start and Power down (B.9.1) at a clean stop (event log, 18.2);
 - resumes the network its radio remembers (NCP tokens), else joins the HAN through its EZSP radio
@@ -27,22 +28,21 @@ from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from devices.core.event_log import EventLog
-from devices.core.rig import DeviceKind
-from devices.core.zcl_client import ZclClient
-from devices.core.zcl_server import AttributeTable, ZclFrame, ZclServer
+from firmware.boards import DeviceBoard, Panel
+from firmware.clock_waits import sleep_real
+from firmware.counter_watch import CounterWatch
+from firmware.event_log import EventLog
+from firmware.rig import DeviceKind
+from firmware.zcl.client import ZclClient
+from firmware.zcl.server import AttributeTable, ZclFrame, ZclServer
 from hal.control_socket import Handler, Request
-from hal.ezsp_radio import SE_PROFILE, EndpointDescriptor, EzspDeviceRadio, IncomingMessage
-from hal.han_security_counters import CounterWatch
-from hal.ports import Clock, Display, NonVolatileStore
+from hal.radio import EndpointDescriptor, IncomingMessage
 from protocol.errors import DecodeError, TransientLinkError
 from protocol.event_codes import EventCode
 from protocol.ieee802154 import eui64_to_str
+from protocol.zigbee_ids import BROADCAST_ENDPOINT, SE_PROFILE, ZDO_PROFILE
 
-__all__ = ["DeviceContext", "Firmware"]
-
-ZDO_PROFILE = 0x0000
-BROADCAST_ENDPOINT = 0xFF
+__all__ = ["DeviceIdentity", "Firmware"]
 #: Real seconds between join attempts (a radio matter, so real time; see `zcl_client`).
 JOIN_RETRY_REAL_S = 5.0
 JOIN_RETRY_FIRST_S = 0.5
@@ -52,16 +52,12 @@ FIRMWARE_VERSION = "0.1.0"
 
 
 @dataclass(frozen=True)
-class DeviceContext:
-    """What a device's firmware is given: its identity, its HAL ports and the HAN to join."""
+class DeviceIdentity:
+    """Who a device is on the HAN, and which HAN it joins."""
 
     name: str
     eui64: int
     link_key: bytes
-    clock: Clock
-    store: NonVolatileStore
-    display: Display
-    radio_url: str
     channel: int
     extended_pan_id: int = 0
 
@@ -72,17 +68,20 @@ class Firmware:
     kind: ClassVar[DeviceKind]
     endpoint: ClassVar[EndpointDescriptor]
     router: ClassVar[bool]
+    #: The buttons and tamper inputs of the device's case, for its board.
+    panel: ClassVar[Panel] = Panel()
 
-    def __init__(self, context: DeviceContext) -> None:
-        self.context = context
-        self.name = context.name
-        self.clock = context.clock
-        self.store = context.store
-        self.display = context.display
-        self.events = EventLog(context.store, context.clock, self.kind.value)
-        self.radio = EzspDeviceRadio(context.radio_url, self.endpoint, router=self.router)
+    def __init__(self, identity: DeviceIdentity, board: DeviceBoard) -> None:
+        self.identity = identity
+        self.board = board
+        self.name = identity.name
+        self.clock = board.clock
+        self.store = board.store
+        self.display = board.display
+        self.radio = board.radio
+        self.events = EventLog(board.store, board.clock, identity.name)
         self.zcl_server = ZclServer(self.served_clusters())
-        self.zcl_client = ZclClient(context.clock, self.send)
+        self.zcl_client = ZclClient(board.clock, self.send)
         self.log = logging.getLogger(f"devices.{self.name}")
         self._tasks: set[asyncio.Task[Any]] = set()
         self._joined = asyncio.Event()
@@ -127,7 +126,7 @@ class Firmware:
         """Power up: log it, start joining the HAN and the device's loops."""
         self.events.record(
             EventCode.POWER_UP,
-            {"firmware": FIRMWARE_VERSION, "eui64": eui64_to_str(self.context.eui64)},
+            {"firmware": FIRMWARE_VERSION, "eui64": eui64_to_str(self.identity.eui64)},
         )
         self._running = True
         self.spawn(self._han_link(), "han-link")
@@ -175,22 +174,27 @@ class Firmware:
         while True:
             try:
                 if not self._connected:
-                    await self.radio.connect(self.handle_message, self._on_network_down)
+                    await self.radio.connect(
+                        self.endpoint,
+                        router=self.router,
+                        on_message=self.handle_message,
+                        on_network_down=self._on_network_down,
+                    )
                     self._connected = True
                 # A radio that remembers its network (NCP tokens) comes back without joining.
                 node_id = await self.radio.resume()
                 if node_id is None:
                     node_id = await self.radio.join(
-                        link_key=self.context.link_key,
-                        channel=self.context.channel,
-                        extended_pan_id=self.context.extended_pan_id,
+                        link_key=self.identity.link_key,
+                        channel=self.identity.channel,
+                        extended_pan_id=self.identity.extended_pan_id,
                     )
             except TransientLinkError as exc:
                 # Quick retries first (the hub may be forming the network as we start), then
                 # no more often than every JOIN_RETRY_REAL_S, as a real meter spares the channel.
                 self.log.info("not on the HAN yet (%s); retrying in %g s", exc, retry_s)
                 self._han_changed(False, str(exc))
-                await self.clock.sleep(retry_s * self.clock.scale)
+                await sleep_real(self.clock, retry_s)
                 retry_s = min(retry_s * 2, JOIN_RETRY_REAL_S)
                 continue
             except Exception as exc:
@@ -200,7 +204,7 @@ class Firmware:
                 self._han_changed(False, repr(exc))
                 await self.radio.close()
                 self._connected = False
-                await self.clock.sleep(JOIN_RETRY_REAL_S * self.clock.scale)
+                await sleep_real(self.clock, JOIN_RETRY_REAL_S)
                 continue
             retry_s = JOIN_RETRY_FIRST_S
             self.log.info("joined the HAN as 0x%04x", node_id)
@@ -226,7 +230,7 @@ class Firmware:
             if rises:
                 self.log.warning("HAN frames dropped by the radio: %s", rises)
                 self.events.record(EventCode.UNUSUAL_HAN_TRAFFIC, {"dropped": rises})
-            await self.clock.sleep(COUNTERS_POLL_REAL_S * self.clock.scale)
+            await sleep_real(self.clock, COUNTERS_POLL_REAL_S)
 
     def _on_network_down(self) -> None:
         self.log.warning("the HAN went down")
@@ -320,7 +324,7 @@ class Firmware:
             "kind": self.kind.value,
             "joined": self.joined,
             "nwk": self.nwk,
-            "eui64": eui64_to_str(self.context.eui64),
+            "eui64": eui64_to_str(self.identity.eui64),
             "now": self.clock.now().isoformat(),
         }
 
@@ -338,16 +342,4 @@ class Firmware:
         limit = int(request.get("limit", 50))
         if not 1 <= limit <= 1000:
             raise ValueError("limit must be 1..1000")
-        return {
-            "events": [
-                {
-                    "seq": record.seq,
-                    "utc": record.utc.isoformat(),
-                    "code": int(record.code),
-                    "ref": record.code.ref,
-                    "title": record.code.title,
-                    "detail": dict(record.detail),
-                }
-                for record in self.events.recent(limit)
-            ]
-        }
+        return {"events": [record.report().to_dict() for record in self.events.recent(limit)]}

@@ -1,28 +1,28 @@
-"""`python -m devices.esme --rig RIGFILE --name NAME`: the electricity meter as a process."""
+"""`python -m devices.esme --rig RIG --name NAME`: the electricity meter as a process.
+
+The composition root of the ESME: its board (ports) comes from the rig through
+`firmware.wiring.electricity_meter_board`, its firmware sees only that board.
+"""
 
 from __future__ import annotations
 
-from devices.core.firmware import DeviceContext
-from devices.core.process import main
-from devices.core.rig import DeviceConfig, DeviceKind
+from collections.abc import Sequence
+
+from devices.core.process import run_device
 from devices.esme.firmware import EsmeFirmware
-from hal.emulated.metrology import ConstantLoad, HouseholdProfile
-from hal.ports import ElectricityMetrology, PortError
-from protocol.errors import ConfigError
+from firmware.rig import DeviceKind
+from firmware.wiring import electricity_meter_board
 
 
-def build(context: DeviceContext, config: DeviceConfig) -> EsmeFirmware:
-    """The ESME with the measuring element the rig asks for: a household profile or watts."""
-    metrology: ElectricityMetrology
-    if config.load == "household":
-        metrology = HouseholdProfile(config.seed)
-    else:
-        try:
-            metrology = ConstantLoad(float(config.load))
-        except PortError as exc:
-            raise ConfigError(f"device {config.name!r}: load = {config.load}: {exc}") from None
-    return EsmeFirmware(context, metrology)
+def main(argv: Sequence[str] | None = None) -> int:
+    return run_device(
+        DeviceKind.ESME,
+        EsmeFirmware,
+        electricity_meter_board,
+        lambda identity, board, _config: EsmeFirmware(identity, board),
+        argv,
+    )
 
 
 if __name__ == "__main__":
-    raise SystemExit(main(DeviceKind.ESME, build))
+    raise SystemExit(main())

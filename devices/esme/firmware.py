@@ -14,33 +14,35 @@ from __future__ import annotations
 
 from typing import Any
 
-from devices.core.firmware import DeviceContext
-from devices.core.rig import DeviceKind
+from devices.core.firmware import DeviceIdentity
 from devices.meter.meter_firmware import MeterFirmware, check_bench_number
-from devices.meter.metering_cluster import ELECTRICITY, METERING_CLUSTER
+from devices.meter.metering_cluster import ELECTRICITY
+from firmware.boards import ElectricityMeterBoard
+from firmware.rig import DeviceKind
 from hal.control_socket import ControlError, Handler, Request
-from hal.ezsp_radio import EndpointDescriptor
-from hal.ports import ElectricityMetrology, PortError
+from hal.ports import PortError
+from hal.radio import EndpointDescriptor
+from protocol.zigbee_ids import ClusterId, SeDeviceId
 
 __all__ = ["MAX_BENCH_LOAD_W", "EsmeFirmware"]
 
-TIME_CLUSTER = 0x000A
-METERING_DEVICE = 0x0501  # Smart Energy device id "Metering Device"
 #: Clause 1.1.b: single phase up to 100 A, at the 230 V nominal voltage.
 MAX_BENCH_LOAD_W = 23_000.0
 
 
 class EsmeFirmware(MeterFirmware):
-    """The electricity meter; `metrology` is its measuring element (HAL port)."""
+    """The electricity meter; its board's `metrology` is its measuring element."""
 
     kind = DeviceKind.ESME
-    endpoint = EndpointDescriptor(1, METERING_DEVICE, (METERING_CLUSTER,), (TIME_CLUSTER,))
+    endpoint = EndpointDescriptor(
+        1, SeDeviceId.METERING_DEVICE, (ClusterId.METERING,), (ClusterId.TIME,)
+    )
     router = True
     commodity = ELECTRICITY
 
-    def __init__(self, context: DeviceContext, metrology: ElectricityMetrology) -> None:
-        self.metrology = metrology
-        super().__init__(context)
+    def __init__(self, identity: DeviceIdentity, board: ElectricityMeterBoard) -> None:
+        self.metrology = board.metrology
+        super().__init__(identity, board)
 
     def measure_rate(self) -> int:
         """Active power in milliwatts (mWh per hour), quantised like an ADC reading."""

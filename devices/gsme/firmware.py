@@ -18,46 +18,38 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from devices.core.firmware import DeviceContext
-from devices.core.rig import DeviceKind
+from devices.core.firmware import DeviceIdentity
 from devices.meter.meter_firmware import MeterFirmware, check_bench_number
-from devices.meter.metering_cluster import GAS, METERING_CLUSTER
+from devices.meter.metering_cluster import GAS
+from firmware.boards import GasMeterBoard
+from firmware.rig import DeviceKind
 from hal.control_socket import ControlError, Handler, Request
-from hal.ezsp_radio import EndpointDescriptor
-from hal.ports import GasMetrology, PortError
-from protocol.metering_units import DEFAULT_CALORIFIC_VALUE, GAS_CORRECTION_FACTOR, MJ_PER_KWH
+from hal.ports import PortError
+from hal.radio import EndpointDescriptor
+from protocol.metering_units import KWH_PER_M3, gas_flow_for_power
+from protocol.zigbee_ids import ClusterId, SeDeviceId
 
-__all__ = ["MAX_BENCH_FLOW_M3_PER_H", "GsmeFirmware", "flow_for_power"]
+__all__ = ["MAX_BENCH_FLOW_M3_PER_H", "GsmeFirmware"]
 
-TIME_CLUSTER = 0x000A
-METERING_DEVICE = 0x0501
 ML_PER_M3 = 1_000_000
 #: Clause 1.1.a: a domestic gas meter up to 6 m3/h.
 MAX_BENCH_FLOW_M3_PER_H = 6.0
-#: kWh in one m3 of gas (clause 13.2): correction factor x CV / 3.6.
-KWH_PER_M3 = GAS_CORRECTION_FACTOR * DEFAULT_CALORIFIC_VALUE / MJ_PER_KWH
 MAX_BENCH_POWER_W = float(Decimal(MAX_BENCH_FLOW_M3_PER_H) * KWH_PER_M3 * 1000)
-
-
-def flow_for_power(watts: float) -> float:
-    """The gas flow (m3/h) that burns `watts` at the default calorific value.
-
-    A bench setting, not a register, so float is fine here.
-    """
-    return watts / 1000 / float(KWH_PER_M3)
 
 
 class GsmeFirmware(MeterFirmware):
     """The gas meter; `metrology` is its measuring element (HAL port)."""
 
     kind = DeviceKind.GSME
-    endpoint = EndpointDescriptor(1, METERING_DEVICE, (METERING_CLUSTER,), (TIME_CLUSTER,))
+    endpoint = EndpointDescriptor(
+        1, SeDeviceId.METERING_DEVICE, (ClusterId.METERING,), (ClusterId.TIME,)
+    )
     router = False
     commodity = GAS
 
-    def __init__(self, context: DeviceContext, metrology: GasMetrology) -> None:
-        self.metrology = metrology
-        super().__init__(context)
+    def __init__(self, identity: DeviceIdentity, board: GasMeterBoard) -> None:
+        self.metrology = board.metrology
+        super().__init__(identity, board)
 
     def measure_rate(self) -> int:
         """Flow in millilitres per hour."""
@@ -73,7 +65,7 @@ class GsmeFirmware(MeterFirmware):
     async def _cmd_load(self, request: Request) -> dict[str, Any]:
         watts = check_bench_number(request, "watts", MAX_BENCH_POWER_W, "W")
         reply = self._set_flow(
-            None if watts is None else min(flow_for_power(watts), MAX_BENCH_FLOW_M3_PER_H)
+            None if watts is None else min(gas_flow_for_power(watts), MAX_BENCH_FLOW_M3_PER_H)
         )
         return {"watts": watts, **reply}
 

@@ -31,23 +31,22 @@ import contextlib
 from datetime import datetime
 from typing import Any
 
-from devices.core.firmware import DeviceContext, Firmware
-from devices.core.rig import DeviceKind
-from devices.core.zcl_client import wait_on_clock
+from devices.core.firmware import DeviceIdentity, Firmware
 from devices.meter.metering_cluster import METERING_CLUSTER, attribute_names
+from firmware.boards import DeviceBoard
+from firmware.clock_waits import sleep_real, wait_on_clock
+from firmware.rig import DeviceKind
 from hal.control_socket import Handler, Request
-from hal.ezsp_radio import SE_PROFILE, EndpointDescriptor, IncomingMessage
+from hal.radio import EndpointDescriptor, IncomingMessage
 from protocol.errors import DecodeError, RemoteProtocolError, TransientLinkError
 from protocol.event_codes import EventCode
 from protocol.zdo import MatchDescReq, MatchDescRsp, Status
+from protocol.zigbee_ids import BROADCAST_RX_ON_WHEN_IDLE, SE_PROFILE, ClusterId, SeDeviceId
 
 from .meter_view import LOST_AFTER_FAILURES, Fuel, MeterLink, fuel_of, render
 
 __all__ = ["ELECTRICITY_POLL_S", "GAS_POLL_S", "IhdFirmware"]
 
-IN_PREMISE_DISPLAY = 0x0502  # Smart Energy device id
-TIME_CLUSTER = 0x000A
-BROADCAST_RX_ON = 0xFFFD
 ELECTRICITY_POLL_S = 2.0
 GAS_POLL_S = 15 * 60.0
 DISCOVERY_PERIOD_REAL_S = 10.0
@@ -64,11 +63,13 @@ class IhdFirmware(Firmware):
     """The in-home display."""
 
     kind = DeviceKind.IHD
-    endpoint = EndpointDescriptor(1, IN_PREMISE_DISPLAY, (), (METERING_CLUSTER, TIME_CLUSTER))
+    endpoint = EndpointDescriptor(
+        1, SeDeviceId.IN_PREMISE_DISPLAY, (), (ClusterId.METERING, ClusterId.TIME)
+    )
     router = False
 
-    def __init__(self, context: DeviceContext) -> None:
-        super().__init__(context)
+    def __init__(self, identity: DeviceIdentity, board: DeviceBoard) -> None:
+        super().__init__(identity, board)
         self.links: dict[Fuel, MeterLink] = {}
         self._found: asyncio.Queue[tuple[int, int]] = asyncio.Queue()
         self._poll_now = {fuel: asyncio.Event() for fuel in Fuel}
@@ -100,12 +101,14 @@ class IhdFirmware(Firmware):
                 period = min(period * 2, DISCOVERY_PERIOD_REAL_S)
             else:
                 period = DISCOVERY_FIRST_REAL_S
-            await self.clock.sleep(period * self.clock.scale)
+            await sleep_real(self.clock, period)
 
     async def discover(self) -> None:
         """Broadcast Match_Desc_req for SE Metering servers; answers arrive in `on_zdo`."""
         self._zdo_tsn = (self._zdo_tsn + 1) & 0xFF
-        request = MatchDescReq(self._zdo_tsn, BROADCAST_RX_ON, SE_PROFILE, (METERING_CLUSTER,))
+        request = MatchDescReq(
+            self._zdo_tsn, BROADCAST_RX_ON_WHEN_IDLE, SE_PROFILE, (METERING_CLUSTER,)
+        )
         try:
             await self.radio.broadcast(MatchDescReq.CLUSTER_ID, request.build())
         except TransientLinkError as exc:

@@ -19,8 +19,9 @@ import math
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from devices.core.firmware import DeviceContext, Firmware
-from devices.core.zcl_server import AttributeTable
+from devices.core.firmware import DeviceIdentity, Firmware
+from firmware.boards import MeterBoard
+from firmware.zcl.server import AttributeTable
 from hal.control_socket import ControlError, Handler, Request
 from protocol.metering_units import metering_registers
 
@@ -61,13 +62,13 @@ class MeterFirmware(Firmware):
 
     commodity: ClassVar[Commodity]
 
-    def __init__(self, context: DeviceContext) -> None:
-        self.registers = RegisterStore(context.store)
+    def __init__(self, identity: DeviceIdentity, board: MeterBoard) -> None:
+        self.registers = RegisterStore(board.store)
         self.register: EnergyIntegrator = self.registers.load(DELIVERED)
         self._rate = 0
         self._last_us: int | None = None
         self._saved_us = 0
-        super().__init__(context)
+        super().__init__(identity, board)
 
     def measure_rate(self) -> int:
         """The measuring element's rate now, in register units per hour (mW or ml/h)."""

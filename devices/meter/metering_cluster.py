@@ -30,7 +30,7 @@ from typing import Any
 import zigpy.types as t
 from zigpy.zcl.clusters.smartenergy import Metering
 
-from devices.core.zcl_server import Attribute, AttributeTable
+from firmware.zcl.server import Attribute, AttributeTable
 
 __all__ = [
     "ELECTRICITY",

@@ -1,10 +1,5 @@
-"""Real-hardware HAL backends.
+"""Backends that are real hardware or real services, not emulations.
 
-The non-volatile store has one implementation for both worlds: a SQLite file, on the rig's storage
-here (DESIGN.md §1). It is re-exported so configuration can name `hal.real` uniformly.
+The SQLite store (non-volatile memory on the rig's storage), the system clock, the paho MQTT
+WAN link, EZSP dongles reached by path, and serial devices (a USB optical probe).
 """
-
-from hal.emulated.sqlite_store import SqliteStore
-from hal.real.clock import SystemClock
-
-__all__ = ["SqliteStore", "SystemClock"]

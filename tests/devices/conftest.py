@@ -28,13 +28,14 @@ import zigpy.types as zt
 from zigpy.zcl import foundation
 from zigpy.zcl.clusters.smartenergy import Metering
 
-from devices.core.firmware import DeviceContext, Firmware
-from hal.emulated.air import AirChannel, InProcessRadioLink
+from devices.core.firmware import DeviceIdentity, Firmware
+from firmware.boards import DeviceBoard
+from hal.emulated.air_channel import AirChannel, InProcessRadioLink
 from hal.emulated.clock import SimulatedClock
-from hal.emulated.display import EmulatedDisplay
 from hal.emulated.ncp.runner import EmulatedNcp
-from hal.emulated.sqlite_store import SqliteStore
+from hal.real.sqlite_store import SqliteStore
 from protocol.ieee802154 import eui64_to_str
+from tests.boards import device_board, identity, radio_at
 
 HUB_EUI64 = 0x000D6F0000000001
 CHANNEL = 15
@@ -92,7 +93,11 @@ class Premises:
         self._running: list[Running] = []
 
     async def start(
-        self, name: str, build: Callable[[DeviceContext], F], *, scale: float = 1.0
+        self,
+        name: str,
+        build: Callable[[DeviceIdentity, DeviceBoard], F],
+        *,
+        scale: float = 1.0,
     ) -> F:
         eui64 = next(_EUI64S)
         link_key = hashlib.sha256(f"{name}-{eui64}".encode()).digest()[:16]
@@ -101,17 +106,8 @@ class Premises:
         await ncp.start()
         store = SqliteStore(self.directory / f"{name}-{eui64:x}.sqlite")
         clock = SimulatedClock(EPOCH, time.time(), scale)
-        context = DeviceContext(
-            name=name,
-            eui64=eui64,
-            link_key=link_key,
-            clock=clock,
-            store=store,
-            display=EmulatedDisplay(clock),
-            radio_url=ncp.url,
-            channel=CHANNEL,
-        )
-        firmware = build(context)
+        board = device_board(clock, store, radio_at(ncp.url))
+        firmware = build(identity(name, eui64, link_key, CHANNEL), board)
         self._running.append(Running(firmware, ncp, store))
         await firmware.start()
         return firmware

@@ -17,14 +17,15 @@ from pathlib import Path
 
 import pytest
 
-from devices.core.event_log import EventLog
-from devices.core.rig import load_rig
 from devices.meter.meter_firmware import DELIVERED
 from devices.meter.register_store import RegisterStore
+from firmware.event_log import EventLog
+from firmware.rig import load_rig
 from hal.control_socket import ControlError, request
-from hal.emulated.air import AirChannel, AirServer
+from hal.emulated.air_channel import AirChannel
+from hal.emulated.air_server import AirServer
 from hal.emulated.clock import ManualClock
-from hal.emulated.sqlite_store import SqliteStore
+from hal.real.sqlite_store import SqliteStore
 from protocol.event_codes import EventCode
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from devices.core.event_log import EventLog, EventRecord
+from firmware.event_log import EventLog, EventRecord
 from hal.emulated.clock import ManualClock
-from hal.emulated.sqlite_store import SqliteStore
 from hal.emulated.supply_switch import EmulatedSupplySwitch
 from hal.ports import SwitchResult, SwitchState, Tx
+from hal.real.sqlite_store import SqliteStore
 from protocol.event_codes import EventCode
 
 START = datetime(2024, 10, 27, 0, 30, tzinfo=UTC)  # BST ends at 01:00 UTC today

@@ -14,16 +14,18 @@ import pytest
 from zigpy.zcl import foundation
 from zigpy.zcl.clusters.smartenergy import Metering
 
-from devices.core.firmware import DeviceContext
+from devices.core.firmware import DeviceIdentity
 from devices.esme.firmware import EsmeFirmware
 from devices.gsme.firmware import GsmeFirmware
 from devices.ihd.firmware import IhdFirmware
 from devices.meter.integrator import EnergyIntegrator
 from devices.meter.meter_firmware import DELIVERED
 from devices.meter.register_store import RegisterStore
+from firmware.boards import DeviceBoard
 from hal.emulated.metrology import ConstantFlow, ConstantLoad
-from hal.ezsp_radio import EndpointDescriptor, IncomingMessage
+from hal.radio import EndpointDescriptor, IncomingMessage
 from protocol.event_codes import EventCode
+from tests.boards import as_electricity_meter, as_gas_meter
 
 from .conftest import Premises, eventually, zigpy_parse
 
@@ -31,26 +33,26 @@ pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.timeout(90)]
 
 
 def esme(watts: float, preset_mwh: int = 0) -> Any:
-    def build(context: DeviceContext) -> EsmeFirmware:
-        _preset(context, preset_mwh)
-        return EsmeFirmware(context, ConstantLoad(watts))
+    def build(identity: DeviceIdentity, board: DeviceBoard) -> EsmeFirmware:
+        _preset(board, preset_mwh)
+        return EsmeFirmware(identity, as_electricity_meter(board, ConstantLoad(watts)))
 
     return build
 
 
 def gsme(m3_per_h: float, preset_ml: int = 0) -> Any:
-    def build(context: DeviceContext) -> GsmeFirmware:
-        _preset(context, preset_ml)
-        return GsmeFirmware(context, ConstantFlow(m3_per_h))
+    def build(identity: DeviceIdentity, board: DeviceBoard) -> GsmeFirmware:
+        _preset(board, preset_ml)
+        return GsmeFirmware(identity, as_gas_meter(board, ConstantFlow(m3_per_h)))
 
     return build
 
 
-def _preset(context: DeviceContext, units: int) -> None:
+def _preset(board: DeviceBoard, units: int) -> None:
     """A meter that already has a reading, as one taken off the shelf never does."""
-    registers = RegisterStore(context.store)
-    with context.store.transaction() as tx:
-        registers.save(DELIVERED, EnergyIntegrator(units), context.clock.now(), tx)
+    registers = RegisterStore(board.store)
+    with board.store.transaction() as tx:
+        registers.save(DELIVERED, EnergyIntegrator(units), board.clock.now(), tx)
 
 
 def shows(firmware: Any, pattern: str) -> bool:

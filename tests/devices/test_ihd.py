@@ -9,16 +9,15 @@ from typing import Any
 
 import pytest
 
-from devices.core.firmware import DeviceContext
 from devices.ihd.firmware import FORMATTING_ATTRIBUTES, IhdFirmware
 from devices.ihd.meter_view import Fuel, MeterLink, fuel_of, render
 from hal.emulated.clock import ManualClock
-from hal.emulated.display import EmulatedDisplay
-from hal.emulated.sqlite_store import SqliteStore
-from hal.ezsp_radio import IncomingMessage
+from hal.radio import IncomingMessage
+from hal.real.sqlite_store import SqliteStore
 from protocol.errors import TransientLinkError
 from protocol.event_codes import EventCode
 from protocol.zdo import MatchDescRsp, Status
+from tests.boards import device_board, identity
 
 SUMMER = datetime(2026, 7, 1, 12, 0, 5, tzinfo=UTC)  # 13:00:05 BST
 ELECTRIC = {"unit_of_measure": 0, "multiplier": 1, "divisor": 1000, "summation_formatting": 0xBB,
@@ -70,11 +69,7 @@ def test_metering_device_type_tells_the_fuel(device_type: int, expected: Any) ->
 async def ihd(tmp_path: Path) -> AsyncIterator[IhdFirmware]:
     clock = ManualClock(SUMMER)
     with SqliteStore(tmp_path / "ihd.sqlite") as store:
-        context = DeviceContext(
-            "ihd", 0x000D6F0000003001, bytes(16), clock, store, EmulatedDisplay(clock),
-            "socket://127.0.0.1:9", 15,
-        )  # fmt: skip
-        firmware = IhdFirmware(context)
+        firmware = IhdFirmware(identity("ihd", 0x000D6F0000003001), device_board(clock, store))
         yield firmware
         await firmware.stop()
 

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from devices.meter.integrator import MICROSECONDS_PER_HOUR, EnergyIntegrator, to_microseconds
 from devices.meter.register_store import RegisterStore
-from hal.emulated.sqlite_store import SqliteStore
+from hal.real.sqlite_store import SqliteStore
 from protocol.errors import LocalProtocolError
 
 NOW = datetime(2026, 1, 15, 6, 0, tzinfo=UTC)

@@ -14,21 +14,20 @@ from typing import Any
 
 import pytest
 
-from devices.core.firmware import DeviceContext, Firmware
+from devices.core.firmware import Firmware
 from devices.esme.firmware import EsmeFirmware
 from devices.gsme.firmware import GsmeFirmware
 from devices.meter.meter_firmware import DELIVERED
 from devices.meter.register_store import RegisterStore
 from hal.control_socket import ControlServer
 from hal.emulated.clock import ManualClock
-from hal.emulated.display import EmulatedDisplay
 from hal.emulated.metrology import ConstantFlow, ConstantLoad
-from hal.emulated.sqlite_store import SqliteStore
-from hal.ezsp_radio import IncomingMessage
+from hal.radio import IncomingMessage
+from hal.real.sqlite_store import SqliteStore
 from protocol.event_codes import EventCode
+from tests.boards import electricity_meter_board, gas_meter_board, identity
 
 START = datetime(2026, 1, 15, 6, 0, tzinfo=UTC)
-NOWHERE = "socket://127.0.0.1:9"  # the discard port: nothing answers EZSP there
 
 
 @pytest.fixture
@@ -40,19 +39,6 @@ def clock() -> ManualClock:
 def store(tmp_path: Path) -> Iterator[SqliteStore]:
     with SqliteStore(tmp_path / "meter.sqlite") as opened:
         yield opened
-
-
-def context(store: SqliteStore, clock: ManualClock, name: str = "esme") -> DeviceContext:
-    return DeviceContext(
-        name=name,
-        eui64=0x000D6F0000001001,
-        link_key=bytes(16),
-        clock=clock,
-        store=store,
-        display=EmulatedDisplay(clock),
-        radio_url=NOWHERE,
-        channel=15,
-    )
 
 
 @pytest.fixture
@@ -83,7 +69,9 @@ def saved(store: SqliteStore) -> tuple[int, int]:
 async def test_esme_integrates_its_load_and_shows_it(
     store: SqliteStore, clock: ManualClock, started: Any
 ) -> None:
-    esme = await started(EsmeFirmware(context(store, clock), ConstantLoad(10_000)))
+    esme = await started(
+        EsmeFirmware(identity("esme"), electricity_meter_board(clock, store, ConstantLoad(10_000)))
+    )
     await clock.run_for(360)  # 10 kW for a tenth of an hour
     assert (esme.register.units, esme.register.remainder) == (1_000_000, 0)  # mWh
     assert esme.display.lines() == ["Import 1.000 kWh", "Demand 10.000 kW"]
@@ -103,24 +91,32 @@ async def test_esme_integrates_its_load_and_shows_it(
 async def test_registers_are_saved_every_10_s_and_a_crash_loses_at_most_that(
     store: SqliteStore, clock: ManualClock, started: Any
 ) -> None:
-    esme = await started(EsmeFirmware(context(store, clock), ConstantLoad(3600)))  # 1 Wh/s
+    esme = await started(
+        EsmeFirmware(identity("esme"), electricity_meter_board(clock, store, ConstantLoad(3600)))
+    )  # 1 Wh/s
     await clock.run_for(25)
     assert esme.register.units == 25_000
     assert saved(store) == (20_000, 0)  # saved at 10 s and 20 s of clock time
     # A crash now (no stop): a meter powering up on this store resumes from the last save.
-    again = EsmeFirmware(context(store, clock), ConstantLoad(3600))
+    again = EsmeFirmware(
+        identity("esme"), electricity_meter_board(clock, store, ConstantLoad(3600))
+    )
     assert again.register.units == 20_000
 
 
 async def test_a_clean_stop_loses_nothing_and_a_restart_counts_nothing_twice(
     store: SqliteStore, clock: ManualClock, started: Any
 ) -> None:
-    esme = await started(EsmeFirmware(context(store, clock), ConstantLoad(1)))  # 1 W
+    esme = await started(
+        EsmeFirmware(identity("esme"), electricity_meter_board(clock, store, ConstantLoad(1)))
+    )  # 1 W
     await clock.run_for(25.5)
     await esme.stop()
     state = saved(store)
     assert state == (esme.register.units, esme.register.remainder) == (7, 300_000_000)
-    again = await started(EsmeFirmware(context(store, clock), ConstantLoad(1)))
+    again = await started(
+        EsmeFirmware(identity("esme"), electricity_meter_board(clock, store, ConstantLoad(1)))
+    )
     assert (again.register.units, again.register.remainder) == state
     await clock.run_for(10.5)
     await again.stop()
@@ -134,7 +130,9 @@ async def test_a_clean_stop_loses_nothing_and_a_restart_counts_nothing_twice(
 async def test_esme_bench_load_sets_demand_at_once_and_is_validated(
     store: SqliteStore, clock: ManualClock, started: Any
 ) -> None:
-    esme = await started(EsmeFirmware(context(store, clock), ConstantLoad(100)))
+    esme = await started(
+        EsmeFirmware(identity("esme"), electricity_meter_board(clock, store, ConstantLoad(100)))
+    )
     reply = await bench(esme, "load", watts=512)
     assert reply == {"ok": True, "watts": 512.0, "demand_w": 512}
     assert esme.display.lines()[1] == "Demand 0.512 kW"
@@ -150,7 +148,9 @@ async def test_esme_bench_load_sets_demand_at_once_and_is_validated(
 async def test_gsme_counts_litres_and_takes_flow_or_power_from_the_bench(
     store: SqliteStore, clock: ManualClock, started: Any
 ) -> None:
-    gsme = await started(GsmeFirmware(context(store, clock, "gsme"), ConstantFlow(0.12)))
+    gsme = await started(
+        GsmeFirmware(identity("gsme"), gas_meter_board(clock, store, ConstantFlow(0.12)))
+    )
     assert (await bench(gsme, "flow", m3_per_h=1.2))["demand_l_per_h"] == 1200
     await clock.run_for(3000)  # 1.2 m3/h for 50 min: one cubic metre
     assert gsme.register.units == 1_000_000  # ml
@@ -165,7 +165,9 @@ async def test_gsme_counts_litres_and_takes_flow_or_power_from_the_bench(
 
 
 async def test_common_bench_commands(store: SqliteStore, clock: ManualClock, started: Any) -> None:
-    esme = await started(EsmeFirmware(context(store, clock), ConstantLoad(0)))
+    esme = await started(
+        EsmeFirmware(identity("esme"), electricity_meter_board(clock, store, ConstantLoad(0)))
+    )
     status = await bench(esme, "status")
     assert status == {
         "ok": True,
@@ -188,7 +190,9 @@ async def test_common_bench_commands(store: SqliteStore, clock: ManualClock, sta
 async def test_malformed_frames_are_logged_and_foreign_frames_ignored(
     store: SqliteStore, clock: ManualClock, started: Any
 ) -> None:
-    esme = await started(EsmeFirmware(context(store, clock), ConstantLoad(0)))
+    esme = await started(
+        EsmeFirmware(identity("esme"), electricity_meter_board(clock, store, ConstantLoad(0)))
+    )
 
     def frame(payload: bytes, profile: int = 0x0109, endpoint: int = 1) -> IncomingMessage:
         return IncomingMessage(0x1234, profile, 0x0702, 1, endpoint, payload, 255, -45, False)

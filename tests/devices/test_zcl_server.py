@@ -11,9 +11,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from zigpy.zcl import foundation
 
-from devices.core.zcl_client import ZclClient, parse_read_attributes_response
-from devices.core.zcl_server import MAX_ZCL_PAYLOAD, Attribute, ZclFrame, ZclServer
 from devices.meter.metering_cluster import ELECTRICITY, GAS, attribute_names, metering_attributes
+from firmware.zcl.client import ZclClient, parse_read_attributes_response
+from firmware.zcl.server import MAX_ZCL_PAYLOAD, Attribute, ZclFrame, ZclServer
 from hal.emulated.clock import ManualClock
 from protocol.errors import DecodeError, TransientLinkError
 from protocol.metering_units import metering_registers

@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 import zigpy.types as zt
 
-from hal.emulated.air import AirChannel
+from firmware.counter_watch import CounterWatch
+from hal.emulated.air_channel import AirChannel
 from hal.emulated.ncp.runner import EmulatedNcp
-from hal.han_security_counters import CounterWatch
 from protocol import zigbee_security as sec
 from protocol.errors import DecodeError
 from protocol.ieee802154 import FrameType, MacFrame

@@ -11,7 +11,7 @@ import zigpy.config as zc
 from bellows.exception import InvalidCommandError
 from bellows.ezsp import EZSP
 
-from hal.emulated.air import AirChannel
+from hal.emulated.air_channel import AirChannel
 from hal.emulated.ncp.ezsp_handlers import IMPLEMENTED
 from hal.emulated.ncp.runner import HostLink
 from protocol.zigbee_security import link_key_from_install_code

@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 import zigpy.types as zt
 
-from hal.emulated.air import SENSITIVITY_DBM, AirChannel, RadioModel
+from hal.emulated.air_channel import AirChannel
+from hal.radio_model import SENSITIVITY_DBM, RadioModel
 from protocol.errors import TransientLinkError
 from protocol.zigbee_security import link_key_from_install_code
 from tests.han_fixtures import coordinator, joining_radio, permit

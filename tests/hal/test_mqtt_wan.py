@@ -23,9 +23,11 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from hal.emulated.mqtt_wan import MqttVersion, MqttWanLink
+from hal.real.mqtt_wan import MqttVersion, MqttWanLink
 from hal.wan import WanLink, wan_link_from_url
-from protocol.errors import ConfigError, DecodeError, SmartMeterError
+from protocol.errors import ConfigError, SmartMeterError
+from protocol.event_codes import EventCode
+from protocol.event_report import EventReport
 from protocol.wan import (
     AckStatus,
     CommandAck,
@@ -34,7 +36,7 @@ from protocol.wan import (
     HubState,
     HubStatus,
     WanCommand,
-    WanEvent,
+    event_from_json,
     new_request_id,
 )
 from tools.broker import BrokerSpec, find_mosquitto, start_broker, stop_broker
@@ -130,8 +132,8 @@ def read_command(device: str = "esme") -> WanCommand:
 @pytest.fixture
 async def link(broker: int) -> AsyncIterator[tuple[MqttWanLink, FakeHub]]:
     hub = FakeHub()
-    wan = MqttWanLink(HOST, broker, "hub-1", hub)
-    await wan.start()
+    wan = MqttWanLink(HOST, broker, "hub-1")
+    await wan.start(hub)
     assert wan.connected
     yield wan, hub
     await wan.stop()
@@ -213,8 +215,8 @@ async def test_duplicate_of_a_command_still_running_is_only_acked(
         await release.wait()
         return {"done": True}
 
-    wan = MqttWanLink(HOST, broker, "hub-1", slow)
-    await wan.start()
+    wan = MqttWanLink(HOST, broker, "hub-1")
+    await wan.start(slow)
     try:
         wire = read_command().to_json()
         probe.send("smartmeter/v1/hub-1/cmd", wire)
@@ -251,10 +253,8 @@ async def test_malformed_commands_are_rejected_not_executed(link, probe: Probe) 
 
 
 async def test_handler_error_becomes_a_failed_result(broker: int, probe: Probe) -> None:
-    wan = MqttWanLink(
-        HOST, broker, "hub-1", FakeHub(SmartMeterError("esme has not joined the HAN"))
-    )
-    await wan.start()
+    wan = MqttWanLink(HOST, broker, "hub-1")
+    await wan.start(FakeHub(SmartMeterError("esme has not joined the HAN")))
     try:
         command = read_command()
         probe.send("smartmeter/v1/hub-1/cmd", command.to_json())
@@ -269,20 +269,17 @@ async def test_handler_error_becomes_a_failed_result(broker: int, probe: Probe) 
 @pytest.mark.req("18.6")
 async def test_events_go_up(link, probe: Probe) -> None:
     wan, _ = link
-    event = {
-        "seq": 7,
-        "source": "esme",
-        "code": 0x8F0A,
-        "name": "cover_opened",
-        "at": datetime.now(UTC),
-        "detail": {"x": 1},
-    }
+    event = EventReport.of(
+        EventCode.TERMINAL_COVER_REMOVED,
+        seq=7,
+        utc=datetime.now(UTC),
+        source="esme",
+        detail={"x": 1},
+    )
     await wan.publish_event(event)
     topic_name, payload = await probe.next()
     assert topic_name == "smartmeter/v1/hub-1/event"
-    assert WanEvent.from_json(payload) == WanEvent.from_dict(event)
-    with pytest.raises(DecodeError):
-        await wan.publish_event({"seq": -1})
+    assert event_from_json(payload) == event
 
 
 @pytest.mark.req("19.1.1.a")
@@ -291,13 +288,13 @@ async def test_commands_sent_while_the_hub_is_away_arrive_on_reconnect(
     broker: int, probe: Probe, version: MqttVersion
 ) -> None:
     hub = FakeHub()
-    first = MqttWanLink(HOST, broker, "hub-1", hub, version=version)
-    await first.start()
+    first = MqttWanLink(HOST, broker, "hub-1", version=version)
+    await first.start(hub)
     await first.stop()  # clean disconnect: the broker keeps the session
     command = read_command()
     await mosquitto_pub(broker, "smartmeter/v1/hub-1/cmd", command.to_json())
-    again = MqttWanLink(HOST, broker, "hub-1", hub, version=version)
-    await again.start()
+    again = MqttWanLink(HOST, broker, "hub-1", version=version)
+    await again.start(hub)
     try:
         received = dict(await probe.collect(2))
         assert CommandResult.from_json(received["smartmeter/v1/hub-1/result"]).ok
@@ -309,8 +306,8 @@ async def test_commands_sent_while_the_hub_is_away_arrive_on_reconnect(
 @pytest.mark.req("19.1.7", "12.7.1")
 async def test_start_does_not_fail_while_the_broker_is_down(tmp_path: Path) -> None:
     port = free_port()
-    wan = MqttWanLink(HOST, port, "hub-1", FakeHub(), connect_wait_s=0.2)
-    await wan.start()  # nothing listening yet: returns, keeps trying
+    wan = MqttWanLink(HOST, port, "hub-1", connect_wait_s=0.2)
+    await wan.start(FakeHub())  # nothing listening yet: returns, keeps trying
     assert not wan.connected
     process = start_broker(BrokerSpec("mosquitto", HOST, port, tmp_path / "late"))
     try:
@@ -326,12 +323,12 @@ async def test_start_does_not_fail_while_the_broker_is_down(tmp_path: Path) -> N
 
 HUB_SCRIPT = """
 import asyncio, sys
-from hal.emulated.mqtt_wan import MqttWanLink
+from hal.real.mqtt_wan import MqttWanLink
 async def handler(command):
     return {}
 async def main():
-    link = MqttWanLink("127.0.0.1", int(sys.argv[1]), "hub-k", handler)
-    await link.start()
+    link = MqttWanLink("127.0.0.1", int(sys.argv[1]), "hub-k")
+    await link.start(handler)
     print("up" if link.connected else "down", flush=True)
     await asyncio.sleep(60)
 asyncio.run(main())
@@ -360,8 +357,8 @@ def test_retained_status_and_last_will_seen_by_mosquitto_sub(broker: int) -> Non
 
 
 async def test_stop_leaves_a_retained_offline(broker: int) -> None:
-    wan = MqttWanLink(HOST, broker, "hub-1", FakeHub())
-    await wan.start()
+    wan = MqttWanLink(HOST, broker, "hub-1")
+    await wan.start(FakeHub())
     await wan.stop()
     assert not wan.connected
     status = HubStatus.from_json(oracle_sub(broker, "smartmeter/v1/hub-1/status"))
@@ -369,10 +366,7 @@ async def test_stop_leaves_a_retained_offline(broker: int) -> None:
 
 
 def test_backend_is_chosen_by_url() -> None:
-    async def handler(command: WanCommand) -> dict:
-        return {}
-
-    link = wan_link_from_url("mqtt://127.0.0.1:1999", "hub-9", handler)
+    link = wan_link_from_url("mqtt://127.0.0.1:1999", "hub-9", lambda: datetime.now(UTC))
     assert isinstance(link, MqttWanLink) and isinstance(link, WanLink)
     with pytest.raises(ConfigError, match="unknown scheme"):
-        wan_link_from_url("gprs://modem", "hub-9", handler)
+        wan_link_from_url("gprs://modem", "hub-9", lambda: datetime.now(UTC))

@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from hal.emulated.air import AirChannel, InProcessRadioLink
+from hal.emulated.air_channel import AirChannel, InProcessRadioLink
 from hal.emulated.ncp.aps_delivery import DUPLICATE_WINDOW_S
 from hal.emulated.ncp.runner import EmulatedNcp
 from hal.emulated.ncp.tokens import COUNTER_BLOCK
-from hal.ezsp_radio import EzspDeviceRadio
+from hal.ezsp_node import EzspNodeRadio
+from hal.real.ezsp_dongle import EzspDongle
 from protocol.errors import DecodeError
 from protocol.ieee802154 import FrameType, MacFrame
 from protocol.zigbee_nwk import NwkFrame
@@ -70,8 +71,8 @@ async def test_a_restarted_ncp_resumes_without_joining_and_counters_go_forward(
             node_b = await radio_b.join(link_key=KEY_B, channel=15)
             ncp_a = EmulatedNcp(EUI_A, InProcessRadioLink(air, EUI_A, "esme"), 13, "esme", store)
             await ncp_a.start()
-            radio_a = EzspDeviceRadio(ncp_a.url, METER_ENDPOINT, router=True)
-            await radio_a.connect(lambda message: None)
+            radio_a = EzspNodeRadio(EzspDongle(ncp_a.url))
+            await radio_a.connect(METER_ENDPOINT, router=True, on_message=lambda message: None)
             assert await radio_a.resume() is None  # fresh NCP: nothing to resume
             node_a = await radio_a.join(link_key=KEY_A, channel=15)
             await radio_a.send(node_b, 0x0702, 1, b"\x00\x01\x00")
@@ -95,9 +96,9 @@ async def test_a_restarted_ncp_resumes_without_joining_and_counters_go_forward(
             captured.clear()
             ncp_a = EmulatedNcp(EUI_A, InProcessRadioLink(air, EUI_A, "esme"), 13, "esme", store)
             await ncp_a.start()
-            radio_a = EzspDeviceRadio(ncp_a.url, METER_ENDPOINT, router=True)
+            radio_a = EzspNodeRadio(EzspDongle(ncp_a.url))
             try:
-                await radio_a.connect(lambda message: None)
+                await radio_a.connect(METER_ENDPOINT, router=True, on_message=lambda message: None)
                 assert await radio_a.resume() == node_a
                 assert ncp_a.state.network_key == network_key
                 assert "joinNetwork" not in ncp_a.commands_seen

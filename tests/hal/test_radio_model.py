@@ -10,14 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from devices.core.rig import load_rig
-from hal.emulated.air import (
-    DEFAULT_LQI,
-    DEFAULT_RSSI,
-    AirChannel,
-    RadioModel,
-    lqi_from_rssi,
-)
+from firmware.rig import load_rig
+from hal.emulated.air_channel import DEFAULT_LQI, DEFAULT_RSSI, AirChannel
+from hal.radio_model import RadioModel, lqi_from_rssi
 from protocol.air_link import Receive, Transmit
 from protocol.errors import ConfigError
 from tests.rig_files import demo_rig_copy
@@ -142,15 +137,15 @@ def test_default_positions_spread_devices_three_metres_apart(tmp_path: Path) -> 
 @pytest.mark.parametrize(
     ("old", "new", "message"),
     [
-        ("position = [5.0, 2.0]", "position = [5.0]", r"\[device #2\] position must be"),
-        ("position = [5.0, 2.0]", 'position = ["a", 2]', r"\[device #2\] position must be"),
-        ("position = [0.0, 0.0]", "position = 3", r"\[hub\] position must be"),
+        ("position = [5.0, 2.0]", "position = [5.0]", r"\[device #2\] position: must be"),
+        ("position = [5.0, 2.0]", 'position = ["a", 2]', r"\[device #2\] position: must be"),
+        ("position = [0.0, 0.0]", "position = 3", r"\[hub\] position: must be"),
         ("path_loss_exponent = 3.0", "path_loss_exponent = 0.5", "path_loss_exponent"),
-        ("path_loss_exponent = 3.0", 'path_loss_exponent = "x"', "must be a number"),
-        ("seed = 0 ", "seed = 1.5 ", r"\[air\] seed must be int"),
-        ('b = "gsme"', 'b = "garage"', r"\[air.link #1\] b = 'garage'"),
+        ("path_loss_exponent = 3.0", 'path_loss_exponent = "x"', "must be float"),
+        ("seed = 0 ", "seed = 1.5 ", r"\[air\] seed: must be int"),
+        ('b = "gsme"', 'b = "garage"', r"\[air.link #1\] b: 'garage' is not a component"),
         ('b = "gsme"', 'b = "hub"', "two distinct components"),
-        ("attenuation_db = 10.0", "attenuation_db = -3", "attenuation_db must be at least"),
+        ("attenuation_db = 10.0", "attenuation_db = -3", "attenuation_db: must be at least"),
         ("attenuation_db = 10.0", "", "needs 'attenuation_db'"),
     ],
 )

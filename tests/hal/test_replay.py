@@ -8,8 +8,8 @@ import dataclasses
 
 import pytest
 
-from hal.emulated.air import AirChannel
-from hal.han_security_counters import CounterWatch
+from firmware.counter_watch import CounterWatch
+from hal.emulated.air_channel import AirChannel
 from protocol.air_link import Transmit
 from protocol.ieee802154 import MacFrame
 from protocol.zigbee_nwk import Leave, LeaveOptions, NwkFrame, NwkFrameType

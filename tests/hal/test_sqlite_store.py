@@ -18,8 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hal.emulated.sqlite_store import SqliteStore, StoreError, split_sql
-from hal.real import SqliteStore as RealSqliteStore
+from hal.real.sqlite_store import SqliteStore, StoreError, split_sql
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -36,9 +35,6 @@ def store(tmp_path: Path) -> Iterator[SqliteStore]:
 
 @pytest.mark.req("18.2")
 class TestSqliteStore:
-    def test_real_backend_is_the_same_class(self) -> None:
-        assert RealSqliteStore is SqliteStore
-
     def test_durability_settings(self, store: SqliteStore) -> None:
         with store.transaction() as tx:
             assert tx.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
@@ -216,7 +212,7 @@ def test_store_holds_exactly_what_was_committed(ops: list[tuple[Any, ...]]) -> N
 _CHILD_MID_TRANSACTION = """
 import sys, time
 from pathlib import Path
-from hal.emulated.sqlite_store import SqliteStore
+from hal.real.sqlite_store import SqliteStore
 store = SqliteStore(Path(sys.argv[1]))
 store.put("crash", "committed", 1)
 with store.transaction() as tx:
@@ -231,7 +227,7 @@ with store.transaction() as tx:
 _CHILD_COMMIT_LOOP = """
 import sys
 from pathlib import Path
-from hal.emulated.sqlite_store import SqliteStore
+from hal.real.sqlite_store import SqliteStore
 store = SqliteStore(Path(sys.argv[1]))
 n = 0
 while True:

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from hal.emulated.clock import ManualClock
-from hal.emulated.sqlite_store import SqliteStore
 from hal.emulated.supply_switch import EmulatedSupplySwitch
 from hal.ports import SupplySwitch, SwitchFailure, SwitchResult, SwitchState, Tx
+from hal.real.sqlite_store import SqliteStore
 
 CONNECTED, DISCONNECTED, ARMED = SwitchState.CONNECTED, SwitchState.DISCONNECTED, SwitchState.ARMED
 

@@ -10,7 +10,7 @@ import asyncio
 
 import pytest
 
-from hal.emulated.air import AirChannel
+from hal.emulated.air_channel import AirChannel
 from protocol.errors import TransientLinkError
 from protocol.zigbee_security import link_key_from_install_code
 from tests.han_fixtures import coordinator, joining_radio, permit

@@ -10,11 +10,12 @@ from typing import Any
 
 import pytest
 
-import hub.han as han_module
-from devices.core.rig import load_rig
-from hal.emulated.air import AirChannel, AirServer
-from hal.emulated.sqlite_store import SqliteStore
+import hub.han.network as han_module
+from firmware.rig import Rig, load_rig
+from hal.emulated.air_channel import AirChannel, InProcessRadioLink
+from hal.emulated.ncp.dongle import EmulatedDongle
 from hal.real.clock import SystemClock
+from hal.real.sqlite_store import SqliteStore
 from hub.han import HanNetwork
 from hub.time_server import TimeServer
 from protocol.errors import TransientLinkError
@@ -24,6 +25,28 @@ from tests.han_fixtures import joining_radio
 from tests.rig_files import demo_rig_copy
 
 pytestmark = pytest.mark.timeout(90)
+
+
+def hub_han(
+    rig: Rig, channel: AirChannel, folder: Path, events: list[tuple[EventCode, dict[str, Any]]]
+) -> tuple[HanNetwork, EmulatedDongle, SqliteStore]:
+    """The hub's HAN on an emulated NCP on `channel`, recording its events in `events`."""
+    hub = rig.hub
+    link = InProcessRadioLink(channel, hub.eui64, hub.name)
+    dongle = EmulatedDongle(hub.eui64, link, hub.radio.ezsp_version, hub.name)
+    store = SqliteStore(folder / "hub.sqlite")
+    clock = SystemClock()
+    han = HanNetwork(
+        rig,
+        dongle,
+        clock,
+        store,
+        lambda code, detail: events.append((code, detail)),
+        TimeServer(clock),
+    )
+    return han, dongle, store
+
+
 WRONG_KEY = link_key_from_install_code(bytes.fromhex("5A1B2C3D4E5F60718293A4B5C6D7E8F93DB6"))
 
 
@@ -34,12 +57,8 @@ async def test_a_wrong_install_code_is_recorded_as_a_failed_connection_attempt(
     monkeypatch.setattr(han_module, "JOIN_CONFIRM_S", 1.5)
     rig = load_rig(demo_rig_copy(tmp_path))
     channel = AirChannel()
-    air = AirServer(channel, rig.air_host, rig.air_port)
-    await air.start()
     events: list[tuple[EventCode, dict[str, Any]]] = []
-    han = HanNetwork(
-        rig, TimeServer(SystemClock()), lambda code, detail: events.append((code, detail)), tmp_path
-    )
+    han, _dongle, store = hub_han(rig, channel, tmp_path, events)
     try:
         await han.start()
         await asyncio.sleep(0.5)  # the commissioning window opens for the rig's devices
@@ -55,7 +74,7 @@ async def test_a_wrong_install_code_is_recorded_as_a_failed_connection_attempt(
         assert han.joined()["esme"] is False
     finally:
         await han.stop()
-        await air.stop()
+        store.close()
 
 
 @pytest.mark.req("6.1.8", "17.2.10")
@@ -65,17 +84,8 @@ async def test_the_hub_reconnects_after_its_ncp_reboots(tmp_path: Path) -> None:
     without joining again."""
     rig = load_rig(demo_rig_copy(tmp_path))
     channel = AirChannel()
-    air = AirServer(channel, rig.air_host, rig.air_port)
-    await air.start()
     events: list[tuple[EventCode, dict[str, Any]]] = []
-    store = SqliteStore(tmp_path / "hub.sqlite")
-    han = HanNetwork(
-        rig,
-        TimeServer(SystemClock()),
-        lambda code, detail: events.append((code, detail)),
-        tmp_path,
-        store,
-    )
+    han, dongle, store = hub_han(rig, channel, tmp_path, events)
     try:
         await han.start()
         await asyncio.sleep(0.5)
@@ -87,8 +97,7 @@ async def test_the_hub_reconnects_after_its_ncp_reboots(tmp_path: Path) -> None:
                     break
                 await asyncio.sleep(0.1)
             first_app = han.app
-            assert han._ncp is not None
-            han._ncp.reboot()
+            dongle.ncp.reboot()
             for _ in range(100):
                 if han.app is not None and han.app is not first_app and han.joined()["esme"]:
                     break
@@ -115,5 +124,5 @@ async def test_the_hub_reconnects_after_its_ncp_reboots(tmp_path: Path) -> None:
             assert any(m.sender == 0x0000 and m.cluster_id == 0x000A for m in inbox)
     finally:
         await han.stop()
-        await air.stop()
+        store.close()
         store.close()

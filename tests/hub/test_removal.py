@@ -16,10 +16,12 @@ from typing import Any
 
 import pytest
 
-from hal.emulated.air import AirChannel
-from hal.emulated.sqlite_store import SqliteStore
+from hal.emulated.air_channel import AirChannel
+from hal.real.clock import SystemClock
+from hal.real.sqlite_store import SqliteStore
 from hub.han import DeviceUnavailable, HanNetwork
-from hub.se_controller import SmartEnergyController
+from hub.han.se_controller import SmartEnergyController
+from hub.time_server import TimeServer
 from protocol.errors import TransientLinkError
 from protocol.event_codes import EventCode
 from protocol.zigbee_security import link_key_from_install_code
@@ -35,12 +37,14 @@ def _han(app: SmartEnergyController, store: SqliteStore, events: list[Any]) -> A
     """A HanNetwork bound to a running coordinator, for a one-device rig."""
     config = SimpleNamespace(name="gsme", eui64=GSME_EUI64, link_key=GSME_KEY)
     rig = SimpleNamespace(devices={"gsme": config})
+    clock = SystemClock()
     han = HanNetwork(
         rig,  # type: ignore[arg-type]
-        None,  # type: ignore[arg-type]
+        None,  # type: ignore[arg-type]  # the coordinator is already running on its NCP
+        clock,
+        store,
         lambda code, detail: events.append((code, detail)),
-        Path("."),
-        store=store,
+        TimeServer(clock),
     )
     han.app = app
     return han, config

@@ -19,10 +19,10 @@ from pathlib import Path
 
 import pytest
 
-from devices.core.rig import load_rig
+from firmware.rig import load_rig
 from tests.rig_files import demo_rig_copy
 from tools.headend import client
-from tools.rig_launcher import HEADEND, RigLauncher
+from tools.launcher import HEADEND, RigLauncher
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
 ROOT = Path(__file__).resolve().parents[2]

@@ -21,15 +21,15 @@ from typing import Any
 
 import pytest
 
-from devices.core.rig import Rig, load_rig
+from firmware.rig import Rig, load_rig
 from hal.control_socket import request_sync
-from hal.radio_link import TcpRadioLink
+from hal.emulated.air_tcp_link import TcpRadioLink
 from protocol.event_codes import EventCode
 from protocol.ieee802154 import AddrMode, FrameType, MacFrame
 from protocol.zigbee_nwk import NwkFrame, NwkFrameType
 from protocol.zigbee_security import secure_nwk_frame
 from tests.rig_files import demo_rig_copy
-from tools.rig_launcher import RigLauncher
+from tools.launcher import RigLauncher
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
 ROOT = Path(__file__).resolve().parents[2]
@@ -166,7 +166,7 @@ def test_the_hub_refuses_a_device_it_was_not_given_and_records_the_attempt(
             refused = [
                 e
                 for e in events
-                if e["name"] == "FAILED_CONNECTION_ATTEMPT"
+                if e["code"] == EventCode.FAILED_CONNECTION_ATTEMPT
                 and e["detail"].get("eui64") == "00:0d:6f:00:00:00:66:66"
             ]
         assert refused, "the hub recorded no failed connection attempt for the rogue meter"
@@ -226,7 +226,7 @@ def test_forged_frames_raise_unusual_han_traffic_at_the_meter_and_the_hub(
             events = bench(rig, component, "events")["events"]
             seen[component] = any(e["code"] == EventCode.UNUSUAL_HAN_TRAFFIC for e in events)
         upward = request_sync(rig.control_path("headend"), "events", 10.0, limit=50)["events"]
-        seen["headend"] = any(e.get("name") == "UNUSUAL_HAN_TRAFFIC" for e in upward)
+        seen["headend"] = any(e.get("code") == EventCode.UNUSUAL_HAN_TRAFFIC for e in upward)
     assert all(seen.values()), seen
     result = smartmeter(rig, "headend", "read", "esme")  # legitimate traffic is undisturbed
     assert result.returncode == 0, result.stderr
@@ -234,7 +234,7 @@ def test_forged_frames_raise_unusual_han_traffic_at_the_meter_and_the_hub(
 
 async def _forge(rig: Rig, targets: list[int]) -> None:
     attacker_eui = 0x000D6F00BADBAD01
-    link = TcpRadioLink(rig.air_host, rig.air_port, attacker_eui, "attacker")
+    link = TcpRadioLink(rig.air.host, rig.air.port, attacker_eui, "attacker")
     await link.open(lambda _message: None)
     try:
         for seq, target in enumerate(targets, start=1):

@@ -21,9 +21,9 @@ from typing import Any
 
 import pytest
 
-from devices.core.rig import Rig, load_rig
+from firmware.rig import Rig, load_rig
 from tests.rig_files import demo_rig_copy
-from tools.rig_launcher import RigLauncher
+from tools.launcher import RigLauncher
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
 ROOT = Path(__file__).resolve().parents[2]

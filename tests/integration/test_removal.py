@@ -20,10 +20,10 @@ from typing import Any
 
 import pytest
 
-from devices.core.rig import Rig, load_rig
+from firmware.rig import Rig, load_rig
 from hal.control_socket import request_sync
 from tests.rig_files import demo_rig_copy
-from tools.rig_launcher import RigLauncher
+from tools.launcher import RigLauncher
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
 ROOT = Path(__file__).resolve().parents[2]

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from devices.core.rig import load_rig
+from firmware.rig import load_rig
 from tests.rig_files import demo_rig_copy
 from tools.headend import client
-from tools.rig_launcher import RigLauncher
+from tools.launcher import RigLauncher
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
 HEADEND = "headend"
@@ -45,8 +45,7 @@ def test_a_killed_meter_resumes_the_han_without_joining_again(tmp_path: Path) ->
         child = launcher.children["esme"]
         child.process.send_signal(signal.SIGKILL)
         child.process.wait(10)
-        args = [str(a) for a in child.process.args]  # type: ignore[union-attr]
-        launcher._spawn("esme", args, child.control_path, child.detail)
+        launcher.restart("esme")
         after = read_register(control, 15)
         assert after >= before
         log = (rig.run_dir / "logs" / "esme.log").read_text()
@@ -69,8 +68,7 @@ def test_a_killed_hub_comes_back_with_its_network_and_devices(tmp_path: Path) ->
         hub = launcher.children[rig.hub.name]
         hub.process.send_signal(signal.SIGKILL)
         hub.process.wait(10)
-        args = [str(a) for a in hub.process.args]  # type: ignore[union-attr]
-        launcher._spawn(rig.hub.name, args, hub.control_path, hub.detail)
+        launcher.restart(rig.hub.name)
         assert read_register(control, 30) >= before
         assert launcher.wait_joined(30) < 30
         for name in rig.devices:

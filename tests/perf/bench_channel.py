@@ -14,7 +14,7 @@ import argparse
 import asyncio
 import time
 
-from hal.emulated.air import AirChannel
+from hal.emulated.air_channel import AirChannel
 from hal.emulated.ncp.runner import HostLink
 from protocol.zigbee_security import link_key_from_install_code
 from tests.han_fixtures import coordinator, joining_radio, permit

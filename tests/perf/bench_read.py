@@ -15,10 +15,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from devices.core.rig import load_rig
+from firmware.rig import load_rig
 from tests.rig_files import DEMO_RIG, demo_rig_copy
 from tools.headend.client import read
-from tools.rig_launcher import RigLauncher
+from tools.launcher import RigLauncher
 
 
 def main() -> None:

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from hal.emulated.air import AirChannel, AirServer
+from hal.emulated.air_channel import AirChannel
+from hal.emulated.air_server import AirServer
 from protocol import pcap
 from protocol.air_link import Transmit
 from tests.tools.test_cli import assert_user_error, fake_component, rig_file, run, run_dir

@@ -27,7 +27,9 @@ from typing import Any
 import pytest
 
 from hal.control_socket import ControlError
-from hal.emulated.mqtt_wan import MqttWanLink
+from hal.real.mqtt_wan import MqttWanLink
+from protocol.event_codes import EventCode
+from protocol.event_report import EventReport
 from protocol.metering_units import metering_registers
 from protocol.wan import CommandType, WanCommand, new_request_id
 from tools.broker import BrokerSpec, find_mosquitto, start_broker, stop_broker
@@ -136,8 +138,8 @@ class MeterHub:
 @pytest.fixture
 async def hub1(rig: Rig) -> AsyncIterator[tuple[MqttWanLink, MeterHub]]:
     meter = MeterHub()
-    link = MqttWanLink(HOST, rig.port, "hub-1", meter)
-    await link.start()
+    link = MqttWanLink(HOST, rig.port, "hub-1")
+    await link.start(meter)
     yield link, meter
     await link.stop()
 
@@ -266,29 +268,33 @@ async def test_malformed_uplink_is_kept_aside_and_the_head_end_carries_on(rig: R
 @pytest.mark.req("18.6")
 async def test_events_are_recorded_once_and_listed(rig: Rig, hub1) -> None:
     link, _ = hub1
-    event = {
-        "seq": 1,
-        "source": "esme",
-        "code": 0x8F0A,
-        "name": "cover_opened",
-        "at": datetime.now(UTC),
-        "detail": {},
-    }
-    await link.publish_event(event)
-    await link.publish_event(event)  # sent again (e.g. after a reconnect): recorded once
-    await link.publish_event({**event, "seq": 2, "name": "cover_closed"})
+    opened = EventReport.of(
+        EventCode.METER_COVER_REMOVED, seq=1, utc=datetime.now(UTC), source="esme"
+    )
+    closed = EventReport.of(
+        EventCode.METER_COVER_CLOSED, seq=2, utc=datetime.now(UTC), source="esme"
+    )
+    await link.publish_event(opened)
+    await link.publish_event(opened)  # sent again (e.g. after a reconnect): recorded once
+    await link.publish_event(closed)
     await rig.until("SELECT 1 FROM events WHERE seq=2")
     listed = await in_thread(client.events, rig.control, 10)
-    assert [(e["hub_id"], e["seq"], e["name"]) for e in listed] == [
-        ("hub-1", 1, "cover_opened"),
-        ("hub-1", 2, "cover_closed"),
+    assert [(e["hub_id"], e["source"], e["seq"], e["ref"]) for e in listed] == [
+        ("hub-1", "esme", 1, "B.6.5"),
+        ("hub-1", "esme", 2, "B.6.6"),
     ]
+    assert (
+        EventReport.from_dict(
+            {k: v for k, v in listed[0].items() if k not in ("hub_id", "received_at")}
+        )
+        == opened
+    )
 
 
 @pytest.mark.req("18.9.h")
 async def test_status_follows_the_hub(rig: Rig) -> None:
-    link = MqttWanLink(HOST, rig.port, "hub-1", MeterHub())
-    await link.start()
+    link = MqttWanLink(HOST, rig.port, "hub-1")
+    await link.start(MeterHub())
     await rig.until("SELECT 1 FROM hub_status WHERE hub_id='hub-1' AND state='online'")
     hubs = {h["hub_id"]: h for h in (await in_thread(client.status, rig.control))["hubs"]}
     assert hubs["hub-1"]["state"] == "online" and hubs["hub-1"]["devices"] == ["esme"]

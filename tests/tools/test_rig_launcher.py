@@ -24,21 +24,21 @@ from pathlib import Path
 
 import pytest
 
-from devices.core.rig import Rig, load_rig
+from firmware.rig import Rig, load_rig
+from firmware.wiring import START_WALL_ENV
 from protocol.errors import ConfigError, TransientLinkError
-from tools import rig_launcher
 from tools.broker import find_mosquitto
 from tools.headend import client
 from tools.headend.inventory import parse_inventory
-from tools.rig_launcher import (
+from tools.launcher import (
     AIR,
     BROKER,
     HEADEND,
-    START_WALL_ENV,
     JoinTimeout,
     RigLauncher,
     inventory_for,
 )
+from tools.launcher import plan as rig_plan
 
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]
@@ -149,9 +149,9 @@ def test_starts_the_premises_and_stops_without_leftovers(
     with RigLauncher(rig, out=out) as launcher:
         processes = launcher.processes
         assert list(processes) == [BROKER, AIR, HEADEND, "hub"]  # start order
-        assert launcher.children[BROKER].detail.startswith(f"{broker} MQTT broker")
-        assert accepts(rig.broker_host, rig.broker_port)
-        assert accepts(rig.air_host, rig.air_port)
+        assert launcher.children[BROKER].spec.detail.startswith(f"{broker} MQTT broker")
+        assert accepts(rig.broker.host, rig.broker.port)
+        assert accepts(rig.air.host, rig.air.port)
         # The head-end answers on its control socket and is connected to the broker.
         assert client.status(rig.control_path(HEADEND))["broker_connected"] is True
         inventory = json.loads((run_dir / "headend-inventory.json").read_text())
@@ -213,9 +213,10 @@ def test_failure_half_way_stops_what_was_started(tmp_path: Path, run_dir: Path) 
 
 
 def test_names_of_the_rigs_own_processes_are_refused(tmp_path: Path, run_dir: Path) -> None:
-    rig = load_rig(write_rig(tmp_path, run_dir, devices=ESME.format(name="headend")))
-    with pytest.raises(ConfigError, match="may not be named 'headend'"):
-        RigLauncher(rig)
+    path = write_rig(tmp_path, run_dir, devices=ESME.format(name="headend"))
+    with pytest.raises(ConfigError, match=r"\[device #1\] name: 'headend' is taken") as raised:
+        load_rig(path)
+    assert str(path) in str(raised.value)
 
 
 def test_too_long_socket_path_is_refused_before_starting(tmp_path: Path) -> None:
@@ -244,7 +245,7 @@ def test_join_wait_ends_when_the_missing_devices_are_dead(
     tmp_path: Path, run_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     rig = load_rig(write_rig(tmp_path, run_dir, devices=ESME.format(name="esme")))
-    monkeypatch.setattr(rig_launcher, "module_for", lambda kind: "devices.no_such_firmware")
+    monkeypatch.setattr(rig_plan, "module_for", lambda kind: "devices.no_such_firmware")
     out = io.StringIO()
     with RigLauncher(rig, out=out) as launcher:
         started = time.monotonic()

@@ -1,6 +1,6 @@
 """The head-end simulator's WAN side and its control commands.
 
-One MQTT session (`hal.emulated.mqtt_wan.MqttSession`, persistent, QoS 1) subscribed to the
+One MQTT session (`hal.real.mqtt_wan.MqttSession`, persistent, QoS 1) subscribed to the
 status, ack, result and event channels of every hub (`smartmeter/v1/+/...`). Scaling out to
 several head-end processes would use a shared subscription ($share/...) on the same filters.
 
@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from hal.control_socket import ControlError, Handler, Reply, Request
-from hal.emulated.mqtt_wan import MqttSession
+from hal.real.mqtt_wan import MqttSession
 from protocol.errors import DecodeError, TransientLinkError
 from protocol.wan import (
     AckStatus,
@@ -32,8 +32,8 @@ from protocol.wan import (
     CommandType,
     HubStatus,
     WanCommand,
-    WanEvent,
     all_hubs_topic,
+    event_from_json,
     new_request_id,
     parse_topic,
     topic,
@@ -126,7 +126,7 @@ class HeadEnd:
                 self.store.record_result(hub_id, result, received_at)
                 self._resolve(result.id, hub_id, lambda p: p.result, result)
             elif channel is Channel.EVENT:
-                self.store.record_event(hub_id, WanEvent.from_json(payload), received_at)
+                self.store.record_event(hub_id, event_from_json(payload), received_at)
         except DecodeError as exc:
             # Clause 18.11.j: malformed WAN messages are detected, kept for diagnosis, not used.
             LOGGER.warning("refused message on %s: %s", name, exc)

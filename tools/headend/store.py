@@ -2,8 +2,9 @@
 
 It records everything crossing the WAN as the head-end saw it: hub presence, commands sent,
 acknowledgements (clause 19.1.6), results, events (clause 18.6) and uplink messages refused as
-malformed (clause 18.11.j), each with the head-end's own reception time. Events are keyed by
-(hub, seq), so a hub that sends an event again after a reconnect does not record it twice.
+malformed (clause 18.11.j), each with the head-end's own reception time. Events are kept in the
+one event shape (`protocol.event_report`) and keyed by (hub, source, seq), so an event sent
+again after a reconnect is not recorded twice.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from protocol.wan import CommandAck, CommandResult, HubStatus, WanCommand, WanEvent
+from protocol.event_report import EventReport
+from protocol.wan import CommandAck, CommandResult, HubStatus, WanCommand
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS hub_status (
     hub_id TEXT PRIMARY KEY, state TEXT NOT NULL, at TEXT NOT NULL, received_at TEXT NOT NULL);
@@ -35,9 +37,9 @@ CREATE TABLE IF NOT EXISTS results (
     id INTEGER PRIMARY KEY, request_id TEXT NOT NULL, hub_id TEXT NOT NULL, ok INTEGER NOT NULL,
     data TEXT, error TEXT, received_at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS events (
-    id INTEGER PRIMARY KEY, hub_id TEXT NOT NULL, seq INTEGER NOT NULL, source TEXT NOT NULL,
-    code INTEGER NOT NULL, name TEXT NOT NULL, at TEXT NOT NULL, detail TEXT NOT NULL,
-    received_at TEXT NOT NULL, UNIQUE (hub_id, seq));
+    id INTEGER PRIMARY KEY, hub_id TEXT NOT NULL, source TEXT NOT NULL, seq INTEGER NOT NULL,
+    code INTEGER NOT NULL, ref TEXT NOT NULL, title TEXT NOT NULL, utc TEXT NOT NULL,
+    detail TEXT NOT NULL, received_at TEXT NOT NULL, UNIQUE (hub_id, source, seq));
 CREATE TABLE IF NOT EXISTS rejected (
     id INTEGER PRIMARY KEY, topic TEXT NOT NULL, payload BLOB NOT NULL, error TEXT NOT NULL,
     received_at TEXT NOT NULL);
@@ -55,6 +57,9 @@ class HeadendStore:
         self._db.row_factory = sqlite3.Row
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
+        if int(self._db.execute("PRAGMA user_version").fetchone()[0]) == 1:
+            # Version 1 kept events in another shape: set them aside rather than lose them.
+            self._db.execute("ALTER TABLE events RENAME TO events_v1")
         self._db.executescript(_SCHEMA)
         self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
@@ -117,17 +122,19 @@ class HeadendStore:
             received_at.isoformat(),
         )
 
-    def record_event(self, hub_id: str, event: WanEvent, received_at: datetime) -> None:
+    def record_event(self, hub_id: str, event: EventReport, received_at: datetime) -> None:
         self._write(
-            "INSERT OR IGNORE INTO events (hub_id, seq, source, code, name, at, detail, received_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT OR IGNORE INTO events"
+            " (hub_id, source, seq, code, ref, title, utc, detail, received_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             hub_id,
-            event.seq,
             event.source,
+            event.seq,
             event.code,
-            event.name,
-            event.at.isoformat(),
-            json.dumps(event.detail),
+            event.ref,
+            event.title,
+            event.utc.isoformat(),
+            json.dumps(dict(event.detail)),
             received_at.isoformat(),
         )
 
@@ -155,12 +162,15 @@ class HeadendStore:
         return [
             {
                 "hub_id": row["hub_id"],
-                "seq": row["seq"],
-                "source": row["source"],
-                "code": row["code"],
-                "name": row["name"],
-                "at": row["at"],
-                "detail": json.loads(row["detail"]),
+                **EventReport(
+                    seq=row["seq"],
+                    code=row["code"],
+                    ref=row["ref"],
+                    title=row["title"],
+                    utc=datetime.fromisoformat(row["utc"]),
+                    source=row["source"],
+                    detail=json.loads(row["detail"]),
+                ).to_dict(),
                 "received_at": row["received_at"],
             }
             for row in reversed(rows)

@@ -4,7 +4,7 @@ EmberZNet keeps in flash tokens what must survive a reboot: the network paramete
 (`TOKEN_STACK_NODE_DATA`), the network key and its sequence number (`TOKEN_STACK_KEYS`), the
 outgoing frame counters (`TOKEN_STACK_NONCE_COUNTER`, `TOKEN_STACK_APS_FRAME_COUNTER`), the key
 table and the child table. We keep the same items in one SQLite file per NCP
-(`hal.emulated.sqlite_store`, DESIGN.md §6), one transaction per change.
+(`hal.real.sqlite_store`, DESIGN.md §6), one transaction per change.
 
 Keys are never stored in clear (clause 17.2.10): every key is sealed with AES-256-GCM under a
 per-NCP *device key*. A real chip keeps that key where the application cannot read it (the
@@ -33,7 +33,7 @@ from typing import Any
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from hal.emulated.sqlite_store import SqliteStore, StoreError
+from hal.real.sqlite_store import SqliteStore, StoreError
 
 from .state import LinkKeyEntry, NcpState, Neighbour, NetworkRole
 

@@ -22,6 +22,7 @@ from typing import Any
 
 from hal.ports import Clock, NonVolatileStore, Tx, require_utc
 from protocol.event_codes import EventCode
+from protocol.event_report import EventReport
 
 __all__ = ["EventLog", "EventRecord"]
 
@@ -63,6 +64,12 @@ class EventRecord:
     code: EventCode
     component: str
     detail: Mapping[str, Any] = field(default_factory=dict)
+
+    def report(self) -> EventReport:
+        """The event as it is shown on the bench port and sent over the HAN and the WAN."""
+        return EventReport.of(
+            self.code, seq=self.seq, utc=self.utc, source=self.component, detail=self.detail
+        )
 
 
 class EventLog:

@@ -1,69 +1,44 @@
-"""The device side of the ZigBee radio port: a meter or IHD drives its own EZSP radio.
+"""`HanRadio` on any EZSP NCP: how a meter or IHD drives its own radio through bellows.
 
 bellows' ControllerApplication only runs coordinators, so a joining device uses raw
 `bellows.ezsp.EZSP` (DESIGN.md §8): connect, write the stack configuration, set the initial
 security state with the install-code link key as the preconfigured key, register its Smart Energy
-endpoint, join, then send and receive APS messages. The same code drives an emulated NCP (a
-`socket://` URL from `hal.emulated.ncp`) and a real dongle on a serial port.
+endpoint, join, then send and receive APS messages. The same code drives an emulated NCP (behind
+a pseudo-terminal or `socket://`) and a real dongle on a serial port: whatever `Ncp` it is given.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import logging
-from collections.abc import Callable
 from typing import Any
 
 import bellows.types as t
 import zigpy.config as zigpy_config
 from bellows.ezsp import EZSP
 
+from hal.radio import EndpointDescriptor, IncomingMessage, Ncp, OnMessage, OnNetworkDown
 from protocol.errors import TransientLinkError
 from protocol.se_aps_policy import needs_aps_encryption
+from protocol.zigbee_ids import BROADCAST_RX_ON_WHEN_IDLE, SE_PROFILE
+
+__all__ = ["EzspNodeRadio"]
 
 LOGGER = logging.getLogger(__name__)
-SE_PROFILE = 0x0109
 JOIN_TIMEOUT_S = 15.0
 SEND_TIMEOUT_S = 8.0
 
 
-@dataclasses.dataclass(frozen=True)
-class EndpointDescriptor:
-    endpoint: int
-    device_id: int
-    input_clusters: tuple[int, ...]
-    output_clusters: tuple[int, ...]
-    profile_id: int = SE_PROFILE
+class EzspNodeRadio:
+    """`hal.radio.HanRadio`: a joining (non-coordinator) ZigBee node on an EZSP NCP."""
 
-
-@dataclasses.dataclass(frozen=True)
-class IncomingMessage:
-    """An APS data frame delivered to one of our endpoints."""
-
-    sender: int
-    profile_id: int
-    cluster_id: int
-    src_endpoint: int
-    dst_endpoint: int
-    payload: bytes
-    lqi: int
-    rssi: int
-    broadcast: bool
-
-
-OnMessage = Callable[[IncomingMessage], None]
-OnNetworkDown = Callable[[], None]
-
-
-class EzspDeviceRadio:
-    """A joining (non-coordinator) ZigBee node on an EZSP radio."""
-
-    def __init__(self, url: str, endpoint: EndpointDescriptor, *, router: bool) -> None:
-        self.url = url
-        self.endpoint = endpoint
-        self.router = router
+    def __init__(self, ncp: Ncp) -> None:
+        self.ncp = ncp
+        self.endpoint = EndpointDescriptor(1, 0, (), ())
+        self.router = False
+        self._powered = False
+        self._path = ""
         self._ezsp: EZSP | None = None
         self._on_message: OnMessage | None = None
         self._on_down: OnNetworkDown | None = None
@@ -76,25 +51,42 @@ class EzspDeviceRadio:
         return self.node_id is not None
 
     async def connect(
-        self, on_message: OnMessage, on_network_down: OnNetworkDown | None = None
+        self,
+        endpoint: EndpointDescriptor,
+        *,
+        router: bool,
+        on_message: OnMessage,
+        on_network_down: OnNetworkDown | None = None,
     ) -> None:
+        self.endpoint, self.router = endpoint, router
         self._on_message = on_message
         self._on_down = on_network_down
-        config = zigpy_config.SCHEMA_DEVICE({zigpy_config.CONF_DEVICE_PATH: self.url})
+        if not self._powered:
+            path = await self.ncp.power_on()
+            self._powered = True
+            self._path = path
+        config = zigpy_config.SCHEMA_DEVICE({zigpy_config.CONF_DEVICE_PATH: self._path})
         ezsp = EZSP(config)
         try:
             await ezsp.connect(use_thread=False)
         except Exception as exc:
-            raise TransientLinkError(f"cannot open the EZSP radio at {self.url}: {exc}") from exc
+            raise TransientLinkError(f"cannot open the EZSP radio at {self._path}: {exc}") from exc
         self._ezsp = ezsp
         ezsp.add_callback(self._callback)
         await ezsp.write_config({})
 
     async def close(self) -> None:
+        """Close the host link; the NCP stays powered (its tokens and network survive)."""
         if self._ezsp is not None:
             with contextlib.suppress(Exception):
                 await self._ezsp.disconnect()
             self._ezsp = None
+
+    async def power_off(self) -> None:
+        await self.close()
+        if self._powered:
+            self._powered = False
+            await self.ncp.power_off()
 
     async def resume(self) -> int | None:
         """Bring back the network the radio remembers in its tokens; our node id, or None.
@@ -250,7 +242,7 @@ class EzspDeviceRadio:
         *,
         profile_id: int = 0,
         dst_endpoint: int = 0,
-        destination: int = 0xFFFD,
+        destination: int = BROADCAST_RX_ON_WHEN_IDLE,
     ) -> None:
         ezsp = self._require()
         aps = t.EmberApsFrame(

@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import logging
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
@@ -30,6 +30,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from hal.wan import CommandHandler
 from protocol.errors import DecodeError, SmartMeterError, TransientLinkError
+from protocol.event_report import EventReport
 from protocol.wan import (
     AckStatus,
     Channel,
@@ -38,8 +39,8 @@ from protocol.wan import (
     HubState,
     HubStatus,
     WanCommand,
-    WanEvent,
     check_hub_id,
+    event_to_json,
     peek_request_id,
     topic,
 )
@@ -211,11 +212,7 @@ class MqttSession:
 
 
 class MqttWanLink:
-    """Hub side of the WAN over MQTT (`hal.wan.WanLink`), for hub `hub_id`.
-
-    `handler(command)` returns the result data or raises SmartMeterError; either way the
-    head-end gets a result with the command's request id (clause 6.1.11).
-    """
+    """Hub side of the WAN over MQTT (`hal.wan.WanLink`), for hub `hub_id`."""
 
     DEDUP_MEMORY = 1000  # request ids remembered to ack-but-not-repeat redelivered commands
 
@@ -224,7 +221,6 @@ class MqttWanLink:
         host: str,
         port: int,
         hub_id: str,
-        handler: CommandHandler,
         client_id: str | None = None,
         *,
         version: MqttVersion = MqttVersion.V311,
@@ -232,7 +228,8 @@ class MqttWanLink:
         connect_wait_s: float = 5.0,
     ) -> None:
         self.hub_id = check_hub_id(hub_id)
-        self._handler, self._clock, self._connect_wait_s = handler, clock, connect_wait_s
+        self._handler: CommandHandler | None = None
+        self._clock, self._connect_wait_s = clock, connect_wait_s
         self._session = MqttSession(
             host,
             port,
@@ -260,8 +257,13 @@ class MqttWanLink:
             return False
         return True
 
-    async def start(self) -> None:
-        """Connect, waiting up to `connect_wait_s` for the broker; keeps retrying after that."""
+    async def start(self, handler: CommandHandler) -> None:
+        """Connect, waiting up to `connect_wait_s` for the broker; keeps retrying after that.
+
+        `handler(command)` returns the result data or raises SmartMeterError; either way the
+        head-end gets a result with the command's request id (clause 6.1.11).
+        """
+        self._handler = handler
         self._session.start()
         if not await self.wait_connected(self._connect_wait_s):
             LOGGER.warning(
@@ -284,11 +286,9 @@ class MqttWanLink:
                 await asyncio.wait_for(status, 2.0)
         self._session.close()
 
-    async def publish_event(self, event: WanEvent | Mapping[str, Any]) -> None:
-        """Send an event up (clause 18.6); a dict is validated as a `WanEvent` first."""
-        if not isinstance(event, WanEvent):
-            event = WanEvent.from_dict(dict(event))
-        self._publish(topic(self.hub_id, Channel.EVENT), event.to_json())
+    async def publish_event(self, event: EventReport) -> None:
+        """Send an event up (clause 18.6)."""
+        self._publish(topic(self.hub_id, Channel.EVENT), event_to_json(event))
 
     def _publish(self, name: str, payload: bytes, *, retain: bool = False) -> asyncio.Future[None]:
         """The one way out for everything the hub sends up.
@@ -338,6 +338,8 @@ class MqttWanLink:
 
     async def _execute(self, command: WanCommand) -> None:
         try:
+            if self._handler is None:
+                raise SmartMeterError("the hub is starting: no command handler yet")
             data = await self._handler(command)
             if not isinstance(data, dict):
                 raise TypeError(f"handler returned {type(data).__name__}, not a dict")

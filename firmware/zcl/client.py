@@ -14,42 +14,25 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any, TypeVar
+from typing import Any
 
 import zigpy.types as t
 from zigpy.zcl import foundation
 
+from firmware.clock_waits import wait_on_clock
 from hal.ports import Clock
 from protocol.errors import DecodeError, RemoteProtocolError, TransientLinkError
 
-from .zcl_server import ZclFrame
+from .server import ZclFrame
 
-__all__ = ["ZclClient", "wait_on_clock"]
+__all__ = ["ZclClient"]
 
 #: Real seconds to wait for a response once the request was acknowledged at the APS layer.
 REPLY_TIMEOUT_REAL_S = 3.0
 
 Send = Callable[[int, int, int, bytes], Awaitable[None]]
-_T = TypeVar("_T")
 
 _READ_ATTRIBUTES = foundation.GENERAL_COMMANDS[foundation.GeneralCommand.Read_Attributes]
-
-
-async def wait_on_clock(clock: Clock, awaitable: Awaitable[_T], seconds: float) -> _T:
-    """Await `awaitable` for at most `seconds` of the clock's time; TimeoutError after that."""
-    task = asyncio.ensure_future(awaitable)
-    timer = asyncio.ensure_future(clock.sleep(seconds))
-    try:
-        await asyncio.wait({task, timer}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        # Whoever lost the race, or both if we are cancelled ourselves, must not outlive us.
-        timed_out = not task.done()
-        task.cancel()
-        timer.cancel()
-        await asyncio.gather(task, timer, return_exceptions=True)
-    if timed_out:
-        raise TimeoutError(f"no answer within {seconds:g} s")
-    return task.result()
 
 
 class ZclClient:

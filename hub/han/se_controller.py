@@ -19,12 +19,11 @@ from typing import Any
 
 import bellows.types as bt
 import bellows.zigbee.application as bellows_app
-import zigpy.profiles.zha as zha
 import zigpy.types as t
 
+from protocol.zigbee_ids import HA_PROFILE, SE_PROFILE, ZDO_ENDPOINT
+
 LOGGER = logging.getLogger(__name__)
-SE_PROFILE = 0x0109
-ZDO_ENDPOINT = 0
 
 PacketHook = Callable[[t.ZigbeePacket], bool]
 DeniedJoinHook = Callable[[int, str], None]
@@ -43,7 +42,7 @@ class SmartEnergyController(bellows_app.ControllerApplication):
             hook = self.se_packet_hook
             if hook is not None and hook(packet):
                 return
-            packet = packet.replace(profile_id=zha.PROFILE_ID)
+            packet = packet.replace(profile_id=HA_PROFILE)
         super().packet_received(packet)
 
     def ezsp_callback_handler(self, frame_name: str, args: list[Any]) -> None:
@@ -52,3 +51,13 @@ class SmartEnergyController(bellows_app.ControllerApplication):
             if decision == bt.EmberJoinDecision.DENY_JOIN and self.denied_join_hook is not None:
                 self.denied_join_hook(int(nwk), str(ieee))
         super().ezsp_callback_handler(frame_name, args)
+
+    async def remove_device_keys(self, ieee: t.EUI64) -> None:
+        """Have the trust centre forget a device that is not on the network now (its link key
+        and transient key), as EZSP removeDevice does (clause 17.2.6)."""
+        await self._ezsp.removeDevice(0xFFFE, ieee, ieee)
+
+    async def read_ncp_counters(self) -> dict[str, int]:
+        """The NCP's EmberCounterType counters by name without COUNTER_."""
+        values = await self._ezsp.read_counters()
+        return {counter.name.removeprefix("COUNTER_"): int(v) for counter, v in values.items()}

@@ -1,0 +1,39 @@
+"""The rig file: one TOML file describing a whole premises, loaded into typed dataclasses.
+
+Every process of a rig (launcher, broker, air, head-end, hub, devices) reads the same file with
+`load_rig` and takes its own section; errors name the file and the key so a bench engineer can
+fix them. README.md ("The rig file") documents every key.
+"""
+
+from .kinds import BrokerKind, ClockKind, DeviceKind, PeripheralBackend
+from .loader import DEFAULT_AIR_PORT, DEFAULT_BROKER_PORT, RESERVED_NAMES, load_rig, parse_rig
+from .model import (
+    AirConfig,
+    BrokerConfig,
+    DeviceConfig,
+    HubConfig,
+    Peripherals,
+    RadioConfig,
+    Rig,
+    SerialConfig,
+)
+
+__all__ = [
+    "DEFAULT_AIR_PORT",
+    "DEFAULT_BROKER_PORT",
+    "RESERVED_NAMES",
+    "AirConfig",
+    "BrokerConfig",
+    "BrokerKind",
+    "ClockKind",
+    "DeviceConfig",
+    "DeviceKind",
+    "HubConfig",
+    "PeripheralBackend",
+    "Peripherals",
+    "RadioConfig",
+    "Rig",
+    "SerialConfig",
+    "load_rig",
+    "parse_rig",
+]

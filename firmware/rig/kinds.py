@@ -1,0 +1,41 @@
+"""The enumerations a rig file chooses from: one definition each, for every process of a rig."""
+
+from __future__ import annotations
+
+import enum
+
+__all__ = ["BrokerKind", "ClockKind", "DeviceKind", "PeripheralBackend"]
+
+
+class DeviceKind(enum.StrEnum):
+    """What a `[[device]]` of the rig is; each kind is a package `devices.<kind>`."""
+
+    ESME = "esme"
+    GSME = "gsme"
+    IHD = "ihd"
+
+
+class ClockKind(enum.StrEnum):
+    """`[rig] clock`: the host's clock, or a simulated one shared by the rig (DESIGN.md §6)."""
+
+    SYSTEM = "system"
+    SIMULATED = "simulated"
+
+
+class BrokerKind(enum.StrEnum):
+    """`[broker] kind`: which MQTT broker the rig starts, or "external" for none."""
+
+    AUTO = "auto"  # mosquitto if installed, else embedded
+    MOSQUITTO = "mosquitto"
+    EMBEDDED = "embedded"
+    EXTERNAL = "external"
+
+
+class PeripheralBackend(enum.StrEnum):
+    """Backend of a display, buttons, buzzer, tamper switches, battery or supply switch.
+
+    Only the emulated hardware exists so far; GPIO backends for a Raspberry Pi join this list
+    (DESIGN.md §1), and a rig then selects them per component without any code change.
+    """
+
+    EMULATED = "emulated"

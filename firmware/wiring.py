@@ -1,0 +1,183 @@
+"""Build a component's ports from the rig: the one place that names HAL backends.
+
+Each process's composition root (`hub/__main__.py`, `devices/<kind>/__main__.py`) calls one of
+the board builders here and hands the board to its firmware, which sees ports only. Which
+backend drives a port is the rig file's choice (DESIGN.md §1): an emulated NCP or a dongle's
+path, an emulated optical port or a serial device, the rig's simulated clock or the system's.
+An import-linter contract keeps `hal.emulated` and `hal.real` out of every other firmware
+module.
+
+Each builder is an async context manager: it opens what needs opening and, on the way out,
+releases it (radio powered off, optical port closed, store closed) after the firmware stopped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from hal.emulated.air_tcp_link import TcpRadioLink
+from hal.emulated.battery import EmulatedBattery
+from hal.emulated.buttons import EmulatedButtons
+from hal.emulated.buzzer import EmulatedBuzzer
+from hal.emulated.clock import SimulatedClock
+from hal.emulated.display import EmulatedDisplay
+from hal.emulated.metrology import ConstantFlow, ConstantLoad, HouseholdGasProfile, HouseholdProfile
+from hal.emulated.ncp.dongle import EmulatedDongle
+from hal.emulated.pty_serial import PtySerialLine
+from hal.emulated.supply_switch import EmulatedSupplySwitch
+from hal.emulated.tamper import EmulatedTamperSwitches
+from hal.ezsp_node import EzspNodeRadio
+from hal.ports import Clock, ElectricityMetrology, GasMetrology, PortError, SupplySwitch
+from hal.radio import Ncp
+from hal.real.clock import SystemClock
+from hal.real.ezsp_dongle import EzspDongle
+from hal.real.serial_device import SerialDeviceLine
+from hal.real.sqlite_store import SqliteStore
+from hal.serial_line import SerialLine
+from hal.wan import wan_link_from_url
+from protocol.errors import ConfigError, SmartMeterError
+from protocol.metering_units import gas_flow_for_power
+
+from .boards import DeviceBoard, ElectricityMeterBoard, GasMeterBoard, HubBoard, Panel
+from .rig import ClockKind, DeviceConfig, Rig
+
+__all__ = [
+    "START_WALL_ENV",
+    "build_clock",
+    "display_board",
+    "electricity_meter_board",
+    "gas_meter_board",
+    "hub_board",
+]
+
+#: Every process of a rig counts simulated time from the same instant, set by the launcher.
+START_WALL_ENV = "SMARTMETER_START_WALL"
+
+
+def build_clock(rig: Rig) -> Clock:
+    """The RTC backend the rig asks for (DESIGN.md §6: one epoch and start for the whole rig)."""
+    if rig.clock is ClockKind.SYSTEM:
+        return SystemClock()
+    text = os.environ.get(START_WALL_ENV)
+    try:
+        start_wall = float(text) if text else time.time()
+    except ValueError:
+        raise SmartMeterError(f"{START_WALL_ENV}={text!r} is not a number of seconds") from None
+    return SimulatedClock(rig.epoch, start_wall, rig.scale)
+
+
+def build_ncp(rig: Rig, name: str, eui64: int, radio_dongle: str | None, ezsp: int) -> Ncp:
+    """An emulated NCP on the rig's air (its tokens beside the component's store), or the
+    dongle at a serial path or `socket://` URL."""
+    if radio_dongle is not None:
+        return EzspDongle(radio_dongle)
+    link = TcpRadioLink(rig.air.host, rig.air.port, eui64, name)
+    return EmulatedDongle(eui64, link, ezsp, name, store_path=rig.ncp_store_path(name))
+
+
+def build_optical(rig: Rig, config: DeviceConfig) -> SerialLine:
+    """The optical port: a pty published at `<run_dir>/<name>.optical`, or a serial device."""
+    if config.optical.device is not None:
+        return SerialDeviceLine(config.optical.device)
+    return PtySerialLine(rig.run_dir / f"{config.name}.optical")
+
+
+@contextlib.asynccontextmanager
+async def display_board(rig: Rig, config: DeviceConfig, panel: Panel) -> AsyncIterator[DeviceBoard]:
+    """The ports every HAN device has (the IHD has no more)."""
+    clock = build_clock(rig)
+    store = SqliteStore(rig.store_path(config.name))
+    radio = EzspNodeRadio(
+        build_ncp(rig, config.name, config.eui64, config.radio.dongle, config.radio.ezsp_version)
+    )
+    try:
+        yield DeviceBoard(
+            clock=clock,
+            store=store,
+            radio=radio,
+            display=EmulatedDisplay(clock),
+            buttons=EmulatedButtons(panel.buttons),
+            buzzer=EmulatedBuzzer(clock),
+            tamper=EmulatedTamperSwitches(panel.tamper),
+            battery=EmulatedBattery(),
+        )
+    finally:
+        try:
+            await radio.power_off()
+        finally:
+            store.close()
+
+
+@contextlib.asynccontextmanager
+async def _meter_parts(
+    rig: Rig, config: DeviceConfig, panel: Panel
+) -> AsyncIterator[tuple[DeviceBoard, SupplySwitch, SerialLine]]:
+    """A device board, and what a meter adds to it: its supply switch and optical port."""
+    async with display_board(rig, config, panel) as device:
+        optical = build_optical(rig, config)
+        await optical.open()
+        try:
+            yield device, EmulatedSupplySwitch(device.store, clock=device.clock), optical
+        finally:
+            await optical.close()
+
+
+def _common(device: DeviceBoard) -> dict[str, Any]:
+    return {field.name: getattr(device, field.name) for field in dataclasses.fields(DeviceBoard)}
+
+
+@contextlib.asynccontextmanager
+async def electricity_meter_board(
+    rig: Rig, config: DeviceConfig, panel: Panel
+) -> AsyncIterator[ElectricityMeterBoard]:
+    metrology: ElectricityMetrology
+    try:
+        metrology = (
+            HouseholdProfile(config.seed) if config.load_w is None else ConstantLoad(config.load_w)
+        )
+    except PortError as exc:
+        raise ConfigError(f"{rig.path}: device {config.name!r} load: {exc}") from None
+    async with _meter_parts(rig, config, panel) as (device, switch, optical):
+        yield ElectricityMeterBoard(
+            **_common(device), supply_switch=switch, optical=optical, metrology=metrology
+        )
+
+
+@contextlib.asynccontextmanager
+async def gas_meter_board(
+    rig: Rig, config: DeviceConfig, panel: Panel
+) -> AsyncIterator[GasMeterBoard]:
+    metrology: GasMetrology
+    try:
+        metrology = (
+            HouseholdGasProfile(config.seed)
+            if config.load_w is None
+            else ConstantFlow(gas_flow_for_power(config.load_w))
+        )
+    except PortError as exc:
+        raise ConfigError(f"{rig.path}: device {config.name!r} load: {exc}") from None
+    async with _meter_parts(rig, config, panel) as (device, switch, optical):
+        yield GasMeterBoard(
+            **_common(device), supply_switch=switch, optical=optical, metrology=metrology
+        )
+
+
+@contextlib.asynccontextmanager
+async def hub_board(rig: Rig) -> AsyncIterator[HubBoard]:
+    hub = rig.hub
+    clock = build_clock(rig)
+    store = SqliteStore(rig.store_path(hub.name))
+    ncp = build_ncp(rig, hub.name, hub.eui64, hub.radio.dongle, hub.radio.ezsp_version)
+    wan = wan_link_from_url(rig.wan_url, hub.wan_id, clock.now)
+    try:
+        yield HubBoard(clock=clock, store=store, ncp=ncp, wan=wan)
+    finally:
+        try:
+            await ncp.power_off()
+        finally:
+            store.close()

@@ -1,0 +1,86 @@
+"""HAL ports of the small peripherals: buzzer, tamper switches and battery.
+
+Backends live in `hal/emulated/` (driven from the bench port) and, later, `hal/real/` (GPIO on a
+Raspberry Pi). Firmware reads and waits on these protocols only.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Protocol, runtime_checkable
+
+__all__ = ["Battery", "Buzzer", "TamperInput", "TamperSwitches", "Tone"]
+
+
+class Tone(enum.Enum):
+    """What the buzzer sounds."""
+
+    CONFIRM = "confirm"
+    """Short beep confirming a button press (clause 8.3)."""
+    WARNING = "warning"
+    """Repeated beeps, e.g. low credit or a message needing attention."""
+    ALARM = "alarm"
+    """Continuous alarm until silenced."""
+
+
+@runtime_checkable
+class Buzzer(Protocol):
+    """An audible signal (clause 8.3)."""
+
+    def sound(self, tone: Tone) -> None: ...
+
+    def silence(self) -> None: ...
+
+    @property
+    def sounding(self) -> Tone | None:
+        """The tone sounding now, None when silent (a CONFIRM beep is over at once)."""
+        ...
+
+
+class TamperInput(enum.Enum):
+    """Switches and sensors that detect interference (clauses 18.11.a-c, 18.11.l)."""
+
+    METER_COVER = "meter_cover"
+    """The sealed meter cover (18.11.a)."""
+    TERMINAL_COVER = "terminal_cover"
+    """The terminal cover over the supply connections (18.11.a)."""
+    MAGNETIC_FIELD = "magnetic_field"
+    """A strong magnetic field at the measuring element (18.11.c)."""
+    BATTERY_COVER = "battery_cover"
+    """The battery compartment (18.11.b: battery removal)."""
+
+
+@runtime_checkable
+class TamperSwitches(Protocol):
+    """Tamper inputs of a component; a change is latched until the firmware takes it."""
+
+    @property
+    def inputs(self) -> frozenset[TamperInput]:
+        """The inputs this component has."""
+        ...
+
+    def active(self, tamper: TamperInput) -> bool:
+        """True while the input detects interference (cover open, field present)."""
+        ...
+
+    async def next_change(self) -> tuple[TamperInput, bool]:
+        """Wait for the next change of any input: (input, active)."""
+        ...
+
+
+@runtime_checkable
+class Battery(Protocol):
+    """The battery of a battery-powered meter or of an RTC backup (clauses 8.9, 18.11.b)."""
+
+    @property
+    def present(self) -> bool: ...
+
+    @property
+    def level_percent(self) -> int:
+        """Remaining charge, 0..100 (0 when absent)."""
+        ...
+
+    @property
+    def low(self) -> bool:
+        """Below the level at which the firmware must warn."""
+        ...

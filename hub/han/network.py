@@ -1,0 +1,295 @@
+"""The hub's side of the HAN: the coordinator and trust centre, and what it knows of devices.
+
+Runs `SmartEnergyController` (stock bellows, DESIGN.md §3) on the hub's NCP port (an emulated
+NCP or a real dongle: the board decides). Who may join is `Commissioning`'s business; which
+devices are where survives restarts in `KnownDevices`. zigpy leaves reconnecting a lost radio
+to its user: the hub starts the controller again until the radio answers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+import zigpy.config as zc
+import zigpy.device
+import zigpy.types as t
+
+from firmware.clock_waits import sleep_real
+from firmware.counter_watch import CounterWatch
+from firmware.rig import DeviceConfig, Rig
+from hal.ports import Clock, NonVolatileStore
+from hal.radio import Ncp
+from protocol.event_codes import EventCode
+from protocol.ieee802154 import eui64_to_str
+from protocol.zigbee_ids import SE_PROFILE, ClusterId, SeDeviceId
+
+from ..time_server import TimeServer
+from .commissioning import Commissioning, DeviceUnavailable, RecordEvent, ieee_of
+from .known_devices import KnownDevices
+from .metering_read import read_metering
+from .se_controller import SmartEnergyController
+
+__all__ = ["HUB_ENDPOINT", "HanNetwork"]
+
+LOGGER = logging.getLogger(__name__)
+#: zigpy keeps endpoints 1 (HA), 2 (ZLL) and 242 (GP) for itself; the Energy Service Interface is 9.
+HUB_ENDPOINT = 9
+#: Real seconds a newly admitted device has to come up (announce, answer its interview).
+JOIN_CONFIRM_S = 10.0
+RECONNECT_FIRST_S = 0.5
+RECONNECT_MAX_S = 10.0
+#: Real seconds between polls of the NCP's security-drop counters.
+COUNTERS_POLL_S = 2.0
+
+
+class HanNetwork:
+    """The HAN as the hub runs it."""
+
+    def __init__(
+        self,
+        rig: Rig,
+        ncp: Ncp,
+        clock: Clock,
+        store: NonVolatileStore,
+        record: RecordEvent,
+        time_server: TimeServer,
+    ) -> None:
+        self.rig = rig
+        self._ncp = ncp
+        self._clock = clock
+        self._record = record
+        self._time = time_server
+        self.known = KnownDevices(store)
+        self.app: SmartEnergyController | None = None
+        self.commissioning = Commissioning(rig, self.known, clock, record, lambda: self.app)
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._reconnect_task: asyncio.Task[None] | None = None
+        self._config: dict[str, Any] = {}
+        self._by_eui = {eui64_to_str(d.eui64): d for d in rig.devices.values()}
+
+    async def start(self) -> None:
+        hub = self.rig.hub
+        path = await self._ncp.power_on()
+        self._config = {
+            zc.CONF_DEVICE: {zc.CONF_DEVICE_PATH: path},
+            # No zigpy database: zigpy would keep the network key in it in clear (clause
+            # 17.2.10). The NCP's tokens keep the network (keys sealed), and the hub's own store
+            # remembers which devices are where, so a restarted hub interviews them again.
+            zc.CONF_DATABASE: None,
+            zc.CONF_NWK_BACKUP_ENABLED: False,
+            zc.CONF_TOPO_SCAN_ENABLED: False,
+            zc.CONF_NWK: {
+                zc.CONF_NWK_CHANNEL: hub.channel,
+                zc.CONF_NWK_PAN_ID: hub.pan_id,
+                zc.CONF_NWK_EXTENDED_PAN_ID: eui64_to_str(hub.extended_pan_id),
+            },
+            zc.CONF_ADDITIONAL_ENDPOINTS: [
+                {
+                    "endpoint": HUB_ENDPOINT,
+                    "profile": SE_PROFILE,
+                    "device_type": SeDeviceId.ENERGY_SERVICE_INTERFACE,
+                    "device_version": 0,
+                    "input_clusters": [ClusterId.TIME],
+                    "output_clusters": [ClusterId.METERING],
+                }
+            ],
+            "use_thread": False,
+        }
+        await self._start_app()
+        self._spawn(self.commissioning.keep_permitting())
+        self._spawn(self._watch_counters())
+
+    def _spawn(self, coro: Any) -> asyncio.Task[Any]:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)  # held until done: the loop keeps only weak references
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def _start_app(self) -> None:
+        app = await SmartEnergyController.new(self._config, auto_form=True, start_radio=True)
+        app.se_packet_hook = self._se_packet
+        app.denied_join_hook = self._denied_join
+        app.add_listener(self)
+        self.app = app
+        self._recall_devices()
+
+    def connection_lost(self, exc: Exception) -> None:
+        """The radio went away (NCP reset, dongle unplugged): start the controller again."""
+        LOGGER.warning("lost the HAN radio (%r); reconnecting", exc)
+        self._record(EventCode.COMMUNICATION_ERROR_HAN, {"detail": f"radio lost: {exc!r}"})
+        if self._reconnect_task is None or self._reconnect_task.done():
+            self._reconnect_task = self._spawn(self._reconnect())
+
+    async def _reconnect(self) -> None:
+        delay = RECONNECT_FIRST_S
+        while True:
+            old, self.app = self.app, None
+            if old is not None:
+                with contextlib.suppress(Exception):
+                    await old.shutdown()
+            try:
+                await self._start_app()
+            except Exception as exc:  # the radio is not back yet: keep trying, like a hub would
+                LOGGER.warning("HAN radio not back yet (%r); retrying in %g s", exc, delay)
+                await sleep_real(self._clock, delay)
+                delay = min(delay * 2, RECONNECT_MAX_S)
+                continue
+            LOGGER.info("HAN radio back")
+            await self.commissioning.permit_all()
+            self._record(EventCode.COMMUNICATION_OK_HAN, {"detail": "radio reconnected"})
+            return
+
+    async def stop(self) -> None:
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if self.app is not None:
+            with contextlib.suppress(Exception):
+                await self.app.shutdown()
+        await self._ncp.power_off()
+
+    async def _watch_counters(self) -> None:
+        """Poll the NCP's drop counters (EmberZNet has no callback for dropped frames) and
+        record Unusual HAN traffic when frames failing authentication, replays or malformed
+        frames were dropped (clauses 18.11.f, 18.11.j, 18.11.m)."""
+        watch = CounterWatch()
+        while True:
+            app = self.app
+            if app is not None:
+                try:
+                    rises = watch.rises(await app.read_ncp_counters())
+                except Exception as exc:  # bellows' watchdog owns recovery of the radio link
+                    LOGGER.debug("cannot read the NCP counters: %r", exc)
+                else:
+                    if rises:
+                        LOGGER.warning("HAN frames dropped by the NCP: %s", rises)
+                        self._record(EventCode.UNUSUAL_HAN_TRAFFIC, {"dropped": rises})
+            await sleep_real(self._clock, COUNTERS_POLL_S)
+
+    # -- zigpy listener ----------------------------------------------------------------
+
+    def _recall_devices(self) -> None:
+        """After a restart, tell zigpy about the devices already on our network and interview
+        them again (ZDO descriptors come from their NCPs in a few round trips)."""
+        assert self.app is not None
+        for ieee_text, nwk in self.known.addresses().items():
+            ieee = t.EUI64.convert(ieee_text)
+            if ieee in self.app.devices:
+                continue
+            device = self.app.add_device(ieee, t.NWK(nwk))
+            device.schedule_initialize()
+
+    def device_joined(self, device: zigpy.device.Device) -> None:
+        """The trust centre sent this device the network key; if it never announces itself and
+        answers its interview, it could not decrypt the key: a failed connection attempt."""
+        self._spawn(self._confirm_join(device))
+
+    async def _confirm_join(self, device: zigpy.device.Device) -> None:
+        await sleep_real(self._clock, JOIN_CONFIRM_S)
+        if (
+            device.is_initialized
+            or self.app is None
+            or self.app.devices.get(device.ieee) is not device
+        ):
+            return
+        LOGGER.warning(
+            "%s was sent the network key but never came up: wrong install code?", device.ieee
+        )
+        self._record(
+            EventCode.FAILED_CONNECTION_ATTEMPT,
+            {
+                "eui64": str(device.ieee),
+                "nwk": int(device.nwk),
+                "reason": "no answer after key transport (wrong install code?)",
+            },
+        )
+
+    def device_initialized(self, device: zigpy.device.Device, *args: Any) -> None:
+        config = self._by_eui.get(str(device.ieee))
+        name = config.name if config else None
+        self.known.seen(str(device.ieee), int(device.nwk))
+        LOGGER.info("device %s (%s) joined as 0x%04x", name or "unknown", device.ieee, device.nwk)
+        self._record(
+            EventCode.DEVICE_JOINED,
+            {"device": name, "eui64": str(device.ieee), "nwk": int(device.nwk)},
+        )
+
+    def device_left(self, device: zigpy.device.Device) -> None:
+        self._record(EventCode.DEVICE_LEFT, {"eui64": str(device.ieee)})
+
+    def _denied_join(self, nwk: int, eui64: str) -> None:
+        config = self._by_eui.get(eui64)
+        removed = config is not None and self.known.decommissioned(config.name)
+        reason = "removed from the HAN" if removed else "unknown EUI-64"
+        LOGGER.warning("refused join of %s: %s", eui64, reason)
+        self._record(
+            EventCode.FAILED_CONNECTION_ATTEMPT, {"eui64": eui64, "nwk": nwk, "reason": reason}
+        )
+
+    def _se_packet(self, packet: t.ZigbeePacket) -> bool:
+        """Serve the hub's own SE clusters (Time); everything else goes to zigpy."""
+        if packet.cluster_id != ClusterId.TIME or packet.dst_ep != HUB_ENDPOINT or self.app is None:
+            return False
+        try:
+            reply = self._time.answer(packet.data.serialize())
+        except (ValueError, KeyError) as exc:
+            self._record(
+                EventCode.MALFORMED_MESSAGE, {"cluster": int(ClusterId.TIME), "error": str(exc)}
+            )
+            return True
+        if reply is not None and packet.src is not None:
+            device = self.app.get_device(nwk=packet.src.address)
+            self._spawn(
+                device.request(
+                    SE_PROFILE,
+                    ClusterId.TIME,
+                    HUB_ENDPOINT,
+                    packet.src_ep,
+                    reply[1],
+                    reply,
+                    expect_reply=False,
+                )
+            )
+        return True
+
+    # -- queries -----------------------------------------------------------------------
+
+    def joined(self) -> dict[str, bool]:
+        return {d.name: self._device(d) is not None for d in self.rig.devices.values()}
+
+    def _device(self, config: DeviceConfig) -> zigpy.device.Device | None:
+        if self.app is None or self.known.decommissioned(config.name):
+            return None
+        with contextlib.suppress(KeyError):
+            device: zigpy.device.Device = self.app.get_device(ieee=ieee_of(config))
+            if device.is_initialized:
+                return device
+        return None
+
+    def signal(self, config: DeviceConfig) -> dict[str, int | None]:
+        device = self._device(config)
+        return {"lqi": device.lqi, "rssi": device.rssi} if device else {"lqi": None, "rssi": None}
+
+    async def read_metering(self, config: DeviceConfig) -> dict[str, int]:
+        """Read the Metering cluster of a device over the HAN (on-demand read, clause 6.1.11)."""
+        if self.known.decommissioned(config.name):
+            raise DeviceUnavailable(
+                f"{config.name} was removed from the HAN; commission it again to read it"
+            )
+        device = self._device(config)
+        if device is None:
+            raise DeviceUnavailable(f"{config.name} has not joined the HAN")
+        return await read_metering(device, config)
+
+    async def remove(self, config: DeviceConfig) -> dict[str, Any]:
+        return await self.commissioning.remove(config)
+
+    async def commission(self, config: DeviceConfig) -> dict[str, Any]:
+        return await self.commissioning.commission(config)
+
+    def decommissioned(self, config: DeviceConfig) -> bool:
+        return self.known.decommissioned(config.name)

@@ -1,0 +1,131 @@
+"""What a rig runs: one `ProcessSpec` per process, in start order.
+
+Start order follows the data flow, so that each process finds what it talks to: broker, the air
+(only if some radio is emulated), head-end, hub, then each device. Clients retry their links
+anyway, so the order only shortens the time until every device has joined.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from firmware.rig import BrokerKind, DeviceKind, Rig
+from protocol.ieee802154 import eui64_to_str
+from tools import broker as broker_tool
+
+__all__ = ["AIR", "BROKER", "HEADEND", "ProcessSpec", "inventory_for", "module_for", "plan_rig"]
+
+BROKER, AIR, HEADEND = "broker", "air", "headend"
+
+
+@dataclass(frozen=True)
+class ProcessSpec:
+    """How to start one process of the rig, and how to tell it is up."""
+
+    name: str
+    argv: list[str]
+    log_path: Path
+    detail: str
+    #: Its bench port, for those that have one (head-end, hub, devices).
+    control_path: Path | None = None
+    #: A TCP server's address: the port must be free before and listening after the start.
+    listens_on: tuple[str, int] | None = None
+
+
+def module_for(kind: DeviceKind) -> str:
+    """The entry point of a device's firmware: one package per device type (DESIGN.md §7)."""
+    return f"devices.{kind.value}"
+
+
+def inventory_for(rig: Rig) -> dict[str, Any]:
+    """The head-end's inventory (tools/headend/inventory.py): which device is behind which hub."""
+    return {
+        "devices": {
+            name: {
+                "hub_id": rig.hub.wan_id,
+                "eui64": eui64_to_str(device.eui64),
+                "kind": device.kind.value,
+            }
+            for name, device in rig.devices.items()
+        }
+    }
+
+
+def plan_rig(rig: Rig, broker_kind: BrokerKind, log_dir: Path) -> list[ProcessSpec]:
+    """Every process the rig runs, in start order. Writes the broker's configuration and the
+    head-end's inventory into the run directory."""
+    specs: list[ProcessSpec] = []
+    if broker_kind is not BrokerKind.EXTERNAL:
+        specs.append(_broker(rig, broker_kind))
+    if rig.needs_air:
+        host, port = rig.air.host, rig.air.port
+        specs.append(
+            ProcessSpec(
+                AIR,
+                [sys.executable, "-m", "tools.air", "--rig", str(rig.path)],
+                log_dir / f"{AIR}.log",
+                f"virtual 2.4 GHz channel on {host}:{port}",
+                listens_on=(host, port),
+            )
+        )
+    specs.append(_headend(rig, log_dir))
+    rig_args = ["--rig", str(rig.path)]
+    specs.append(
+        ProcessSpec(
+            rig.hub.name,
+            [sys.executable, "-m", "hub", *rig_args],
+            log_dir / f"{rig.hub.name}.log",
+            f"comms hub {rig.hub.wan_id}",
+            control_path=rig.control_path(rig.hub.name),
+        )
+    )
+    for name, device in rig.devices.items():
+        specs.append(
+            ProcessSpec(
+                name,
+                [sys.executable, "-m", module_for(device.kind), *rig_args, "--name", name],
+                log_dir / f"{name}.log",
+                device.kind.value.upper(),
+                control_path=rig.control_path(name),
+            )
+        )
+    return specs
+
+
+def _broker(rig: Rig, kind: BrokerKind) -> ProcessSpec:
+    host, port = rig.broker.host, rig.broker.port
+    spec = broker_tool.BrokerSpec(kind, host, port, rig.run_dir / BROKER)
+    resolved = broker_tool.resolve_kind(spec)
+    return ProcessSpec(
+        BROKER,
+        broker_tool.broker_command(spec),
+        spec.data_dir / "broker.log",
+        f"{resolved.value} MQTT broker on {host}:{port}",
+        listens_on=(host, port),
+    )
+
+
+def _headend(rig: Rig, log_dir: Path) -> ProcessSpec:
+    inventory = rig.run_dir / "headend-inventory.json"
+    inventory.write_text(json.dumps(inventory_for(rig), indent=2) + "\n")
+    control = rig.control_path(HEADEND)
+    argv = [
+        sys.executable,
+        "-m",
+        "tools.headend",
+        "--broker-host",
+        rig.broker.host,
+        "--broker-port",
+        str(rig.broker.port),
+        "--control",
+        str(control),
+        "--db",
+        str(rig.store_path(HEADEND)),
+        "--inventory",
+        str(inventory),
+    ]
+    return ProcessSpec(HEADEND, argv, log_dir / f"{HEADEND}.log", "head-end simulator", control)
