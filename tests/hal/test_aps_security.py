@@ -177,7 +177,7 @@ async def test_unencrypted_or_forged_metering_is_dropped_and_counted() -> None:
                 # frame on the air as it is, past the APS policy.
                 frame = ApsFrame(
                     frame_type=ApsFrameType.DATA,
-                    counter=meter_ncp.stack._next_aps_counter(),
+                    counter=meter_ncp.stack.next_aps_counter(),
                     dst_endpoint=1,
                     cluster=0x0702,
                     profile=SE_PROFILE,

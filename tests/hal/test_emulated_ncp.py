@@ -103,9 +103,9 @@ async def test_frames_keep_arriving_after_the_aps_counter_wraps() -> None:
         meter, ihd, ihd_ncp = pair.meter, pair.ihd, pair.ihd_ncp
         assert meter.node_id is not None
         await ihd.send(meter.node_id, 0x0702, 1, b"\x00\x01\x00\x00\x00")
-        counter = ihd_ncp.stack._aps_counter
+        counter = ihd_ncp.stack.transmitter.aps_counter
         # the rest of the counter's cycle goes to the hub, at a realistic pace (~70 frames/s)
-        while (ihd_ncp.stack._aps_counter + 1) & 0xFF != counter:
+        while (ihd_ncp.stack.transmitter.aps_counter + 1) & 0xFF != counter:
             await ihd.send(0x0000, 0x0702, 9, b"\x00\x02\x00\x00\x00")
             await asyncio.sleep(0.012)
         await ihd.send(meter.node_id, 0x0702, 1, b"\x00\x03\x00\x00\x00")

@@ -8,17 +8,16 @@ frame got through. Retransmissions from a peer are acked again but delivered onc
 
 from __future__ import annotations
 
-import asyncio
 import collections
 import dataclasses
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
 import bellows.types as t
 
 from protocol.zigbee_aps import ApsFrame, ApsFrameType
 
-if TYPE_CHECKING:
-    from .zigbee_stack import ZigbeeStack
+from .stack_services import StackServices
+from .timer import TimerHandle
 
 APS_ACK_TIMEOUT_S = 1.0
 APS_RETRIES = 2
@@ -28,6 +27,8 @@ DUPLICATE_WINDOW_S = APS_ACK_TIMEOUT_S * APS_RETRIES + 0.5
 #: Counters remembered per sender (the duplicate-rejection table's depth for one source).
 DUPLICATE_MEMORY = 16
 C = t.EmberCounterType
+#: Told the NWK destination of a unicast whose APS ack never came (after the last retry).
+DeliveryFailed = Callable[[int], None]
 
 
 @dataclasses.dataclass
@@ -38,12 +39,13 @@ class _PendingAck:
     payload: bytes
     aps_frame_bytes: bytes
     tries: int = 0
-    timer: asyncio.TimerHandle | None = None
+    timer: TimerHandle | None = None
 
 
 class ApsDelivery:
-    def __init__(self, stack: ZigbeeStack) -> None:
+    def __init__(self, stack: StackServices, delivery_failed: DeliveryFailed) -> None:
         self.stack = stack
+        self._delivery_failed = delivery_failed
         self._pending: dict[tuple[int, int], _PendingAck] = {}
         self._seen: dict[int, collections.deque[tuple[int, float]]] = {}
 
@@ -98,7 +100,7 @@ class ApsDelivery:
         self.stack.later(0, self.stack.emit, "messageSentHandler", values)
 
     def _arm_retry(self, pending: _PendingAck, counter: int) -> None:
-        pending.timer = asyncio.get_running_loop().call_later(
+        pending.timer = self.stack.timer.call_later(
             APS_ACK_TIMEOUT_S, self._retry, pending, counter
         )
 
@@ -108,7 +110,7 @@ class ApsDelivery:
         if pending.tries >= APS_RETRIES:
             del self._pending[(pending.destination, counter)]
             self.stack.count(C.COUNTER_APS_DATA_TX_UNICAST_FAILED)
-            self.stack.aps_security.delivery_failed(pending.destination)
+            self._delivery_failed(pending.destination)
             self.report_sent(
                 pending.destination,
                 pending.aps_frame,
@@ -158,7 +160,7 @@ class ApsDelivery:
         frames from the same sender, whereas a counter that merely wrapped (256 frames later,
         which a fast burst reaches within the window) is a new frame.
         """
-        now = asyncio.get_running_loop().time()
+        now = self.stack.timer.monotonic()
         recent = self._seen.setdefault(source, collections.deque(maxlen=DUPLICATE_MEMORY))
         if any(seen == counter and now - at < DUPLICATE_WINDOW_S for seen, at in recent):
             return True

@@ -23,12 +23,10 @@ APS acknowledgements go unsecured: they carry no data, and the NWK layer protect
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import logging
 import secrets
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 import bellows.types as t
 
@@ -47,10 +45,8 @@ from protocol.zigbee_aps import (
 )
 from protocol.zigbee_nwk import NwkFrame
 
+from .stack_services import StackServices
 from .state import LinkKeyEntry, NetworkRole
-
-if TYPE_CHECKING:
-    from .zigbee_stack import ZigbeeStack
 
 LOGGER = logging.getLogger(__name__)
 C = t.EmberCounterType
@@ -59,6 +55,8 @@ KEY_REQUEST_TIMEOUT_S = 3.0
 DISCOVERY_POLL_S = 0.02
 Transmit = Callable[[ApsFrame], None]
 Fail = Callable[[], None]
+#: The next ZDO transaction sequence number (the ZDO server's, so ours never repeat its own).
+NextZdoTsn = Callable[[], int]
 
 
 @dataclasses.dataclass
@@ -69,8 +67,9 @@ class _Waiting:
 
 
 class ApsSecurity:
-    def __init__(self, stack: ZigbeeStack) -> None:
+    def __init__(self, stack: StackServices, next_zdo_tsn: NextZdoTsn) -> None:
         self.stack = stack
+        self._next_zdo_tsn = next_zdo_tsn
         #: Last APS frame counter accepted per sender EUI-64 (4.4.1.2 step 5).
         self._incoming: dict[int, int] = {}
         self._waiting: dict[int, _Waiting] = {}
@@ -131,12 +130,12 @@ class ApsSecurity:
     def _discover(self, destination: int, then: Fail, fail: Fail) -> None:
         """IEEE_addr_req to a partner we never heard from: the Request-Key names it by EUI-64,
         and its answer's NWK header (extended source, 4.3.1.1) teaches it to the stack."""
-        request = IeeeAddrReq(self.stack.zdo._next_tsn(), destination).build()
+        request = IeeeAddrReq(self._next_zdo_tsn(), destination).build()
         self.stack.send_aps(
             destination,
             ApsFrame(
                 frame_type=ApsFrameType.DATA,
-                counter=self.stack._next_aps_counter(),
+                counter=self.stack.next_aps_counter(),
                 dst_endpoint=0,
                 cluster=IeeeAddrReq.CLUSTER_ID,
                 profile=0x0000,
@@ -144,12 +143,12 @@ class ApsSecurity:
                 payload=request,
             ),
         )
-        deadline = asyncio.get_running_loop().time() + KEY_REQUEST_TIMEOUT_S
+        deadline = self.stack.timer.monotonic() + KEY_REQUEST_TIMEOUT_S
 
         def check() -> None:
             if self.peer_eui64(destination) is not None:
                 then()
-            elif asyncio.get_running_loop().time() > deadline:
+            elif self.stack.timer.monotonic() > deadline:
                 LOGGER.warning(
                     "0x%04x did not tell its EUI-64: APS-secured frame not sent", destination
                 )
@@ -190,7 +189,7 @@ class ApsSecurity:
     def _send_command(self, nwk: int, command: bytes, key: bytes, key_id: sec.KeyId) -> None:
         header = ApsFrame(
             frame_type=ApsFrameType.COMMAND,
-            counter=self.stack._next_aps_counter(),
+            counter=self.stack.next_aps_counter(),
             security=True,
             payload=command,
         )
@@ -257,7 +256,7 @@ class ApsSecurity:
     def command(self, nwk: NwkFrame, aps: ApsFrame) -> bool:
         """Key management once joined: Request-Key at the trust centre, Transport-Key of an
         application link key at a device. True if the frame was ours to handle."""
-        if not self.stack.state.joined or self.stack.joining.active or not aps.security:
+        if not self.stack.state.joined or self.stack.joining_in_progress or not aps.security:
             return False
         opened = self._unsecured(nwk, aps)
         if opened is None:

@@ -147,7 +147,7 @@ class SecurityCommands:
 
     @command("removeDevice")
     def _remove_device(self, p: Params) -> Result:
-        status = self.stack.joining.remove_device(
+        status = self.stack.remove_device(
             int(p["destShort"]), int_eui(p["destLong"]), int_eui(p["targetLong"])
         )
         return {"status": status}

@@ -22,26 +22,22 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from typing import TYPE_CHECKING
 
 from protocol import zigbee_security as sec
 from protocol.errors import DecodeError
 from protocol.zigbee_aps import ApsFrame, ApsFrameType
 from protocol.zigbee_nwk import NwkFrame, NwkFrameType
 
+from .stack_services import BROADCAST_ADDRESSES, StackServices
 from .state import NetworkRole
 
-if TYPE_CHECKING:
-    from .zigbee_stack import ZigbeeStack
-
 LOGGER = logging.getLogger(__name__)
-BROADCAST_ADDRESSES = (0xFFFF, 0xFFFD, 0xFFFC, 0xFFFB)
 #: Routing-table size of a small NCP; the oldest learned route gives way to a new one.
 MAX_ROUTES = 64
 
 
 class NwkRouting:
-    def __init__(self, stack: ZigbeeStack) -> None:
+    def __init__(self, stack: StackServices) -> None:
         self.stack = stack
         #: destination NWK address -> next hop (MAC short address).
         self.routes: dict[int, int] = {}

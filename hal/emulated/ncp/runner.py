@@ -32,6 +32,7 @@ from protocol.errors import DecodeError
 from .ezsp_codec import SUPPORTED_VERSIONS, EzspCodec
 from .ezsp_handlers import EzspHandlers
 from .state import NcpState
+from .timer import Timer
 from .tokens import NcpTokens
 from .zigbee_stack import ZigbeeStack
 
@@ -55,8 +56,13 @@ class EmulatedNcp:
         version: int = 13,
         name: str = "ncp",
         store_path: Path | None = None,
+        *,
+        timer: Timer | None = None,
     ) -> None:
-        """`store_path` is the NCP's token file (see `tokens`); None keeps everything in RAM."""
+        """`store_path` is the NCP's token file (see `tokens`); None keeps everything in RAM.
+        `timer` is the ZigBee stack's clock and scheduler, the event loop's unless a test gives
+        a `manual_timer.ManualTimer`; the ASH link to the host always runs on the loop's clock,
+        as its peer (bellows) does."""
         if version not in SUPPORTED_VERSIONS:
             raise ValueError(
                 f"EZSP protocol version {version} is not emulated; choose one of {SUPPORTED_VERSIONS}"
@@ -69,7 +75,7 @@ class EmulatedNcp:
         # Like a chip's reboot: the tokens come back, the network stays down until networkInit.
         if self.tokens.restore(self.state):
             LOGGER.info("%s: network tokens restored (node 0x%04x)", name, self.state.node_id)
-        self.stack = ZigbeeStack(self.state, radio, self._emit, self.tokens)
+        self.stack = ZigbeeStack(self.state, radio, self._emit, self.tokens, timer)
         self.handlers = EzspHandlers(self.stack, version)
         self.codec = EzspCodec(4)
         #: Names of commands the host sent that we answered with invalidCommand.

@@ -97,7 +97,7 @@ class NcpState:
     address_table: dict[int, tuple[int, int]] = dataclasses.field(default_factory=dict)
     children: dict[int, Neighbour] = dataclasses.field(default_factory=dict)
     neighbours: dict[int, Neighbour] = dataclasses.field(default_factory=dict)
-    #: wall time (loop clock) until which joining is permitted.
+    #: Until when joining is permitted, on the stack timer's clock (`timer.Timer.monotonic`).
     permit_join_until: float = 0.0
 
     @property

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 import zigpy.types as zt
 import zigpy.zdo.types as zdo
@@ -18,21 +17,25 @@ import zigpy.zdo.types as zdo
 from protocol.zigbee_aps import ApsFrame, ApsFrameType, DeliveryMode
 from protocol.zigbee_nwk import NwkFrame
 
+from .stack_services import StackServices
 from .state import NetworkRole
-
-if TYPE_CHECKING:
-    from .zigbee_stack import ZigbeeStack
 
 LOGGER = logging.getLogger(__name__)
 ZDO_PROFILE = 0x0000
 NOT_SUPPORTED = 0x84
 BROADCAST_RX_ON = 0xFFFD
+#: Mgmt_Permit_Joining_req: open (or close) joining for that many seconds.
+PermitJoining = Callable[[int], object]
+#: Mgmt_Leave_req naming us: leave the network as NLME-LEAVE.request does.
+Leave = Callable[[], None]
 
 
 class ZdoServer:
-    def __init__(self, stack: ZigbeeStack) -> None:
+    def __init__(self, stack: StackServices, permit_joining: PermitJoining, leave: Leave) -> None:
         self.stack = stack
         self.state = stack.state
+        self._permit = permit_joining
+        self._leave = leave
         self._tsn = 0
 
     def handle(self, nwk: NwkFrame, aps: ApsFrame) -> bool:
@@ -75,7 +78,7 @@ class ZdoServer:
         self._send(
             BROADCAST_RX_ON,
             zdo.ZDOCmd.Device_annce,
-            bytes([self._next_tsn()]) + body + bytes([capability]),
+            bytes([self.next_tsn()]) + body + bytes([capability]),
         )
 
     def _own_nwk(self) -> bytes:
@@ -172,7 +175,7 @@ class ZdoServer:
 
     def _permit_joining(self, body: bytes, unicast: bool) -> bytes | None:
         if self.state.role in (NetworkRole.COORDINATOR, NetworkRole.ROUTER) and body:
-            self.stack.permit_joining(body[0])
+            self._permit(body[0])
         return bytes([zdo.Status.SUCCESS]) if unicast else None
 
     def _mgmt_leave(self, body: bytes, unicast: bool) -> bytes | None:
@@ -186,12 +189,12 @@ class ZdoServer:
             return bytes([zdo.Status.NOT_SUPPORTED]) if unicast else None
         if not unicast or self.state.role == NetworkRole.COORDINATOR:
             return bytes([zdo.Status.NOT_SUPPORTED]) if unicast else None
-        self.stack.later(0, self.stack.joining.leave)
+        self.stack.later(0, self._leave)
         return bytes([zdo.Status.SUCCESS])
 
     # -- sending ---------------------------------------------------------------------
 
-    def _next_tsn(self) -> int:
+    def next_tsn(self) -> int:
         self._tsn = (self._tsn + 1) & 0xFF
         return self._tsn
 
@@ -199,7 +202,7 @@ class ZdoServer:
         broadcast = destination >= 0xFFF8
         aps = ApsFrame(
             frame_type=ApsFrameType.DATA,
-            counter=self.stack._next_aps_counter(),
+            counter=self.stack.next_aps_counter(),
             delivery_mode=DeliveryMode.BROADCAST if broadcast else DeliveryMode.UNICAST,
             dst_endpoint=0,
             cluster=cluster,
