@@ -16,7 +16,7 @@ from typing import Any
 
 import bellows.types as t
 
-from hal.emulated.air import AirChannel, InProcessRadioLink
+from hal.emulated.air_channel import AirChannel, InProcessRadioLink
 from hal.emulated.ncp.joiner import SCAN_TIME_S
 from hal.emulated.ncp.manual_timer import ManualTimer
 from hal.emulated.ncp.state import LinkKeyEntry, NcpState, NetworkRole

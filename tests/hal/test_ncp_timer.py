@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from hal.emulated.air import AirChannel, InProcessRadioLink
+from hal.emulated.air_channel import AirChannel, InProcessRadioLink
 from hal.emulated.ncp.manual_timer import ManualTimer
 from hal.emulated.ncp.runner import EmulatedNcp
 from hal.emulated.ncp.timer import AsyncioTimer, Timer
