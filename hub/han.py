@@ -22,7 +22,6 @@ import zigpy.config as zc
 import zigpy.device
 import zigpy.exceptions
 import zigpy.types as t
-from zigpy.zcl.clusters.smartenergy import Metering
 
 from devices.core.rig import DeviceConfig, Rig
 from hal.emulated.ncp.runner import EmulatedNcp, HostLink
@@ -32,6 +31,7 @@ from hal.radio_link import TcpRadioLink
 from protocol.errors import SmartMeterError, TransientLinkError
 from protocol.event_codes import EventCode
 from protocol.ieee802154 import eui64_to_str
+from protocol.se import Metering
 
 from .se_controller import SE_PROFILE, SmartEnergyController
 from .time_server import TIME_CLUSTER, TimeServer
