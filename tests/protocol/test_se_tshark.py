@@ -19,7 +19,9 @@ from typing import Any
 
 import pytest
 import zigpy.types as t
+from zigpy.zcl import foundation
 
+from protocol.se import Time
 from protocol.se.key_establishment import ImplicitCertificate163k1
 from tests.protocol.se_oracle import (
     PAYLOAD_POS,
@@ -208,3 +210,35 @@ def test_a_missing_tshark_fails_rather_than_skips(
     monkeypatch.setattr("shutil.which", lambda _name: None)
     with pytest.raises(pytest.fail.Exception, match="tshark is not installed"):
         dissect(tmp_path, [])
+
+
+def test_tshark_reads_every_time_attribute(tmp_path: Path) -> None:
+    """Time (0x000A, zigpy's definition re-exported): a Read Attributes Response carrying all ten
+    attributes shows each id with the ZCL data type and value we sent, UTCTime from 2000."""
+    value = 757_382_400  # 2024-01-01T00:00:00Z as UTCTime
+    attributes = [a for a in Time.AttributeDefs if a.id <= 0x0009]
+    assert len(attributes) == 10
+    records = [
+        foundation.ReadAttributeRecord(
+            attrid=a.id,
+            status=foundation.Status.SUCCESS,
+            value=foundation.TypeValue(type=a.zcl_type, value=a.type(0x03 if a.id == 1 else value)),
+        )
+        for a in attributes
+    ]
+    rsp = foundation.GeneralCommand.Read_Attributes_rsp
+    header = foundation.ZCLHeader.general(1, rsp, direction=foundation.Direction.Server_to_Client)
+    payload = foundation.GENERAL_COMMANDS[rsp].schema(status_records=records).serialize()
+    (fields,) = dissect(tmp_path, [se_frame(Time.cluster_id, header.serialize() + payload, 1)])
+    shown = {
+        name: [f.show for f in fields if f.name == name]
+        for name in ("zbee_zcl_general.time.attr_id", "zbee_zcl.attr.data.type")
+    }
+    assert shown["zbee_zcl_general.time.attr_id"] == [f"0x{a.id:04x}" for a in attributes]
+    assert shown["zbee_zcl.attr.data.type"] == [f"0x{a.zcl_type:02x}" for a in attributes]
+    utc = [f.show for f in fields if f.name == "zbee_zcl.attr.utc"]
+    assert utc == ["Jan  1, 2024 00:00:00.000000000 UTC"] * 3  # Time, LastSetTime, ValidUntilTime
+    numbers = [f.show for f in fields if f.name in ("zbee_zcl.attr.uint32", "zbee_zcl.attr.int32")]
+    assert numbers == [str(value)] * 6  # TimeZone, DstStart, DstEnd, DstShift, Standard/LocalTime
+    status = [f.show for f in fields if f.name == "zbee_zcl_general.time.attr.time_status"]
+    assert status == ["0x03"]  # Master | Synchronized
