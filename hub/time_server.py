@@ -11,9 +11,9 @@ from datetime import UTC, datetime
 
 import zigpy.types as t
 import zigpy.zcl.foundation as f
-from zigpy.zcl.clusters.general import Time
 
 from hal.ports import Clock
+from protocol.se import Time
 
 ZIGBEE_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 #: TimeStatus: Master (bit 0) and Synchronized (bit 1), ZCL 3.12.2.2.2.

@@ -28,9 +28,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import zigpy.types as t
-from zigpy.zcl.clusters.smartenergy import Metering
 
 from firmware.zcl.server import Attribute, AttributeTable
+from protocol.se import Metering
 
 __all__ = [
     "ELECTRICITY",

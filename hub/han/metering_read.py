@@ -6,10 +6,10 @@ import asyncio
 
 import zigpy.device
 import zigpy.exceptions
-from zigpy.zcl.clusters.smartenergy import Metering
 
 from firmware.rig import DeviceConfig
 from protocol.errors import TransientLinkError
+from protocol.se import Metering
 
 from .commissioning import DeviceUnavailable
 

@@ -67,11 +67,12 @@ def record_incoming(ncp: EmulatedNcp) -> list[dict[str, Any]]:
     return seen
 
 
-def test_the_policy_covers_the_se_clusters_but_not_key_establishment_or_foundation() -> None:
-    for cluster in (0x0700, 0x0701, 0x0702, 0x0703, 0x0704, 0x0705):
+def test_the_policy_covers_the_se_clusters_and_time_but_not_key_establishment() -> None:
+    # The full SE 1.x 5.4.6 table is tested cluster by cluster in tests/protocol.
+    for cluster in (0x000A, 0x0700, 0x0701, 0x0702, 0x0703, 0x0704, 0x0705):
         assert needs_aps_encryption(SE_PROFILE, cluster)
     assert 0x0800 not in APS_ENCRYPTED_SE_CLUSTERS  # Key Establishment agrees the keys
-    for cluster in (0x0000, 0x0003, 0x000A, 0x0019):
+    for cluster in (0x0000, 0x0003, 0x0800):
         assert not needs_aps_encryption(SE_PROFILE, cluster)
     assert not needs_aps_encryption(0x0104, 0x0702)  # only the SE profile is ours to rule
 
@@ -207,7 +208,8 @@ async def test_unencrypted_or_forged_metering_is_dropped_and_counted() -> None:
             ]
 
 
-async def test_zdo_basic_and_time_stay_under_the_network_key_only() -> None:
+async def test_zdo_and_basic_stay_under_the_network_key_and_time_takes_the_link_key() -> None:
+    """SE 1.x 5.4.6: Basic is a network-key cluster, Time an application-link-key one."""
     air = AirChannel()
     psdus: list[bytes] = []
     async with coordinator(air) as (app, hub_ncp):
@@ -224,6 +226,8 @@ async def test_zdo_basic_and_time_stay_under_the_network_key_only() -> None:
             data = [a for _n, a in aps_frames(psdus, network_key) if a.frame_type == 0]
             assert {a.cluster for a in data if a.profile == SE_PROFILE} >= {0x0000, 0x000A}
             assert any(a.profile == 0x0000 for a in data)  # ZDO: device announce at least
-            assert not any(a.security for a in data)
+            assert not any(a.security for a in data if a.profile == 0x0000 or a.cluster == 0x0000)
+            assert all(a.security for a in data if a.profile == SE_PROFILE and a.cluster == 0x000A)
             delivered = {v["aps_frame"].clusterId: v for v in hub_inbox}
-            assert not delivered[0x000A]["aps_frame"].options & 0x0020
+            assert not delivered[0x0000]["aps_frame"].options & 0x0020
+            assert delivered[0x000A]["aps_frame"].options & 0x0020  # APS_OPTION_ENCRYPTION
