@@ -15,11 +15,13 @@ from typing import Any
 from firmware.boards import HubBoard
 from firmware.event_log import EventLog
 from firmware.rig import Rig
+from firmware.zcl.reporting import ReportingTable
+from firmware.zcl.server import ZclServer
 from hal.control_socket import ControlError, Handler, Request
 from protocol.event_codes import EventCode
 
 from .han import HanNetwork
-from .time_server import TimeServer
+from .time_server import time_server
 from .wan_bridge import WanBridge
 
 __all__ = ["Hub"]
@@ -37,9 +39,8 @@ class Hub:
         self.wan = board.wan
         self.events = EventLog(self.store, self.clock, self.name)
         self._publishing: set[asyncio.Task[None]] = set()
-        self.han = HanNetwork(
-            rig, board.ncp, self.clock, self.store, self.record, TimeServer(self.clock)
-        )
+        zcl = ZclServer([time_server(self.clock)], ReportingTable(self.store))
+        self.han = HanNetwork(rig, board.ncp, self.clock, self.store, self.record, zcl)
         self.bridge = WanBridge(rig, self.han, self.clock)
         self._running = False
 

@@ -1,68 +1,64 @@
-"""The hub's Time cluster server (ZCL 0x000A): the HAN's reference clock (clause 6.1.x).
+"""The hub's Time cluster server (ZCL 0x000A, 3.12): the HAN's reference clock.
 
-Devices read Time (UTC seconds since 2000-01-01), TimeStatus (master, synchronised) and the UK
-time-zone attributes from the hub. Time comes from the hub's clock port only.
+A declaration (`protocol.se.Time`) bound to the hub's clock port, served by the firmware's ZCL
+engine. Devices read Time (UTC seconds since 2000-01-01), TimeStatus and the UK time-zone
+attributes from it: the hub keeps UTC (clause 15.5) and says how UK civil time (GMT, and BST in
+summer) follows from it, so a device can show local time (15.6.a) without a zone database.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-import zigpy.types as t
-import zigpy.zcl.foundation as f
-
+from firmware.zcl.cluster_server import AttributeBinding, ClusterServer
 from hal.ports import Clock
 from protocol.se import Time
 
+__all__ = ["TIME_STATUS", "ZIGBEE_EPOCH", "time_server", "uk_summer_time", "zigbee_time"]
+
 ZIGBEE_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
-#: TimeStatus: Master (bit 0) and Synchronized (bit 1), ZCL 3.12.2.2.2.
-TIME_STATUS_MASTER_SYNCHRONISED = 0x03
+#: TimeStatus (ZCL 3.12.2.2.2): Master (bit 0), Synchronized (bit 1) and MasterZoneDst (bit 2):
+#: the hub is the HAN's time authority, for the time and for the zone and DST alike.
+TIME_STATUS = 0x07
+#: BST is GMT + 1 h (clause 15.6.a).
+DST_SHIFT_S = 3600
 
 
 def zigbee_time(now: datetime) -> int:
+    """UTCTime: whole seconds since 2000-01-01 00:00 UTC."""
     return int((now - ZIGBEE_EPOCH).total_seconds())
 
 
-class TimeServer:
-    def __init__(self, clock: Clock) -> None:
-        self._clock = clock
-        attrs = Time.AttributeDefs
-        self._attributes: dict[int, tuple[type, Callable[[], int]]] = {
-            attrs.time.id: (t.UTCTime, lambda: zigbee_time(self._clock.now())),
-            attrs.time_status.id: (t.bitmap8, lambda: TIME_STATUS_MASTER_SYNCHRONISED),
-            attrs.time_zone.id: (t.int32s, lambda: 0),
-            attrs.local_time.id: (t.uint32_t, lambda: zigbee_time(self._clock.now())),
-        }
+def _last_sunday(year: int, month: int) -> datetime:
+    first_of_next = datetime(year + (month == 12), month % 12 + 1, 1, 1, tzinfo=UTC)
+    last_day = first_of_next - timedelta(days=1)
+    return last_day - timedelta(days=(last_day.weekday() + 1) % 7)
 
-    def answer(self, request: bytes) -> bytes | None:
-        """The response to a ZCL frame for the Time cluster, or None if it needs none."""
-        header, payload = f.ZCLHeader.deserialize(request)
-        if (
-            not header.frame_control.is_general
-            or header.command_id != f.GeneralCommand.Read_Attributes
-        ):
-            return None
-        attr_ids, _ = t.List[t.uint16_t].deserialize(payload)
-        records = []
-        for attr_id in attr_ids:
-            entry = self._attributes.get(attr_id)
-            if entry is None:
-                records.append(
-                    f.ReadAttributeRecord(attrid=attr_id, status=f.Status.UNSUPPORTED_ATTRIBUTE)
-                )
-                continue
-            kind, getter = entry
-            value = f.TypeValue(
-                type=f.DataType.from_python_type(kind).type_id, value=kind(getter())
-            )
-            records.append(
-                f.ReadAttributeRecord(attrid=attr_id, status=f.Status.SUCCESS, value=value)
-            )
-        reply_header = f.ZCLHeader.general(
-            header.tsn, f.GeneralCommand.Read_Attributes_rsp, direction=f.Direction.Server_to_Client
-        )
-        reply_header.frame_control = reply_header.frame_control.replace(
-            disable_default_response=True
-        )
-        return reply_header.serialize() + b"".join(r.serialize() for r in records)
+
+def uk_summer_time(year: int) -> tuple[datetime, datetime]:
+    """When BST starts and ends in `year`: the last Sundays of March and October, 01:00 UTC."""
+    return _last_sunday(year, 3), _last_sunday(year, 10)
+
+
+def time_server(clock: Clock) -> ClusterServer:
+    """The Time server cluster of the hub, read from `clock`."""
+
+    def dst(now: datetime) -> tuple[datetime, datetime]:
+        return uk_summer_time(now.year)
+
+    def local_time() -> int:
+        now = clock.now()
+        start, end = dst(now)
+        return zigbee_time(now) + (DST_SHIFT_S if start <= now < end else 0)
+
+    bindings = {
+        "time": lambda: zigbee_time(clock.now()),
+        "time_status": lambda: TIME_STATUS,
+        "time_zone": lambda: 0,  # GMT
+        "dst_start": lambda: zigbee_time(dst(clock.now())[0]),
+        "dst_end": lambda: zigbee_time(dst(clock.now())[1]),
+        "dst_shift": lambda: DST_SHIFT_S,
+        "standard_time": lambda: zigbee_time(clock.now()),
+        "local_time": local_time,
+    }
+    return ClusterServer(Time, {name: AttributeBinding(read) for name, read in bindings.items()})

@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Coroutine, Mapping
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -34,7 +34,10 @@ from firmware.counter_watch import CounterWatch
 from firmware.event_log import EventLog
 from firmware.rig import DeviceKind
 from firmware.zcl.client import ZclClient
-from firmware.zcl.server import AttributeTable, ZclFrame, ZclServer
+from firmware.zcl.cluster_server import ClusterServer
+from firmware.zcl.frame import ZclFrame
+from firmware.zcl.reporting import ReportingTable
+from firmware.zcl.server import ZclServer
 from hal.control_socket import Handler, Request
 from hal.radio import EndpointDescriptor, IncomingMessage
 from protocol.errors import DecodeError, TransientLinkError
@@ -80,7 +83,7 @@ class Firmware:
         self.display = board.display
         self.radio = board.radio
         self.events = EventLog(board.store, board.clock, identity.name)
-        self.zcl_server = ZclServer(self.served_clusters())
+        self.zcl_server = ZclServer(self.served_clusters(), ReportingTable(board.store))
         self.zcl_client = ZclClient(board.clock, self.send)
         self.log = logging.getLogger(f"devices.{self.name}")
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -92,9 +95,9 @@ class Firmware:
 
     # -- subclass hooks ----------------------------------------------------------------
 
-    def served_clusters(self) -> Mapping[int, AttributeTable]:
-        """Server clusters of our endpoint: cluster id -> attribute table."""
-        return {}
+    def served_clusters(self) -> list[ClusterServer]:
+        """Server clusters of our endpoint."""
+        return []
 
     async def on_start(self) -> None:
         """Start the device's own loops (with `spawn`)."""
@@ -285,10 +288,17 @@ class Firmware:
             return  # not for our endpoint (e.g. Green Power broadcasts): not ours to judge
         try:
             frame = ZclFrame.parse(message.payload)
-            if not frame.to_server:
-                self.zcl_client.handle_response(message.sender, frame)
-                return
-            reply = self.zcl_server.handle(message.cluster_id, frame, broadcast=message.broadcast)
+            if frame.to_server:
+                reply = self.zcl_server.handle(
+                    message.cluster_id,
+                    frame,
+                    source=(message.sender, message.src_endpoint),
+                    broadcast=message.broadcast,
+                )
+            else:
+                reply = self.zcl_client.handle(
+                    message.sender, message.src_endpoint, message.cluster_id, frame
+                )
         except DecodeError as exc:
             self.record_malformed(
                 exc,
@@ -300,6 +310,16 @@ class Firmware:
             return
         if reply is not None:
             self.spawn(self._reply(message, reply), "zcl-reply")
+
+    async def send_due_reports(self) -> None:
+        """Send the attribute reports due now (ZCL 2.5.11) to the clients that asked."""
+        for (nwk, endpoint), cluster_id, payload in self.zcl_server.due_reports(
+            self.clock.monotonic()
+        ):
+            try:
+                await self.send(nwk, cluster_id, endpoint, payload)
+            except TransientLinkError as exc:
+                self.log.info("report to 0x%04x not delivered: %s", nwk, exc)
 
     async def _reply(self, request: IncomingMessage, payload: bytes) -> None:
         try:

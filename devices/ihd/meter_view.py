@@ -73,6 +73,13 @@ class MeterLink:
     read_at: datetime | None = None
     failures: int = 0
     registers: dict[str, Any] | None = field(default=None, repr=False)
+    #: The meter reports its readings to us (ZCL attribute reporting, clause 12.5).
+    subscribed: bool = False
+    #: Clock-monotonic second of the last readings heard, by report or poll.
+    heard_s: float | None = None
+    #: How the readings came: reports taken and polls made (bench port, tests).
+    reports: int = 0
+    polls: int = 0
 
     @property
     def lost(self) -> bool:
@@ -110,6 +117,9 @@ class MeterLink:
             "endpoint": self.endpoint,
             "mirrored": self.mirrored,
             "failures": self.failures,
+            "subscribed": self.subscribed,
+            "reports": self.reports,
+            "polls": self.polls,
             "lost": self.lost,
             "read_at": None if self.read_at is None else self.read_at.isoformat(),
             "attributes": {**self.formatting, **(self.readings or {})},

@@ -16,17 +16,16 @@ older than one sample.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from devices.core.firmware import DeviceIdentity, Firmware
 from firmware.boards import MeterBoard
-from firmware.zcl.server import AttributeTable
+from firmware.zcl.cluster_server import ClusterServer
 from hal.control_socket import ControlError, Handler, Request
 from protocol.metering_units import metering_registers
 
 from .integrator import EnergyIntegrator, to_microseconds
-from .metering_cluster import METERING_CLUSTER, Commodity, attribute_names, metering_attributes
+from .metering_cluster import METERING_CLUSTER, Commodity, metering_server
 from .register_store import PERSIST_INTERVAL_S, RegisterStore
 
 __all__ = ["SAMPLE_PERIOD_S", "MeterFirmware", "display_unit"]
@@ -116,21 +115,24 @@ class MeterFirmware(Firmware):
         while True:
             await self.clock.sleep(SAMPLE_PERIOD_S)
             self.sample()
+            # Reporting clients (the IHD, 12.5) hear of a change within one sample.
+            await self.send_due_reports()
 
     # -- the Metering cluster ----------------------------------------------------------
 
-    def served_clusters(self) -> Mapping[int, AttributeTable]:
-        return {
-            METERING_CLUSTER: metering_attributes(
+    def served_clusters(self) -> list[ClusterServer]:
+        return [
+            metering_server(
                 self.commodity,
                 summation=lambda: self.commodity.raw_summation(self.register.units),
                 demand=lambda: self.commodity.raw_demand(self._rate),
             )
-        }
+        ]
 
     def metering_view(self) -> dict[str, Any]:
         """Raw Metering attributes (zigpy names) and the registers they mean, with units."""
-        attributes = attribute_names(self.zcl_server.read_values(METERING_CLUSTER))
+        values = self.zcl_server.cluster(METERING_CLUSTER).values()
+        attributes = {name: int(value) for name, value in values.items()}
         return {"attributes": attributes, **metering_registers(attributes)}
 
     def display_lines(self) -> list[str]:

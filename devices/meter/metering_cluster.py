@@ -27,9 +27,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import zigpy.types as t
-
-from firmware.zcl.server import Attribute, AttributeTable
+from firmware.zcl.cluster_server import AttributeBinding, ClusterServer
 from protocol.se import Metering
 
 __all__ = [
@@ -38,13 +36,12 @@ __all__ = [
     "METERING_CLUSTER",
     "Commodity",
     "attribute_names",
-    "metering_attributes",
+    "metering_server",
 ]
 
 METERING_CLUSTER = Metering.cluster_id
 _UINT48_MODULUS = 1 << 48
 _INT24_MAX = (1 << 23) - 1
-_ATTR = Metering.AttributeDefs
 
 
 @dataclass(frozen=True)
@@ -113,34 +110,32 @@ def _constant(value: int) -> Callable[[], int]:
     return lambda: value
 
 
-def metering_attributes(
+def metering_server(
     commodity: Commodity,
     summation: Callable[[], int],
     demand: Callable[[], int],
     status: Callable[[], int] | None = None,
-) -> AttributeTable:
-    """The Metering server attribute table; `summation` and `demand` return raw values,
-    `status` the Status bitmap (no flag set when not given)."""
-    return {
-        _ATTR.current_summ_delivered.id: Attribute(t.uint48_t, summation),
-        _ATTR.status.id: Attribute(t.bitmap8, status or _constant(0)),
-        _ATTR.unit_of_measure.id: Attribute(
-            _ATTR.unit_of_measure.type, _constant(commodity.unit_of_measure)
-        ),
-        _ATTR.multiplier.id: Attribute(t.uint24_t, _constant(commodity.multiplier)),
-        _ATTR.divisor.id: Attribute(t.uint24_t, _constant(commodity.divisor)),
-        _ATTR.summation_formatting.id: Attribute(
-            t.bitmap8, _constant(commodity.summation_formatting)
-        ),
-        _ATTR.demand_formatting.id: Attribute(t.bitmap8, _constant(commodity.demand_formatting)),
-        _ATTR.metering_device_type.id: Attribute(
-            t.bitmap8, _constant(commodity.metering_device_type)
-        ),
-        _ATTR.instantaneous_demand.id: Attribute(t.int24s, demand),
+) -> ClusterServer:
+    """The Metering server cluster; `summation` and `demand` return raw values, `status` the
+    Status bitmap (no flag set when not given). Data types and access come from the
+    declaration (`protocol.se.Metering`)."""
+    bindings = {
+        "current_summ_delivered": summation,
+        "status": status or _constant(0),
+        "unit_of_measure": _constant(commodity.unit_of_measure),
+        "multiplier": _constant(commodity.multiplier),
+        "divisor": _constant(commodity.divisor),
+        "summation_formatting": _constant(commodity.summation_formatting),
+        "demand_formatting": _constant(commodity.demand_formatting),
+        "metering_device_type": _constant(commodity.metering_device_type),
+        "instantaneous_demand": demand,
     }
+    return ClusterServer(
+        Metering, {name: AttributeBinding(read) for name, read in bindings.items()}
+    )
 
 
 def attribute_names(values: Mapping[int, Any]) -> dict[str, int]:
-    """Metering attribute id -> value as zigpy's attribute name -> plain int, the input of
-    `protocol.metering_units.metering_registers`."""
+    """Metering attribute id -> value as the declaration's attribute name -> plain int, the
+    input of `protocol.metering_units.metering_registers`."""
     return {Metering.attributes[attr_id].name: int(value) for attr_id, value in values.items()}

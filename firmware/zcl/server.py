@@ -1,30 +1,33 @@
-"""The server side of a device's ZCL endpoint: Read Attributes and Default Response (sans-IO).
+"""The ZCL server engine every device and the hub run, driven by the cluster declarations.
 
-A meter serves its Smart Energy clusters (Metering 0x0702 for now) as tables of attributes: each
-attribute id maps to its ZCL data type (a zigpy type, which fixes the type id on the wire) and a
-getter for the current value. `ZclServer.handle` takes one received ZCL frame and returns the
-payload to send back to the sender's endpoint, or None; it never touches the radio, so the same
-object runs behind a real dongle, an emulated NCP and in unit tests.
+A component serves each cluster as a `ClusterServer`: the zigpy cluster class that declares it
+(`protocol.se`: attribute ids, data types, access; command ids and layouts), bindings from
+attribute names to the firmware's getters and setters, and handlers for the cluster's commands.
+`ZclServer.handle` takes one received frame and returns the payload to send back, or None; it
+never touches the radio or a clock, so the same object runs behind a real dongle, an emulated
+NCP and in unit tests. What it answers (ZCL 07-5123 clause 2.5):
 
-What it answers (ZCL 07-5123-06 clause 2.5):
-
-- Read Attributes (0x00) with Read Attributes Response (0x01): one record per requested id, in
-  the order asked, status UNSUPPORTED_ATTRIBUTE for an id the cluster does not have; records
-  that would not fit in one unfragmented frame are left out (2.5.2.3), the client asks again.
-- anything else with a Default Response (2.5.12): UNSUPPORTED_CLUSTER for a cluster we do not
-  serve, UNSUP_GENERAL_COMMAND / UNSUP_CLUSTER_COMMAND (or their manufacturer-specific forms)
-  for a command we do not implement. Per 2.5.12.2 a Default Response goes only to unicasts, is
-  never sent in answer to a Default Response, and is sent for an error even when the request
-  set Disable Default Response; that bit only suppresses the "success" Default Response, which
-  no command here needs, since each command we implement has a response of its own.
-- a malformed frame raises `DecodeError`: the firmware records the malformed-message event
-  (clause 18.11.j) and answers nothing, so a fuzzer learns nothing from our replies.
+- Read Attributes (2.5.1) with one record per id, in the order asked; UNSUPPORTED_ATTRIBUTE for
+  an id the cluster does not have; records that would not fit one frame are left out (2.5.2.3).
+- Write Attributes, Undivided and No Response (2.5.3-2.5.6): READ_ONLY where the declaration
+  or the device allows no write, INVALID_DATA_TYPE for a wrong type, INVALID_VALUE for a value
+  the firmware refuses; an undivided write changes nothing unless every record is good.
+- Configure Reporting and Read Reporting Configuration (2.5.7-2.5.10), for the attributes the
+  declaration marks reportable; the reports themselves come from `due_reports` (2.5.11).
+- Discover Attributes (2.5.13).
+- Cluster commands: parsed with the declaration's schema and handed to the firmware's handler,
+  which returns a response command, nothing (then a Default Response SUCCESS unless the sender
+  disabled it), or raises `ZclStatusError` (a Default Response with that status).
+- Anything else with a Default Response (2.5.12): UNSUPPORTED_CLUSTER, UNSUP_GENERAL_COMMAND,
+  UNSUP_CLUSTER_COMMAND, or their manufacturer-specific forms. A Default Response goes only to a
+  unicast and never answers a Default Response.
+- A malformed frame raises `DecodeError`: the firmware records Malformed message (18.11.j) and
+  answers nothing, so a fuzzer learns nothing from our replies.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable
 from typing import Any
 
 import zigpy.types as t
@@ -32,162 +35,266 @@ from zigpy.zcl import foundation
 
 from protocol.errors import DecodeError
 
-__all__ = ["MAX_ZCL_PAYLOAD", "Attribute", "AttributeTable", "ZclFrame", "ZclServer"]
+from .cluster_server import ClusterResponse, ClusterServer, CommandRequest, ZclStatusError
+from .frame import (
+    MAX_ZCL_PAYLOAD,
+    ZclFrame,
+    attribute_id,
+    cluster_command_header,
+    response_header,
+    set_disable_default_response,
+)
+from .reporting import Destination, DueReport, ReportingTable
+from .server_writes import configure_reporting, read_reporting_configuration, write_attributes
 
-#: Largest ZCL payload sent in one frame: the 82 octets the emulated NCP (like EmberZNet)
-#: advertises as its maximum transfer size in the node descriptor. We do not fragment.
-MAX_ZCL_PAYLOAD = 82
+__all__ = ["ZclFrame", "ZclServer"]
 
-_READ_ATTRIBUTES = foundation.GENERAL_COMMANDS[foundation.GeneralCommand.Read_Attributes]
-_READ_ATTRIBUTES_RSP = foundation.GENERAL_COMMANDS[foundation.GeneralCommand.Read_Attributes_rsp]
-_DEFAULT_RSP = foundation.GENERAL_COMMANDS[foundation.GeneralCommand.Default_Response]
-
-
-@dataclass(frozen=True, slots=True)
-class Attribute:
-    """One readable attribute: its ZCL data type as a zigpy type (`t.uint48_t` gives type id
-    0x25 on the wire) and a getter returning the current value as a plain int."""
-
-    zcl_type: type
-    read: Callable[[], int]
-
-    def type_value(self) -> foundation.TypeValue:
-        type_id = foundation.DataType.from_python_type(self.zcl_type).type_id
-        return foundation.TypeValue(type=type_id, value=self.zcl_type(self.read()))
-
-
-#: Attribute id -> attribute, for one cluster.
-AttributeTable = Mapping[int, Attribute]
-
-
-@dataclass(frozen=True, slots=True)
-class ZclFrame:
-    """A received ZCL frame: zigpy's parsed header and the command payload after it."""
-
-    header: foundation.ZCLHeader
-    body: bytes
-
-    @classmethod
-    def parse(cls, payload: bytes) -> ZclFrame:
-        """Split a ZCL frame into header and body; DecodeError if there is no valid header."""
-        try:
-            header, body = foundation.ZCLHeader.deserialize(bytes(payload))
-            frame_type = foundation.FrameType(header.frame_control.frame_type)
-        except (ValueError, KeyError) as exc:
-            raise DecodeError("ZCL frame", f"a ZCL header ({exc})", bytes(payload)) from None
-        if frame_type not in (
-            foundation.FrameType.GLOBAL_COMMAND,
-            foundation.FrameType.CLUSTER_COMMAND,
-        ):
-            raise DecodeError("ZCL frame", "frame type 0 or 1", bytes(payload))
-        return cls(header, bytes(body))
-
-    @property
-    def to_server(self) -> bool:
-        """True for a command to a server cluster, False for a response coming back to a client."""
-        return self.header.frame_control.direction == foundation.Direction.Client_to_Server
-
-    @property
-    def is_general(self) -> bool:
-        return self.header.frame_control.frame_type == foundation.FrameType.GLOBAL_COMMAND
-
-
-def response_header(request: foundation.ZCLHeader, command_id: int) -> foundation.ZCLHeader:
-    """Header of a server-to-client global command answering `request` (same TSN and, as zigpy
-    does, the same manufacturer code). zigpy sets Disable Default Response on it: a response is
-    never answered with a Default Response."""
-    return foundation.ZCLHeader.general(
-        request.tsn,
-        command_id,
-        manufacturer=request.manufacturer,
-        direction=foundation.Direction.Server_to_Client,
-    )
-
-
-def parse_read_attributes(body: bytes) -> list[int]:
-    """Attribute ids of a Read Attributes payload: a non-empty list of uint16 (ZCL 2.5.1)."""
-    if not body or len(body) % 2:
-        raise DecodeError("Read Attributes payload", "one or more 16-bit attribute ids", body)
-    command: Any
-    command, _rest = _READ_ATTRIBUTES.schema.deserialize(body)
-    return [int(attribute_id) for attribute_id in command.attribute_ids]
+Status = foundation.Status
+GeneralCommand = foundation.GeneralCommand
+_GENERAL = {int(command): command for command in GeneralCommand}
 
 
 class ZclServer:
-    """Answers ZCL requests for the clusters in `clusters` (cluster id -> attribute table)."""
+    """Answers ZCL requests for the clusters a component serves on one endpoint."""
 
-    def __init__(self, clusters: Mapping[int, AttributeTable]) -> None:
-        self._clusters = {int(cluster): dict(table) for cluster, table in clusters.items()}
+    def __init__(
+        self, clusters: Iterable[ClusterServer], reporting: ReportingTable | None = None
+    ) -> None:
+        self._clusters = {cluster.cluster_id: cluster for cluster in clusters}
+        self.reporting = reporting if reporting is not None else ReportingTable()
+        self._tsn = 0
 
     @property
     def clusters(self) -> list[int]:
         return sorted(self._clusters)
 
-    def handle(self, cluster_id: int, frame: ZclFrame, *, broadcast: bool = False) -> bytes | None:
-        """The payload to send back for a client-to-server frame, or None for no answer.
+    def cluster(self, cluster_id: int) -> ClusterServer:
+        return self._clusters[cluster_id]
+
+    def next_tsn(self) -> int:
+        self._tsn = (self._tsn + 1) & 0xFF
+        return self._tsn
+
+    def handle(
+        self,
+        cluster_id: int,
+        frame: ZclFrame,
+        *,
+        source: Destination = (0, 0),
+        broadcast: bool = False,
+    ) -> bytes | None:
+        """The payload to send back to `source` for a client-to-server frame, or None.
 
         Raises DecodeError when the command payload is malformed.
         """
         header = frame.header
         if not frame.to_server:
             return None  # a response for a client cluster: not the server's business
-        if frame.is_general and header.command_id == foundation.GeneralCommand.Default_Response:
+        if frame.is_general and frame.command_id == GeneralCommand.Default_Response:
             return None  # 2.5.12.2: never answer a Default Response
-        table = self._clusters.get(cluster_id)
-        if table is None:
-            return self._default_response(header, foundation.Status.UNSUPPORTED_CLUSTER, broadcast)
-        manufacturer = bool(header.frame_control.is_manufacturer_specific)
-        if frame.is_general and not manufacturer:
-            if header.command_id == foundation.GeneralCommand.Read_Attributes:
-                return self._read_attributes(header, table, parse_read_attributes(frame.body))
-            return self._default_response(
-                header, foundation.Status.UNSUP_GENERAL_COMMAND, broadcast
+        served = self._clusters.get(cluster_id)
+        if served is None:
+            return _default_response(header, Status.UNSUPPORTED_CLUSTER, broadcast)
+        if frame.manufacturer_specific:
+            status = (
+                Status.UNSUP_MANUF_GENERAL_COMMAND
+                if frame.is_general
+                else Status.UNSUP_MANUF_CLUSTER_COMMAND
             )
+            return _default_response(header, status, broadcast)
         if frame.is_general:
-            status = foundation.Status.UNSUP_MANUF_GENERAL_COMMAND
-        elif manufacturer:
-            status = foundation.Status.UNSUP_MANUF_CLUSTER_COMMAND
-        else:
-            status = foundation.Status.UNSUP_CLUSTER_COMMAND
-        return self._default_response(header, status, broadcast)
+            return self._general(served, frame, source, broadcast)
+        return self._cluster_command(served, frame, source, broadcast)
 
-    def read_values(self, cluster_id: int) -> dict[int, Any]:
-        """Every attribute of a served cluster as (id -> typed value), for the bench port."""
-        return {
-            attribute_id: attribute.zcl_type(attribute.read())
-            for attribute_id, attribute in self._clusters[cluster_id].items()
-        }
-
-    def _read_attributes(
-        self, header: foundation.ZCLHeader, table: AttributeTable, attribute_ids: list[int]
-    ) -> bytes:
-        head = response_header(header, foundation.GeneralCommand.Read_Attributes_rsp).serialize()
-        records: list[foundation.ReadAttributeRecord] = []
-        size = len(head)
-        for attribute_id in attribute_ids:
-            attribute = table.get(attribute_id)
-            if attribute is None:
-                record = foundation.ReadAttributeRecord(
-                    t.uint16_t(attribute_id), foundation.Status.UNSUPPORTED_ATTRIBUTE
-                )
-            else:
-                record = foundation.ReadAttributeRecord(
-                    t.uint16_t(attribute_id), foundation.Status.SUCCESS, attribute.type_value()
-                )
-            length = len(record.serialize())
-            if size + length > MAX_ZCL_PAYLOAD:
-                break  # 2.5.2.3: only the records that fit; the client reads the rest again
-            records.append(record)
-            size += length
-        body = _READ_ATTRIBUTES_RSP.schema(status_records=records).serialize()
-        return bytes(head + body)
-
-    @staticmethod
-    def _default_response(
-        header: foundation.ZCLHeader, status: foundation.Status, broadcast: bool
+    def _general(
+        self, served: ClusterServer, frame: ZclFrame, source: Destination, broadcast: bool
     ) -> bytes | None:
-        if broadcast:
-            return None  # 2.5.12.2 criterion 1: Default Responses answer unicasts only
-        head = response_header(header, foundation.GeneralCommand.Default_Response)
-        body = _DEFAULT_RSP.schema(command_id=header.command_id, status=status)
-        return bytes(head.serialize() + body.serialize())
+        command, header = _GENERAL.get(frame.command_id), frame.header
+        if command is None:
+            return _default_response(header, Status.UNSUP_GENERAL_COMMAND, broadcast)
+        if command == GeneralCommand.Read_Attributes:
+            return _read_attributes(served, header, _parse(command, frame.body).attribute_ids)
+        if command in (
+            GeneralCommand.Write_Attributes,
+            GeneralCommand.Write_Attributes_Undivided,
+            GeneralCommand.Write_Attributes_No_Response,
+        ):
+            records = _parse(command, frame.body).attributes
+            reply = write_attributes(
+                served, records, undivided=command == GeneralCommand.Write_Attributes_Undivided
+            )
+            if command == GeneralCommand.Write_Attributes_No_Response:
+                return None
+            return _response(header, GeneralCommand.Write_Attributes_rsp, status_records=reply)
+        if command == GeneralCommand.Configure_Reporting:
+            records = _parse(command, frame.body).config_records
+            reply = configure_reporting(served, records, self.reporting, source)
+            return _response(header, GeneralCommand.Configure_Reporting_rsp, status_records=reply)
+        if command == GeneralCommand.Read_Reporting_Configuration:
+            records = _parse(command, frame.body).attribute_records
+            reply = read_reporting_configuration(served, records, self.reporting, source)
+            return _response(
+                header, GeneralCommand.Read_Reporting_Configuration_rsp, attribute_configs=reply
+            )
+        if command == GeneralCommand.Discover_Attributes:
+            request = _parse(command, frame.body)
+            return _discover_attributes(
+                served, header, int(request.start_attribute_id), int(request.max_attribute_ids)
+            )
+        return _default_response(header, Status.UNSUP_GENERAL_COMMAND, broadcast)
+
+    def _cluster_command(
+        self, served: ClusterServer, frame: ZclFrame, source: Destination, broadcast: bool
+    ) -> bytes | None:
+        header = frame.header
+        entry = served.handlers.get(frame.command_id)
+        if entry is None:
+            return _default_response(header, Status.UNSUP_CLUSTER_COMMAND, broadcast)
+        definition, handler = entry
+        try:
+            args, rest = definition.schema.deserialize(frame.body)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise DecodeError(
+                f"{definition.name} command", f"its fields ({exc})", frame.body
+            ) from None
+        if rest:
+            raise DecodeError(f"{definition.name} command", "nothing after its fields", rest)
+        try:
+            response = handler(CommandRequest(source, frame.tsn, definition.name, args, broadcast))
+        except ZclStatusError as exc:
+            return _default_response(header, exc.status, broadcast)
+        if response is None:
+            if header.frame_control.disable_default_response:
+                return None
+            return _default_response(header, Status.SUCCESS, broadcast)
+        return self.command_frame(
+            served.cluster_id, response, tsn=frame.tsn, disable_default_response=True
+        )
+
+    def command_frame(
+        self,
+        cluster_id: int,
+        command: ClusterResponse,
+        *,
+        tsn: int | None = None,
+        disable_default_response: bool = False,
+    ) -> bytes:
+        """A server-to-client cluster command (e.g. PublishPrice), built from the declaration."""
+        cluster = self._clusters[cluster_id].cluster
+        definition = cluster.commands_by_name[command.name]
+        if definition.id not in cluster.client_commands:
+            raise ValueError(f"{command.name} is not a command the {cluster.name} server sends")
+        header = cluster_command_header(
+            self.next_tsn() if tsn is None else tsn,
+            definition.id,
+            to_server=False,
+            disable_default_response=disable_default_response,
+        )
+        return bytes(header.serialize() + definition.schema(**command.fields).serialize())
+
+    def due_reports(self, now_s: float) -> list[tuple[Destination, int, bytes]]:
+        """Report Attributes frames due now, each with its destination and cluster."""
+        frames: list[tuple[Destination, int, bytes]] = []
+        for due in self.reporting.due(now_s, self._read_for_report):
+            frames.extend(
+                (due.destination, due.cluster_id, payload) for payload in self._report_frames(due)
+            )
+        return frames
+
+    def _read_for_report(self, cluster_id: int, attribute_id: int) -> Any:
+        served = self._clusters.get(cluster_id)
+        if served is None or attribute_id not in served.bindings:
+            return None
+        return served.value(attribute_id)
+
+    def _report_frames(self, due: DueReport) -> list[bytes]:
+        served = self._clusters[due.cluster_id]
+        reports = [
+            foundation.Attribute(attribute_id(a), served.type_value(a)) for a in due.attribute_ids
+        ]
+        frames: list[bytes] = []
+        while reports:
+            header = foundation.ZCLHeader.general(
+                self.next_tsn(),
+                GeneralCommand.Report_Attributes,
+                direction=foundation.Direction.Server_to_Client,
+            )
+            set_disable_default_response(header, True)
+            head = header.serialize()
+            chunk: list[Any] = []
+            size = len(head)
+            while reports and (not chunk or size + len(reports[0].serialize()) <= MAX_ZCL_PAYLOAD):
+                size += len(reports[0].serialize())
+                chunk.append(reports.pop(0))
+            body = foundation.GENERAL_COMMANDS[GeneralCommand.Report_Attributes].schema(
+                attribute_reports=chunk
+            )
+            frames.append(bytes(head + body.serialize()))
+        return frames
+
+
+def _parse(command: GeneralCommand, body: bytes) -> Any:
+    """A global command's payload, by zigpy's schema for it; DecodeError if malformed."""
+    definition = foundation.GENERAL_COMMANDS[command]
+    if command == GeneralCommand.Read_Attributes and (not body or len(body) % 2):
+        raise DecodeError("Read Attributes payload", "one or more 16-bit attribute ids", body)
+    try:
+        parsed, rest = definition.schema.deserialize(body)
+    except (ValueError, KeyError, TypeError, IndexError) as exc:
+        raise DecodeError(f"{definition.name} payload", f"its records ({exc})", body) from None
+    if rest:
+        raise DecodeError(f"{definition.name} payload", "nothing after its records", rest)
+    return parsed
+
+
+def _response(request: foundation.ZCLHeader, command: GeneralCommand, **fields: Any) -> bytes:
+    head = response_header(request, command).serialize()
+    body = foundation.GENERAL_COMMANDS[command].schema(**fields).serialize()
+    return bytes(head + body)
+
+
+def _read_attributes(
+    served: ClusterServer, header: foundation.ZCLHeader, attribute_ids: Iterable[int]
+) -> bytes:
+    head = response_header(header, GeneralCommand.Read_Attributes_rsp).serialize()
+    records: list[foundation.ReadAttributeRecord] = []
+    size = len(head)
+    for requested in attribute_ids:
+        record = served.read_record(int(requested))
+        length = len(record.serialize())
+        if size + length > MAX_ZCL_PAYLOAD:
+            break  # 2.5.2.3: only the records that fit; the client reads the rest again
+        records.append(record)
+        size += length
+    body = foundation.GENERAL_COMMANDS[GeneralCommand.Read_Attributes_rsp].schema(
+        status_records=records
+    )
+    return bytes(head + body.serialize())
+
+
+def _discover_attributes(
+    served: ClusterServer, header: foundation.ZCLHeader, start: int, most: int
+) -> bytes:
+    ids = sorted(a for a in served.bindings if a >= start)
+    shown = ids[:most]
+    info = [
+        foundation.DiscoverAttributesResponseRecord(attribute_id(a), served.bindings[a][0].zcl_type)
+        for a in shown
+    ]
+    complete = t.Bool.true if len(shown) == len(ids) else t.Bool.false
+    return _response(
+        header,
+        GeneralCommand.Discover_Attributes_rsp,
+        discovery_complete=complete,
+        attribute_info=info,
+    )
+
+
+def _default_response(
+    header: foundation.ZCLHeader, status: foundation.Status, broadcast: bool
+) -> bytes | None:
+    if broadcast:
+        return None  # 2.5.12.2 criterion 1: Default Responses answer unicasts only
+    return _response(
+        header, GeneralCommand.Default_Response, command_id=header.command_id, status=status
+    )

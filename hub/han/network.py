@@ -20,13 +20,15 @@ import zigpy.types as t
 from firmware.clock_waits import sleep_real
 from firmware.counter_watch import CounterWatch
 from firmware.rig import DeviceConfig, Rig
+from firmware.zcl.frame import ZclFrame
+from firmware.zcl.server import ZclServer
 from hal.ports import Clock, NonVolatileStore
 from hal.radio import Ncp
+from protocol.errors import DecodeError
 from protocol.event_codes import EventCode
 from protocol.ieee802154 import eui64_to_str
 from protocol.zigbee_ids import SE_PROFILE, ClusterId, SeDeviceId
 
-from ..time_server import TimeServer
 from .commissioning import Commissioning, DeviceUnavailable, RecordEvent, ieee_of
 from .known_devices import KnownDevices
 from .metering_read import read_metering
@@ -55,13 +57,14 @@ class HanNetwork:
         clock: Clock,
         store: NonVolatileStore,
         record: RecordEvent,
-        time_server: TimeServer,
+        zcl_server: ZclServer,
     ) -> None:
         self.rig = rig
         self._ncp = ncp
         self._clock = clock
         self._record = record
-        self._time = time_server
+        #: The hub's own server clusters on its ESI endpoint (Time), ZCL engine of the platform.
+        self.zcl_server = zcl_server
         self.known = KnownDevices(store)
         self.app: SmartEnergyController | None = None
         self.commissioning = Commissioning(rig, self.known, clock, record, lambda: self.app)
@@ -92,7 +95,7 @@ class HanNetwork:
                     "profile": SE_PROFILE,
                     "device_type": SeDeviceId.ENERGY_SERVICE_INTERFACE,
                     "device_version": 0,
-                    "input_clusters": [ClusterId.TIME],
+                    "input_clusters": self.zcl_server.clusters,
                     "output_clusters": [ClusterId.METERING],
                 }
             ],
@@ -231,22 +234,37 @@ class HanNetwork:
         )
 
     def _se_packet(self, packet: t.ZigbeePacket) -> bool:
-        """Serve the hub's own SE clusters (Time); everything else goes to zigpy."""
-        if packet.cluster_id != ClusterId.TIME or packet.dst_ep != HUB_ENDPOINT or self.app is None:
+        """Serve the hub's own SE server clusters (Time) with the platform's ZCL engine;
+        everything else (responses to the hub's own requests) goes to zigpy."""
+        cluster_id = int(packet.cluster_id)
+        if packet.dst_ep != HUB_ENDPOINT or cluster_id not in self.zcl_server.clusters:
             return False
+        if self.app is None or packet.src is None:
+            return True
+        payload = packet.data.serialize()
+        source = (int(packet.src.address), int(packet.src_ep))
         try:
-            reply = self._time.answer(packet.data.serialize())
-        except (ValueError, KeyError) as exc:
+            frame = ZclFrame.parse(payload)
+            if not frame.to_server:
+                return False  # an answer to a request of the hub's: zigpy's business
+            reply = self.zcl_server.handle(cluster_id, frame, source=source)
+        except DecodeError as exc:
             self._record(
-                EventCode.MALFORMED_MESSAGE, {"cluster": int(ClusterId.TIME), "error": str(exc)}
+                EventCode.MALFORMED_MESSAGE,
+                {
+                    "sender": f"0x{source[0]:04x}",
+                    "cluster": f"0x{cluster_id:04x}",
+                    "payload": payload.hex(),
+                    "reason": str(exc),
+                },
             )
             return True
-        if reply is not None and packet.src is not None:
+        if reply is not None:
             device = self.app.get_device(nwk=packet.src.address)
             self._spawn(
                 device.request(
                     SE_PROFILE,
-                    ClusterId.TIME,
+                    cluster_id,
                     HUB_ENDPOINT,
                     packet.src_ep,
                     reply[1],

@@ -15,7 +15,8 @@ them):
 - Supply Limit set: LoadLimitSupplyState .. SupplyUncontrolledFlowState (0x0605-0x0609);
 - Meter Billing set: BillDeliveredTrailingDigit and the received-energy bill (0x0A04-0x0A14);
 - Supply Control set (0x0B00-0x0B15);
-- the global ClusterRevision and AttributeReportingStatus (0xFFFD, 0xFFFE).
+- the global ClusterRevision and AttributeReportingStatus (0xFFFD, 0xFFFE);
+- the reportable flag on the summations, Status and InstantaneousDemand (zigpy has none).
 
 zigpy declares ScheduleSnapshot's schedules and ConfigureNotificationFlags' bit-field
 allocations as lists; tshark 4.0 and the spec-generated zsmartsystems library read one per
@@ -35,7 +36,14 @@ from zigpy.zcl import foundation
 from zigpy.zcl.clusters import smartenergy as zigpy_se
 
 from .types import TrailingDigit
-from .zcl_defs import MAP8, add_attributes, attribute, attribute_grid, attribute_pairs
+from .zcl_defs import (
+    MAP8,
+    add_attributes,
+    attribute,
+    attribute_grid,
+    attribute_pairs,
+    make_reportable,
+)
 
 
 class MeteringAttributes(zigpy_se.Metering.AttributeDefs):
@@ -98,6 +106,20 @@ add_attributes(
         t.uint48_t,
         no_tier="current_no_tier_block{block}_summ_received",
     ),
+)
+
+
+# The attributes an IHD or the hub may ask a meter to report (SE 1.4 D.3.2.2: the summations,
+# the status and the demand are the reportable ones of the sets the GB meters serve).
+make_reportable(
+    MeteringAttributes,
+    [
+        "current_summ_delivered",
+        "current_summ_received",
+        "status",
+        "instantaneous_demand",
+        *(f"current_tier{n}_summ_{way}" for n in range(1, 49) for way in ("delivered", "received")),
+    ],
 )
 
 

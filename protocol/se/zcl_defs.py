@@ -12,6 +12,7 @@ fixed stride; writing the 256 members of a grid by hand would only add room for 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final, cast
 
@@ -28,6 +29,7 @@ from zigpy.zcl.foundation import (
 
 READ = ZCLAttributeAccess.Read
 READ_WRITE = ZCLAttributeAccess.Read | ZCLAttributeAccess.Write
+READ_REPORT = ZCLAttributeAccess.Read | ZCLAttributeAccess.Report
 MAP8 = DataTypeId.map8
 
 
@@ -139,3 +141,15 @@ def add_attributes(defs: type[BaseAttributeDefs], *families: Mapping[str, ZCLAtt
             if hasattr(defs, name):
                 raise TypeError(f"attribute {name} is declared twice")
             setattr(defs, name, definition)
+
+
+def make_reportable(defs: type[BaseAttributeDefs], names: Iterable[str]) -> None:
+    """Give attributes the reportable access flag (ZCL "P"), so a client may configure
+    reporting of them; the rest of each definition stays as declared."""
+    for name in names:
+        definition: ZCLAttributeDef = getattr(defs, name)
+        setattr(
+            defs,
+            name,
+            dataclasses.replace(definition, access=definition.access | ZCLAttributeAccess.Report),
+        )

@@ -17,7 +17,8 @@ from zigpy.zcl.clusters.smartenergy import Metering
 from devices.core.firmware import DeviceIdentity
 from devices.esme.firmware import EsmeFirmware
 from devices.gsme.firmware import GsmeFirmware
-from devices.ihd.firmware import IhdFirmware
+from devices.ihd.firmware import REPORTED, IhdFirmware
+from devices.ihd.meter_view import Fuel
 from devices.meter.integrator import EnergyIntegrator
 from devices.meter.meter_firmware import DELIVERED
 from devices.meter.register_store import RegisterStore
@@ -106,6 +107,24 @@ async def test_ihd_marks_a_silent_meter_no_signal_and_logs_it(premises: Premises
     assert shows(ihd, r"^Elec total 0\.\d{3} kWh \(no signal\)$")  # the last value stays
     codes = [record.code for record in ihd.events.recent(10)]
     assert EventCode.COMMUNICATION_ERROR in codes
+
+
+@pytest.mark.req("12.5")
+async def test_the_ihd_subscribes_and_hears_a_load_change_from_the_meters_report(
+    premises: Premises,
+) -> None:
+    meter = await premises.start("esme", esme(1000))
+    await eventually(lambda: meter.joined, 20, "ESME joined")
+    ihd = await premises.start("ihd", IhdFirmware)
+    await eventually(lambda: Fuel.ELECTRICITY in ihd.links, 20, "IHD found the ESME")
+    link = ihd.links[Fuel.ELECTRICITY]
+    await eventually(lambda: link.subscribed and link.reports > 0, 10, "ESME reports to the IHD")
+    polls = link.polls
+    await load(meter, 2500)
+    taken = await eventually(lambda: shows(ihd, r"^Electricity 2\.500 kW$"), 5, "IHD shows it")
+    assert taken < 5  # clause 12.5: electricity within 5 s
+    assert link.polls == polls  # it came by report: the IHD did not ask
+    assert len(meter.zcl_server.reporting) == len(REPORTED)  # the ESME keeps one per attribute
 
 
 @pytest.mark.req("18.11.j", "9.2", "6.1.9")

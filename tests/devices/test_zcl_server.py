@@ -11,12 +11,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 from zigpy.zcl import foundation
 
-from devices.meter.metering_cluster import ELECTRICITY, GAS, attribute_names, metering_attributes
+from devices.meter.metering_cluster import ELECTRICITY, GAS, attribute_names, metering_server
 from firmware.zcl.client import ZclClient, parse_read_attributes_response
-from firmware.zcl.server import MAX_ZCL_PAYLOAD, Attribute, ZclFrame, ZclServer
+from firmware.zcl.cluster_server import AttributeBinding, ClusterServer
+from firmware.zcl.frame import MAX_ZCL_PAYLOAD, ZclFrame
+from firmware.zcl.server import ZclServer
 from hal.emulated.clock import ManualClock
 from protocol.errors import DecodeError, TransientLinkError
 from protocol.metering_units import metering_registers
+from protocol.se import Metering
 
 from .conftest import zigpy_parse
 
@@ -26,9 +29,7 @@ S = foundation.Status
 
 
 def server(summation: int = 1_234_567, demand: int = 512) -> ZclServer:
-    return ZclServer(
-        {METERING: metering_attributes(ELECTRICITY, lambda: summation, lambda: demand)}
-    )
+    return ZclServer([metering_server(ELECTRICITY, lambda: summation, lambda: demand)])
 
 
 def read_request(tsn: int, *ids: int, manufacturer: int | None = None) -> bytes:
@@ -66,7 +67,7 @@ def test_read_attributes_response_parses_with_zigpy() -> None:
 
 @pytest.mark.parametrize("commodity", [ELECTRICITY, GAS], ids=["electricity", "gas"])
 def test_every_attribute_reads_back_into_registers_with_units(commodity: object) -> None:
-    srv = ZclServer({METERING: metering_attributes(commodity, lambda: 56_789, lambda: 120)})  # type: ignore[arg-type]
+    srv = ZclServer([metering_server(commodity, lambda: 56_789, lambda: 120)])  # type: ignore[arg-type]
     reply = answer(
         srv, read_request(1, 0x0000, 0x0200, 0x0300, 0x0301, 0x0302, 0x0303, 0x0304, 0x0306, 0x0400)
     )
@@ -88,7 +89,8 @@ def test_any_read_is_answered_in_order_and_within_one_frame(ids: list[int]) -> N
     records = response.status_records
     assert [r.attrid for r in records] == ids[: len(records)]  # a prefix: the rest asked again
     assert records, "at least one record always fits"
-    served = srv.read_values(METERING)
+    cluster = srv.cluster(METERING)
+    served = {attr_id: cluster.value(attr_id) for attr_id in cluster.bindings}
     for record in records:
         assert (record.status == S.SUCCESS) == (record.attrid in served)
         if record.status == S.SUCCESS:
@@ -99,7 +101,7 @@ def test_any_read_is_answered_in_order_and_within_one_frame(ids: list[int]) -> N
     ("payload", "cluster", "status"),
     [
         (read_request(5, 0), 0x0700, S.UNSUPPORTED_CLUSTER),  # Price is not served
-        (bytes([0x00, 5, GC.Write_Attributes, 0, 0, 0x20, 1]), METERING, S.UNSUP_GENERAL_COMMAND),
+        (bytes([0x00, 5, GC.Discover_Commands_Received, 0, 8]), METERING, S.UNSUP_GENERAL_COMMAND),
         (bytes([0x01, 5, 0x00]), METERING, S.UNSUP_CLUSTER_COMMAND),  # GetProfile
         (read_request(5, 0, manufacturer=0x1002), METERING, S.UNSUP_MANUF_GENERAL_COMMAND),
         (bytes([0x05, 0x02, 0x10, 5, 0x00]), METERING, S.UNSUP_MANUF_CLUSTER_COMMAND),
@@ -152,9 +154,10 @@ def test_malformed_frames_raise_decode_error(payload: bytes) -> None:
 
 def test_the_server_reads_live_values() -> None:
     value = [1]
-    srv = ZclServer({METERING: {0x0000: Attribute(t.uint48_t, lambda: value[0])}})
+    binding = AttributeBinding(lambda: value[0])
+    srv = ZclServer([ClusterServer(Metering, {"current_summ_delivered": binding})])
     value[0] = 99
-    assert srv.read_values(METERING) == {0x0000: 99}
+    assert srv.cluster(METERING).values() == {"current_summ_delivered": 99}
 
 
 async def test_client_reads_through_a_server_and_matches_by_tsn() -> None:
@@ -165,10 +168,10 @@ async def test_client_reads_through_a_server_and_matches_by_tsn() -> None:
     async def send(destination: int, cluster: int, endpoint: int, payload: bytes) -> None:
         reply = srv.handle(cluster, ZclFrame.parse(payload))
         stray = bytes([0x18, (payload[1] + 1) & 0xFF, GC.Read_Attributes_rsp])  # wrong TSN
-        assert not client.handle_response(destination, ZclFrame.parse(stray))
+        assert client.handle(destination, 1, cluster, ZclFrame.parse(stray)) is None
         assert reply is not None
         asyncio.get_running_loop().call_soon(
-            client.handle_response, destination, ZclFrame.parse(reply)
+            client.handle, destination, 1, cluster, ZclFrame.parse(reply)
         )
 
     client = ZclClient(clock, send)

@@ -12,12 +12,13 @@ import pytest
 
 import hub.han.network as han_module
 from firmware.rig import Rig, load_rig
+from firmware.zcl.server import ZclServer
 from hal.emulated.air_channel import AirChannel, InProcessRadioLink
 from hal.emulated.ncp.dongle import EmulatedDongle
 from hal.real.clock import SystemClock
 from hal.real.sqlite_store import SqliteStore
 from hub.han import HanNetwork
-from hub.time_server import TimeServer
+from hub.time_server import time_server
 from protocol.errors import TransientLinkError
 from protocol.event_codes import EventCode
 from protocol.zigbee_security import link_key_from_install_code
@@ -42,7 +43,7 @@ def hub_han(
         clock,
         store,
         lambda code, detail: events.append((code, detail)),
-        TimeServer(clock),
+        ZclServer([time_server(clock)]),
     )
     return han, dongle, store
 
@@ -99,7 +100,8 @@ async def test_the_hub_reconnects_after_its_ncp_reboots(tmp_path: Path) -> None:
             first_app = han.app
             dongle.ncp.reboot()
             for _ in range(100):
-                if han.app is not None and han.app is not first_app and han.joined()["esme"]:
+                back = any(code == EventCode.COMMUNICATION_OK_HAN for code, _ in events)
+                if back and han.app is not first_app and han.joined()["esme"]:
                     break
                 await asyncio.sleep(0.1)
             assert han.app is not first_app and han.joined()["esme"]

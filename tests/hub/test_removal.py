@@ -16,12 +16,13 @@ from typing import Any
 
 import pytest
 
+from firmware.zcl.server import ZclServer
 from hal.emulated.air_channel import AirChannel
 from hal.real.clock import SystemClock
 from hal.real.sqlite_store import SqliteStore
 from hub.han import DeviceUnavailable, HanNetwork
 from hub.han.se_controller import SmartEnergyController
-from hub.time_server import TimeServer
+from hub.time_server import time_server
 from protocol.errors import TransientLinkError
 from protocol.event_codes import EventCode
 from protocol.zigbee_security import link_key_from_install_code
@@ -44,7 +45,7 @@ def _han(app: SmartEnergyController, store: SqliteStore, events: list[Any]) -> A
         clock,
         store,
         lambda code, detail: events.append((code, detail)),
-        TimeServer(clock),
+        ZclServer([time_server(clock)]),
     )
     han.app = app
     return han, config
