@@ -27,7 +27,8 @@ test: venv
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy --strict protocol hal
+	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 check: lint test
 

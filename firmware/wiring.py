@@ -19,6 +19,7 @@ import os
 import time
 from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import urlsplit
 
 from hal.emulated.air_tcp_link import TcpRadioLink
 from hal.emulated.battery import EmulatedBattery
@@ -36,10 +37,11 @@ from hal.ports import Clock, ElectricityMetrology, GasMetrology, PortError, Supp
 from hal.radio import Ncp
 from hal.real.clock import SystemClock
 from hal.real.ezsp_dongle import EzspDongle
+from hal.real.mqtt_wan import MqttWanLink
 from hal.real.serial_device import SerialDeviceLine
 from hal.real.sqlite_store import SqliteStore
 from hal.serial_line import SerialLine
-from hal.wan import wan_link_from_url
+from hal.wan import WanLink
 from protocol.errors import ConfigError, SmartMeterError
 from protocol.metering_units import gas_flow_for_power
 
@@ -49,6 +51,7 @@ from .rig import ClockKind, DeviceConfig, Rig
 __all__ = [
     "START_WALL_ENV",
     "build_clock",
+    "build_wan",
     "display_board",
     "electricity_meter_board",
     "gas_meter_board",
@@ -57,6 +60,7 @@ __all__ = [
 
 #: Every process of a rig counts simulated time from the same instant, set by the launcher.
 START_WALL_ENV = "SMARTMETER_START_WALL"
+DEFAULT_MQTT_PORT = 1883
 
 
 def build_clock(rig: Rig) -> Clock:
@@ -78,6 +82,17 @@ def build_ncp(rig: Rig, name: str, eui64: int, radio_dongle: str | None, ezsp: i
         return EzspDongle(radio_dongle)
     link = TcpRadioLink(rig.air.host, rig.air.port, eui64, name)
     return EmulatedDongle(eui64, link, ezsp, name, store_path=rig.ncp_store_path(name))
+
+
+def build_wan(url: str, hub_id: str, clock: Clock) -> WanLink:
+    """The WAN backend a URL names, e.g. `mqtt://127.0.0.1:1883` (requirement 6.1.7: the
+    bearer is pluggable); `clock` stamps what the hub sends."""
+    parts = urlsplit(url)
+    if parts.scheme == "mqtt":
+        if not parts.hostname:
+            raise ConfigError(f"WAN URL {url!r} has no host")
+        return MqttWanLink(parts.hostname, parts.port or DEFAULT_MQTT_PORT, hub_id, clock=clock.now)
+    raise ConfigError(f"WAN URL {url!r}: unknown scheme {parts.scheme!r}; known: mqtt")
 
 
 def build_optical(rig: Rig, config: DeviceConfig) -> SerialLine:
@@ -173,7 +188,7 @@ async def hub_board(rig: Rig) -> AsyncIterator[HubBoard]:
     clock = build_clock(rig)
     store = SqliteStore(rig.store_path(hub.name))
     ncp = build_ncp(rig, hub.name, hub.eui64, hub.radio.dongle, hub.radio.ezsp_version)
-    wan = wan_link_from_url(rig.wan_url, hub.wan_id, clock.now)
+    wan = build_wan(rig.wan_url, hub.wan_id, clock)
     try:
         yield HubBoard(clock=clock, store=store, ncp=ncp, wan=wan)
     finally:

@@ -3,8 +3,8 @@ acknowledgements, results and events up (DESIGN.md §4; requirements 6.1.1, 19.1
 
 The hub's firmware sees only this Protocol. The emulated backend speaks MQTT to a broker
 (`hal.real.mqtt_wan.MqttWanLink`); requirement 6.1.7 (a pluggable WAN bearer) is why the hub
-must not know that. A backend is chosen from a URL, as zigpy picks TCP or serial from its path:
-`mqtt://host:port` is the only scheme so far.
+must not know that. The composition root picks the backend from a URL (`firmware.wiring.build_wan`), as zigpy
+picks TCP or serial from its path: `mqtt://host:port` is the only scheme so far.
 
 Contract every backend keeps:
 
@@ -18,18 +18,13 @@ Contract every backend keeps:
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
-from urllib.parse import urlsplit
 
-from protocol.errors import ConfigError
 from protocol.event_report import EventReport
 from protocol.wan import WanCommand
 
 # What the hub does with a command: return the result's data, or raise SmartMeterError.
 CommandHandler = Callable[[WanCommand], Awaitable[dict[str, Any]]]
-
-DEFAULT_MQTT_PORT = 1883
 
 
 @runtime_checkable
@@ -53,16 +48,3 @@ class WanLink(Protocol):
     async def publish_event(self, event: EventReport) -> None:
         """Send an event or alert up to the head-end (clause 18.6)."""
         ...
-
-
-def wan_link_from_url(url: str, hub_id: str, clock: Callable[[], datetime]) -> WanLink:
-    """Build the WAN backend a configuration value names, e.g. `mqtt://127.0.0.1:1883`;
-    `clock` gives the (aware, UTC) times stamped on what the hub sends."""
-    parts = urlsplit(url)
-    if parts.scheme == "mqtt":
-        if not parts.hostname:
-            raise ConfigError(f"WAN URL {url!r} has no host")
-        from hal.real.mqtt_wan import MqttWanLink  # only a configured backend is imported
-
-        return MqttWanLink(parts.hostname, parts.port or DEFAULT_MQTT_PORT, hub_id, clock=clock)
-    raise ConfigError(f"WAN URL {url!r}: unknown scheme {parts.scheme!r}; known: mqtt")

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import json
 import re
-import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -49,6 +48,8 @@ WAN_VERSION = 1
 TOPIC_ROOT = f"smartmeter/v{WAN_VERSION}"
 # A hub id is one MQTT topic level: no separators or wildcards, short enough for a log line.
 _HUB_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+#: A request id is a UUID in its canonical text form: lower-case, hyphenated.
+_REQUEST_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 EVENT_WHAT = "WAN event"
 
@@ -125,11 +126,7 @@ def _load(what: str, data: bytes, required: set[str], optional: set[str]) -> Jso
 
 def _request_id(what: str, obj: JsonObject, key: str = "id") -> str:
     text = require_str(what, obj, key)
-    try:
-        canonical = str(uuid.UUID(text))
-    except ValueError:
-        canonical = None
-    if canonical != text:
+    if not _REQUEST_ID.fullmatch(text):
         raise DecodeError(what, f'"{key}" a lower-case hyphenated UUID', repr(text))
     return text
 
@@ -140,9 +137,16 @@ def _dump(obj: JsonObject) -> bytes:
     ).encode("utf-8")
 
 
-def new_request_id() -> str:
-    """A fresh request id (random UUID), the key of de-duplication on the hub."""
-    return str(uuid.uuid4())
+def request_id(random_bytes: bytes) -> str:
+    """A request id (a version 4 UUID, RFC 4122) from 16 random bytes the caller draws: the key
+    of de-duplication on the hub. Sans-IO: the randomness is the caller's."""
+    if len(random_bytes) != 16:
+        raise LocalProtocolError("a request id needs 16 random bytes")
+    raw = bytearray(random_bytes)
+    raw[6] = (raw[6] & 0x0F) | 0x40  # version 4
+    raw[8] = (raw[8] & 0x3F) | 0x80  # RFC 4122 variant
+    text = raw.hex()
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
 
 def peek_request_id(data: bytes) -> str | None:

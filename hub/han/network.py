@@ -183,7 +183,8 @@ class HanNetwork:
             ieee = t.EUI64.convert(ieee_text)
             if ieee in self.app.devices:
                 continue
-            device = self.app.add_device(ieee, t.NWK(nwk))
+            address: Any = t.NWK
+            device = self.app.add_device(ieee, address(nwk))
             device.schedule_initialize()
 
     def device_joined(self, device: zigpy.device.Device) -> None:
@@ -239,10 +240,11 @@ class HanNetwork:
         cluster_id = int(packet.cluster_id)
         if packet.dst_ep != HUB_ENDPOINT or cluster_id not in self.zcl_server.clusters:
             return False
-        if self.app is None or packet.src is None:
+        src: Any = packet.src
+        if self.app is None or src is None or packet.src_ep is None:
             return True
         payload = packet.data.serialize()
-        source = (int(packet.src.address), int(packet.src_ep))
+        source = (int(src.address), int(packet.src_ep))
         try:
             frame = ZclFrame.parse(payload)
             if not frame.to_server:
@@ -260,7 +262,7 @@ class HanNetwork:
             )
             return True
         if reply is not None:
-            device = self.app.get_device(nwk=packet.src.address)
+            device = self.app.get_device(nwk=src.address)
             self._spawn(
                 device.request(
                     SE_PROFILE,

@@ -29,7 +29,7 @@ PacketHook = Callable[[t.ZigbeePacket], bool]
 DeniedJoinHook = Callable[[int, str], None]
 
 
-class SmartEnergyController(bellows_app.ControllerApplication):
+class SmartEnergyController(bellows_app.ControllerApplication):  # type: ignore[misc]
     """bellows' ControllerApplication with SE frames routed through zigpy's ZCL stack."""
 
     #: Called first for every SE packet; returning True means "handled, don't pass on".

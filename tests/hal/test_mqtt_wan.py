@@ -10,6 +10,7 @@ import asyncio
 import json
 import os
 import queue
+import secrets
 import socket
 import subprocess
 import sys
@@ -23,8 +24,10 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
+from firmware.wiring import build_wan
+from hal.real.clock import SystemClock
 from hal.real.mqtt_wan import MqttVersion, MqttWanLink
-from hal.wan import WanLink, wan_link_from_url
+from hal.wan import WanLink
 from protocol.errors import ConfigError, SmartMeterError
 from protocol.event_codes import EventCode
 from protocol.event_report import EventReport
@@ -37,7 +40,7 @@ from protocol.wan import (
     HubStatus,
     WanCommand,
     event_from_json,
-    new_request_id,
+    request_id,
 )
 from tools.broker import BrokerSpec, find_mosquitto, start_broker, stop_broker
 
@@ -126,7 +129,9 @@ class FakeHub:
 
 
 def read_command(device: str = "esme") -> WanCommand:
-    return WanCommand(new_request_id(), CommandType.READ, device, datetime.now(UTC))
+    return WanCommand(
+        request_id(secrets.token_bytes(16)), CommandType.READ, device, datetime.now(UTC)
+    )
 
 
 @pytest.fixture
@@ -233,15 +238,15 @@ async def test_duplicate_of_a_command_still_running_is_only_acked(
 @pytest.mark.req("18.11.j")
 async def test_malformed_commands_are_rejected_not_executed(link, probe: Probe) -> None:
     _, hub = link
-    request_id = new_request_id()
-    bad = json.loads(read_command().to_json()) | {"id": request_id, "type": "self_destruct"}
+    bad_id = request_id(secrets.token_bytes(16))
+    bad = json.loads(read_command().to_json()) | {"id": bad_id, "type": "self_destruct"}
     probe.send("smartmeter/v1/hub-1/cmd", b"\x00 not even json")  # no id: nobody to answer
     probe.send("smartmeter/v1/hub-1/cmd", json.dumps(bad).encode())
     topic_name, payload = await probe.next()
     ack = CommandAck.from_json(payload)
     assert (topic_name, ack.id, ack.status) == (
         "smartmeter/v1/hub-1/ack",
-        request_id,
+        bad_id,
         AckStatus.REJECTED,
     )
     assert '"type" one of read' in ack.reason
@@ -366,7 +371,7 @@ async def test_stop_leaves_a_retained_offline(broker: int) -> None:
 
 
 def test_backend_is_chosen_by_url() -> None:
-    link = wan_link_from_url("mqtt://127.0.0.1:1999", "hub-9", lambda: datetime.now(UTC))
+    link = build_wan("mqtt://127.0.0.1:1999", "hub-9", SystemClock())
     assert isinstance(link, MqttWanLink) and isinstance(link, WanLink)
     with pytest.raises(ConfigError, match="unknown scheme"):
-        wan_link_from_url("gprs://modem", "hub-9", lambda: datetime.now(UTC))
+        build_wan("gprs://modem", "hub-9", SystemClock())

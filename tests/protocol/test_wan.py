@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -25,9 +26,9 @@ from protocol.wan import (
     check_hub_id,
     event_from_json,
     event_to_json,
-    new_request_id,
     parse_topic,
     peek_request_id,
+    request_id,
     topic,
 )
 
@@ -258,6 +259,8 @@ def test_an_event_envelope_is_the_one_event_shape_and_is_checked() -> None:
 
 
 def test_naive_timestamps_are_refused_on_the_way_out() -> None:
-    command = WanCommand(new_request_id(), CommandType.READ, "esme", datetime(2025, 1, 1))
+    command = WanCommand(
+        request_id(secrets.token_bytes(16)), CommandType.READ, "esme", datetime(2025, 1, 1)
+    )
     with pytest.raises(LocalProtocolError, match="UTC offset"):
         command.to_json()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import secrets
 import shutil
 import socket
 import sqlite3
@@ -31,7 +32,7 @@ from hal.real.mqtt_wan import MqttWanLink
 from protocol.event_codes import EventCode
 from protocol.event_report import EventReport
 from protocol.metering_units import metering_registers
-from protocol.wan import CommandType, WanCommand, new_request_id
+from protocol.wan import CommandType, WanCommand, request_id
 from tools.broker import BrokerSpec, find_mosquitto, start_broker, stop_broker
 from tools.headend import client
 
@@ -215,7 +216,9 @@ async def test_hub_that_acks_but_never_answers(rig: Rig, hub1) -> None:
 @pytest.mark.req("19.1.6")
 async def test_duplicate_delivery_is_acked_twice_executed_once(rig: Rig, hub1) -> None:
     _, meter = hub1
-    command = WanCommand(new_request_id(), CommandType.READ, "esme", datetime.now(UTC))
+    command = WanCommand(
+        request_id(secrets.token_bytes(16)), CommandType.READ, "esme", datetime.now(UTC)
+    )
     for _ in range(2):  # a head-end retry with the same request id, via mosquitto's client
         subprocess.run(
             ["mosquitto_pub", "-h", HOST, "-p", str(rig.port), "-t", "smartmeter/v1/hub-1/cmd",
@@ -232,10 +235,10 @@ async def test_duplicate_delivery_is_acked_twice_executed_once(rig: Rig, hub1) -
 @pytest.mark.req("18.11.j", "19.1.6")
 async def test_malformed_command_is_rejected_and_recorded(rig: Rig, hub1) -> None:
     _, meter = hub1
-    request_id = new_request_id()
+    bad_id = request_id(secrets.token_bytes(16))
     bad = {
         "v": 1,
-        "id": request_id,
+        "id": bad_id,
         "type": "explode",
         "device": "esme",
         "args": {},
@@ -246,7 +249,7 @@ async def test_malformed_command_is_rejected_and_recorded(rig: Rig, hub1) -> Non
         check=True, timeout=5,
     )  # fmt: skip
     [(status, reason)] = await rig.until(
-        "SELECT status, reason FROM acks WHERE request_id=?", request_id
+        "SELECT status, reason FROM acks WHERE request_id=?", bad_id
     )
     assert status == "rejected" and "explode" in reason
     assert meter.calls == []

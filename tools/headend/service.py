@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -34,8 +35,8 @@ from protocol.wan import (
     WanCommand,
     all_hubs_topic,
     event_from_json,
-    new_request_id,
     parse_topic,
+    request_id,
     topic,
 )
 from tools.headend.inventory import Inventory
@@ -162,7 +163,7 @@ class HeadEnd:
         except LookupError as exc:
             raise ControlError(str(exc)) from None
         command = WanCommand(
-            id=new_request_id(),
+            id=request_id(secrets.token_bytes(16)),
             type=kind,
             device=device.name,
             issued_at=self._clock(),
