@@ -22,6 +22,15 @@ _PARITY = {
 _BYTESIZE = {7: serial.SEVENBITS, 8: serial.EIGHTBITS}
 
 
+def _pyserial(settings: LineSettings) -> dict[str, object]:
+    return {
+        "baudrate": settings.baud,
+        "bytesize": _BYTESIZE[settings.data_bits],
+        "parity": _PARITY[settings.parity],
+        "stopbits": settings.stop_bits,
+    }
+
+
 class SerialDeviceLine:
     """`hal.serial_line.SerialLine` on a serial device."""
 
@@ -41,10 +50,11 @@ class SerialDeviceLine:
 
     async def open(self) -> None:
         try:
-            self._port = serial.Serial(self._device, timeout=0)
-        except (serial.SerialException, OSError) as exc:
+            # All settings at once: some drivers refuse 7E1 as a change from 8N1 (EINVAL) but
+            # take it whole at open.
+            self._port = serial.Serial(self._device, timeout=0, **_pyserial(self._settings))
+        except (serial.SerialException, OSError, ValueError) as exc:
             raise TransientLinkError(f"cannot open the optical port {self._device}: {exc}") from exc
-        self._apply(self._settings)
         self._stream = FdStream(self._port.fileno())
 
     async def read(self) -> bytes:
@@ -62,10 +72,7 @@ class SerialDeviceLine:
 
     def _apply(self, settings: LineSettings) -> None:
         assert self._port is not None
-        self._port.baudrate = settings.baud
-        self._port.bytesize = _BYTESIZE[settings.data_bits]
-        self._port.parity = _PARITY[settings.parity]
-        self._port.stopbits = settings.stop_bits
+        self._port.apply_settings(_pyserial(settings))
 
     async def close(self) -> None:
         if self._stream is not None:

@@ -32,10 +32,15 @@ from devices.core.firmware import DeviceIdentity, Firmware
 from firmware.boards import DeviceBoard
 from hal.emulated.air_channel import AirChannel, InProcessRadioLink
 from hal.emulated.clock import SimulatedClock
+from hal.emulated.ncp.dongle import EmulatedDongle
 from hal.emulated.ncp.runner import EmulatedNcp
+from hal.ezsp_node import EzspNodeRadio
+from hal.ports import Clock
+from hal.radio import Ncp
+from hal.real.ezsp_dongle import EzspDongle
 from hal.real.sqlite_store import SqliteStore
 from protocol.ieee802154 import eui64_to_str
-from tests.boards import device_board, identity, radio_at
+from tests.boards import device_board, identity
 
 HUB_EUI64 = 0x000D6F0000000001
 CHANNEL = 15
@@ -79,9 +84,21 @@ async def han() -> AsyncIterator[Han]:
 @dataclass
 class Running:
     firmware: Firmware
-    ncp: EmulatedNcp
+    ncp: Ncp
     store: SqliteStore
     stopped: bool = False
+
+
+class ServedNcp(EzspDongle):
+    """A network-attached dongle (`socket://`) whose far end is an emulated NCP in this
+    process: powering it off takes the NCP off the air, as pulling its plug would."""
+
+    def __init__(self, served: EmulatedNcp) -> None:
+        super().__init__(served.url)
+        self.served = served
+
+    async def power_off(self) -> None:
+        await self.served.stop()
 
 
 class Premises:
@@ -98,15 +115,25 @@ class Premises:
         build: Callable[[DeviceIdentity, DeviceBoard], F],
         *,
         scale: float = 1.0,
+        radio: str = "socket",
+        clock: Clock | None = None,
     ) -> F:
+        """Start a device; `radio` is the NCP backend its board gets: "socket" (a dongle at
+        socket://, here an emulated NCP served over TCP) or "pty" (the emulated dongle)."""
         eui64 = next(_EUI64S)
         link_key = hashlib.sha256(f"{name}-{eui64}".encode()).digest()[:16]
         await self.han.permit(eui64, link_key)
-        ncp = EmulatedNcp(eui64, InProcessRadioLink(self.han.air, eui64, name), 13, name)
-        await ncp.start()
+        link = InProcessRadioLink(self.han.air, eui64, name)
+        ncp: Ncp
+        if radio == "pty":
+            ncp = EmulatedDongle(eui64, link, 13, name)
+        else:
+            served = EmulatedNcp(eui64, link, 13, name)
+            await served.start()
+            ncp = ServedNcp(served)
         store = SqliteStore(self.directory / f"{name}-{eui64:x}.sqlite")
-        clock = SimulatedClock(EPOCH, time.time(), scale)
-        board = device_board(clock, store, radio_at(ncp.url))
+        clock = clock or SimulatedClock(EPOCH, time.time(), scale)
+        board = device_board(clock, store, EzspNodeRadio(ncp))
         firmware = build(identity(name, eui64, link_key, CHANNEL), board)
         self._running.append(Running(firmware, ncp, store))
         await firmware.start()
@@ -118,7 +145,7 @@ class Premises:
             if running.firmware is firmware and not running.stopped:
                 running.stopped = True
                 await running.firmware.stop()
-                await running.ncp.stop()
+                await running.ncp.power_off()
                 running.store.close()
 
     async def close(self) -> None:
