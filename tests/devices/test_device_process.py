@@ -91,7 +91,7 @@ async def until_answering(path: Path, process: asyncio.subprocess.Process) -> di
     raise AssertionError(f"no bench port at {path}")
 
 
-@pytest.mark.req("18.2", "18.1")
+@pytest.mark.req("18.2")
 async def test_esme_process_serves_its_bench_port_and_stops_cleanly(rig_file: Path) -> None:
     rig = load_rig(rig_file)
     process = await device(rig_file, "esme", "esme")

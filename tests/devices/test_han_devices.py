@@ -92,7 +92,7 @@ async def test_ihd_finds_both_meters_and_follows_the_electricity_load(
     assert ihd.status()["joined"] and not gas.router and meter.router
 
 
-@pytest.mark.req("18.9.h", "18.1", "18.2")
+@pytest.mark.req("18.9.h", "18.1")
 async def test_ihd_marks_a_silent_meter_no_signal_and_logs_it(premises: Premises) -> None:
     meter = await premises.start("esme", esme(1000))
     await eventually(lambda: meter.joined, 20, "ESME joined")

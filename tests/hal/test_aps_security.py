@@ -1,4 +1,4 @@
-"""APS link-key encryption of the sensitive Smart Energy clusters (clauses 17.2.1, 17.2.3, 17.2.12).
+"""APS link-key encryption of the sensitive Smart Energy clusters (clauses 17.2.1, 17.2.12).
 
 What is on the air is judged by parsing it with the hub's network key; what the hosts get, by
 their inboxes; what is dropped, by the NCP counters; tshark decodes the secured frames given the
@@ -28,7 +28,7 @@ from tests.hal.test_ncp_persistence import KEY_A, KEY_B
 from tests.han_fixtures import coordinator, joining_radio, permit
 from tests.protocol.test_ieee802154 import tshark_fields
 
-pytestmark = [pytest.mark.timeout(60), pytest.mark.req("17.2.1", "17.2.3", "17.2.12")]
+pytestmark = pytest.mark.timeout(60)
 EUI_A = 0x000D6F000000A201
 EUI_B = 0x000D6F000000B201
 READ_CURRENT_SUMMATION = b"\x00\x21\x00\x00\x00"  # ZCL Read Attributes 0x0000, tsn 0x21
@@ -76,6 +76,7 @@ def test_the_policy_covers_the_se_clusters_but_not_key_establishment_or_foundati
     assert not needs_aps_encryption(0x0104, 0x0702)  # only the SE profile is ours to rule
 
 
+@pytest.mark.req("17.2.1")
 async def test_metering_between_hub_and_meter_is_aps_encrypted_on_the_air_and_clear_at_hosts(
     tmp_path: Path,
 ) -> None:
@@ -131,6 +132,7 @@ def _is_metering(psdu: bytes, network_key: bytes) -> bool:
     return any(aps.cluster == 0x0702 for _n, aps in aps_frames([psdu], network_key))
 
 
+@pytest.mark.req("17.2.1")
 async def test_meter_to_ihd_uses_an_application_link_key_from_the_trust_centre() -> None:
     air = AirChannel()
     psdus: list[bytes] = []
@@ -157,6 +159,7 @@ async def test_meter_to_ihd_uses_an_application_link_key_from_the_trust_centre()
             assert metering and all(a.security for a in metering if a.frame_type == 0)
 
 
+@pytest.mark.req("17.2.12")
 async def test_unencrypted_or_forged_metering_is_dropped_and_counted() -> None:
     air = AirChannel()
     async with coordinator(air) as (app, _hub_ncp):

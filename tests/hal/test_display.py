@@ -27,7 +27,6 @@ def display(request: pytest.FixtureRequest, clock: ManualClock) -> Display:
     return EmulatedDisplay(clock)
 
 
-@pytest.mark.req("8.5", "11.3")
 class TestDisplayContract:
     def test_blank_until_first_show(self, display: Display) -> None:
         assert display.lines() == []
@@ -79,7 +78,6 @@ def buttons(request: pytest.FixtureRequest) -> Buttons:
     return EmulatedButtons()
 
 
-@pytest.mark.req("8.6.b")
 class TestButtonsContract:
     async def test_presses_come_out_in_order(self, buttons: Buttons) -> None:
         for name in ["A", "B", "A"]:

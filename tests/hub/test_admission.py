@@ -22,7 +22,6 @@ ESME_KEY = link_key_from_install_code(bytes.fromhex("83FED3407A939723A5C639B2691
 ROGUE_EUI64 = 0x000D6F00DEADBEEF
 
 
-@pytest.mark.req("17.2.13", "17.2.15", "17.2.2")
 async def test_device_with_its_install_code_joins_and_is_interviewed() -> None:
     air = AirChannel()
     async with coordinator(air) as (app, _hub_ncp):
@@ -47,7 +46,7 @@ async def test_device_with_its_install_code_joins_and_is_interviewed() -> None:
             assert not ncp.unimplemented
 
 
-@pytest.mark.req("17.2.13", "17.2.15")
+@pytest.mark.req("17.2.13")
 async def test_unknown_device_is_refused_and_the_hub_hears_of_it() -> None:
     air = AirChannel()
     refused: list[tuple[int, str]] = []

@@ -50,7 +50,7 @@ def hub_han(
 WRONG_KEY = link_key_from_install_code(bytes.fromhex("5A1B2C3D4E5F60718293A4B5C6D7E8F93DB6"))
 
 
-@pytest.mark.req("17.2.13", "17.2.15", "18.11.f")
+@pytest.mark.req("17.2.13", "17.2.15", "18.11.m")
 async def test_a_wrong_install_code_is_recorded_as_a_failed_connection_attempt(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -77,7 +77,7 @@ async def test_a_wrong_install_code_is_recorded_as_a_failed_connection_attempt(
         store.close()
 
 
-@pytest.mark.req("6.1.8", "17.2.10")
+@pytest.mark.req("18.9.h")
 async def test_the_hub_reconnects_after_its_ncp_reboots(tmp_path: Path) -> None:
     """A watchdog reset of the hub's NCP (an unprompted RSTACK): bellows reports the radio lost,
     the hub starts its controller again from the NCP's tokens, and the meter is reachable again

@@ -48,7 +48,7 @@ def tshark(
 TSHARK = shutil.which("tshark") or ""
 
 
-@pytest.mark.req("17.2.1", "17.2.2")
+@pytest.mark.req("17.2.1", "17.2.2", "17.2.4")
 @pytest.mark.skipif(not TSHARK, reason="tshark is not installed")
 def test_a_han_capture_decodes_with_the_hubs_key_and_only_with_it(tmp_path: Path) -> None:
     broker = "mosquitto" if shutil.which("mosquitto") else "embedded"

@@ -90,7 +90,6 @@ def test_wait_for_port_gives_up() -> None:
 
 
 @needs_mosquitto
-@pytest.mark.req("19.1.1.a")
 def test_mosquitto_carries_and_persists_retained_messages(started, tmp_path: Path) -> None:
     spec = started("mosquitto")
     port = str(spec.port)

@@ -165,7 +165,6 @@ async def read(control: Path, device: str, timeout: float) -> dict:
     return await in_thread(client.read, control, device, timeout)
 
 
-@pytest.mark.req("6.1.11", "16.15", "6.1.3")
 async def test_on_demand_read_returns_the_meter_registers(rig: Rig, hub1) -> None:
     _, meter = hub1
     started = time.monotonic()
@@ -190,7 +189,6 @@ async def test_unknown_device_lists_the_known_ones(rig: Rig) -> None:
         await read(rig.control, "ihd", 2)
 
 
-@pytest.mark.req("6.1.11")
 async def test_silent_hub_gives_a_clear_error_within_the_deadline(rig: Rig) -> None:
     started = time.monotonic()
     with pytest.raises(ControlError) as caught:
@@ -202,7 +200,6 @@ async def test_silent_hub_gives_a_clear_error_within_the_deadline(rig: Rig) -> N
     )
 
 
-@pytest.mark.req("6.1.11", "19.1.6")
 async def test_hub_that_acks_but_never_answers(rig: Rig, hub1) -> None:
     _, meter = hub1
     meter.hang = True
@@ -265,7 +262,6 @@ async def test_malformed_uplink_is_kept_aside_and_the_head_end_carries_on(rig: R
     assert (await read(rig.control, "esme", 5))["hub_id"] == "hub-1"
 
 
-@pytest.mark.req("18.6")
 async def test_events_are_recorded_once_and_listed(rig: Rig, hub1) -> None:
     link, _ = hub1
     opened = EventReport.of(
@@ -291,7 +287,6 @@ async def test_events_are_recorded_once_and_listed(rig: Rig, hub1) -> None:
     )
 
 
-@pytest.mark.req("18.9.h")
 async def test_status_follows_the_hub(rig: Rig) -> None:
     link = MqttWanLink(HOST, rig.port, "hub-1")
     await link.start(MeterHub())
@@ -303,7 +298,6 @@ async def test_status_follows_the_hub(rig: Rig) -> None:
     await rig.until("SELECT 1 FROM hub_status WHERE hub_id='hub-1' AND state='offline'")
 
 
-@pytest.mark.req("6.1.11")
 @pytest.mark.parametrize("rig", ["embedded"], indirect=True)
 async def test_read_through_the_embedded_broker(rig: Rig, hub1) -> None:
     answer = await read(rig.control, "esme", 10)

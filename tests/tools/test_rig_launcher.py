@@ -139,7 +139,6 @@ def environ_of(pid: int) -> dict[str, str]:
     return {key.decode(): value.decode(errors="replace") for key, value in pairs}
 
 
-@pytest.mark.req("9.1")
 @pytest.mark.parametrize("broker", ["embedded", pytest.param("mosquitto", marks=needs_mosquitto)])
 def test_starts_the_premises_and_stops_without_leftovers(
     tmp_path: Path, run_dir: Path, broker: str
@@ -168,7 +167,6 @@ def test_starts_the_premises_and_stops_without_leftovers(
     assert processes[HEADEND].returncode == 0 and processes[AIR].returncode == 0
 
 
-@pytest.mark.req("15.1")
 def test_every_child_gets_the_same_clock_start(rig: Rig) -> None:
     before = time.time()
     with RigLauncher(rig, out=io.StringIO()) as launcher:
@@ -267,7 +265,6 @@ def test_hub_reports_an_empty_premises_joined(rig: Rig) -> None:
         assert launcher.processes["hub"].poll() is None, out.getvalue()
 
 
-@pytest.mark.req("9.1")
 def test_rig_up_command_stops_cleanly_on_sigterm(tmp_path: Path, run_dir: Path) -> None:
     rig_path = write_rig(tmp_path, run_dir)
     log = tmp_path / "up.log"
