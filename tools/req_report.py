@@ -97,9 +97,9 @@ def clause_sort_key(clause_id: str) -> tuple[tuple[int, int | str], ...]:
 def render(catalogue: dict[str, Clause], tags: dict[str, set[str]]) -> tuple[str, list[str]]:
     """The report's text, and the unknown clause ids the tags name."""
     claims: dict[str, list[str]] = {}
-    for test, clauses in tags.items():
-        for clause in clauses:
-            claims.setdefault(clause, []).append(test)
+    for test, clause_ids in tags.items():
+        for clause_id in clause_ids:
+            claims.setdefault(clause_id, []).append(test)
     counted = sorted(
         (c for c in catalogue.values() if c.kind == COUNTED_KIND and c.scope in COUNTED_SCOPES),
         key=lambda c: clause_sort_key(c.id),
@@ -122,8 +122,8 @@ def render(catalogue: dict[str, Clause], tags: dict[str, set[str]]) -> tuple[str
     unknown = sorted((c for c in claims if c not in catalogue), key=clause_sort_key)
     if unknown:
         lines += ["", "ERROR: tags name clauses that are not in the catalogue (unknown clause):"]
-        for clause in unknown:
-            lines.extend(f"  {clause}: {test}" for test in sorted(claims[clause]))
+        for clause_id in unknown:
+            lines.extend(f"  {clause_id}: {test}" for test in sorted(claims[clause_id]))
     return "\n".join(lines), unknown
 
 
