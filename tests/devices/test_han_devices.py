@@ -26,8 +26,9 @@ from hal.emulated.metrology import ConstantFlow, ConstantLoad
 from hal.radio import EndpointDescriptor, IncomingMessage
 from protocol.event_codes import EventCode
 from tests.boards import as_electricity_meter, as_gas_meter
+from tests.waiting import eventually
 
-from .conftest import Premises, eventually, zigpy_parse
+from .conftest import Premises, zigpy_parse
 
 pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.timeout(90)]
 
@@ -82,12 +83,12 @@ async def test_ihd_finds_both_meters_and_follows_the_electricity_load(
 
     for watts, shown in ((512, "0.512"), (2750, "2.750")):
         await load(meter, watts)
-        took = await eventually(
+        # clause 12.5: electricity refreshed at least every 5 s
+        await eventually(
             lambda shown=shown: shows(ihd, rf"^Electricity {re.escape(shown)} kW$"),
             5.0,
             f"IHD shows {shown} kW",
         )
-        assert took <= 5.0  # clause 12.5: electricity refreshed at least every 5 s
     assert meter.display.lines()[1] == "Demand 2.750 kW"
     assert ihd.status()["joined"] and not gas.router and meter.router
 

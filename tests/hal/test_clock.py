@@ -1,4 +1,7 @@
-"""Clock port: one contract run against every backend, then what each backend adds."""
+"""Clock port: one contract run against every backend, then what each backend adds.
+
+Every `clock.sleep` / `rig.sleep` here is the behaviour under test (a sleep on the clock being
+tested), not a test waiting for something; `asyncio.sleep(0)` yields one loop turn."""
 
 from __future__ import annotations
 
@@ -156,10 +159,10 @@ class TestManualClock:
             woke.append(name)
 
         tasks = [asyncio.create_task(sleeper(n, s)) for n, s in [("c", 30), ("a", 10), ("b", 20)]]
-        await asyncio.sleep(0)
+        await asyncio.sleep(0)  # one turn: the sleepers register on the clock
         assert clock.sleepers == 3
         clock.advance(9.5)
-        await asyncio.sleep(0)
+        await asyncio.sleep(0)  # one turn: a sleeper woken too early would append
         assert woke == []
         clock.advance(11)
         await asyncio.gather(*tasks[1:])
@@ -172,7 +175,7 @@ class TestManualClock:
     async def test_cancelled_sleeper_is_forgotten(self) -> None:
         clock = ManualClock(EPOCH)
         task = asyncio.create_task(clock.sleep(5))
-        await asyncio.sleep(0)
+        await asyncio.sleep(0)  # one turn: the sleeper registers
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task

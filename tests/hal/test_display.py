@@ -86,7 +86,7 @@ class TestButtonsContract:
 
     async def test_next_press_waits_for_a_press(self, buttons: Buttons) -> None:
         waiting = asyncio.create_task(buttons.next_press())
-        await asyncio.sleep(0)
+        await asyncio.sleep(0)  # one turn: the waiter blocks
         assert not waiting.done()
         buttons.press("B")
         assert await asyncio.wait_for(waiting, 1.0) == "B"
@@ -94,7 +94,7 @@ class TestButtonsContract:
     async def test_two_waiters_each_get_one_press(self, buttons: Buttons) -> None:
         first = asyncio.create_task(buttons.next_press())
         second = asyncio.create_task(buttons.next_press())
-        await asyncio.sleep(0)
+        await asyncio.sleep(0)  # one turn: both waiters block
         buttons.press("A")
         buttons.press("B")
         got = await asyncio.wait_for(asyncio.gather(first, second), 1.0)

@@ -217,7 +217,7 @@ with store.transaction() as tx:
         store.put("half", str(n), "x" * 2000, tx=tx)
     store.put("crash", "committed", 2, tx=tx)
     print("mid", flush=True)
-    time.sleep(60)
+    time.sleep(60)  # hold the transaction open until the test kills us
 """
 
 _CHILD_COMMIT_LOOP = """

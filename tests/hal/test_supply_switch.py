@@ -138,7 +138,7 @@ class TestEmulatedSupplySwitch:
         clock = ManualClock()
         contactor = EmulatedSupplySwitch(store, clock=clock, actuation_s=0.2)
         operation = asyncio.create_task(contactor.operate(DISCONNECTED))
-        await asyncio.sleep(0)
+        await asyncio.sleep(0)  # yield one turn: the operation starts, then waits on the clock
         assert not operation.done() and contactor.state is CONNECTED
         await clock.run_for(0.2)
         assert (await operation).ok

@@ -11,7 +11,6 @@ import asyncio
 import json
 import os
 import shutil
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -32,13 +31,13 @@ from protocol.event_codes import EventCode
 from protocol.event_report import EventReport
 from protocol.metering_units import metering_registers
 from protocol.wan import CommandType, WanCommand, new_request_id
-from tools.broker import BrokerSpec, find_mosquitto, start_broker, stop_broker
+from tests.ports import reserve_port
+from tests.programs import require_program
+from tests.waiting import eventually
+from tools.broker import BrokerSpec, start_broker, stop_broker
 from tools.headend import client
 
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.skipif(find_mosquitto() is None, reason="mosquitto is not installed"),
-]
+pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]
 HOST = "127.0.0.1"
 INVENTORY = {
@@ -59,12 +58,6 @@ RAW_ESME = {
 }
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
-
-
 @dataclass
 class Rig:
     port: int
@@ -78,15 +71,16 @@ class Rig:
 
     async def until(self, sql: str, *params: Any, timeout: float = 5.0) -> list[tuple]:
         """Poll the head-end's database until `sql` returns rows."""
-        deadline = time.monotonic() + timeout
-        while not (rows := self.rows(sql, *params)):
-            assert time.monotonic() < deadline, f"no rows for {sql}; log:\n{self.log.read_text()}"
-            await asyncio.sleep(0.05)
-        return rows
+        return await eventually(
+            lambda: self.rows(sql, *params), timeout, f"rows for {sql}", detail=self.log.read_text
+        )
 
 
 def start_rig(tmp_path: Path, kind: str) -> Iterator[Rig]:
-    spec = BrokerSpec(kind, HOST, free_port(), tmp_path / "broker")
+    require_program("mosquitto_pub")  # the tests' independent publisher, for every broker
+    if kind == "mosquitto":
+        require_program("mosquitto")
+    spec = BrokerSpec(kind, HOST, reserve_port(), tmp_path / "broker")
     broker = start_broker(spec)
     # A Unix socket path must stay under 108 bytes; pytest's tmp_path may not.
     sock_dir = Path(tempfile.mkdtemp(prefix="he-"))
@@ -131,7 +125,7 @@ class MeterHub:
     async def __call__(self, command: WanCommand) -> dict:
         self.calls.append(command)
         if self.hang:
-            await asyncio.sleep(3600)
+            await asyncio.sleep(3600)  # a hub that accepts and never answers (a fake peer)
         return metering_registers(RAW_ESME)
 
 
@@ -215,7 +209,7 @@ async def test_duplicate_delivery_is_acked_twice_executed_once(rig: Rig, hub1) -
     command = WanCommand(new_request_id(), CommandType.READ, "esme", datetime.now(UTC))
     for _ in range(2):  # a head-end retry with the same request id, via mosquitto's client
         subprocess.run(
-            ["mosquitto_pub", "-h", HOST, "-p", str(rig.port), "-t", "smartmeter/v1/hub-1/cmd",
+            [require_program("mosquitto_pub"), "-h", HOST, "-p", str(rig.port), "-t", "smartmeter/v1/hub-1/cmd",
              "-q", "1", "-m", command.to_json().decode()],
             check=True, timeout=5,
         )  # fmt: skip
@@ -239,7 +233,7 @@ async def test_malformed_command_is_rejected_and_recorded(rig: Rig, hub1) -> Non
         "issued_at": "2025-01-01T00:00:00Z",
     }
     subprocess.run(
-        ["mosquitto_pub", "-h", HOST, "-p", str(rig.port), "-t", "smartmeter/v1/hub-1/cmd", "-q", "1", "-m", json.dumps(bad)],
+        [require_program("mosquitto_pub"), "-h", HOST, "-p", str(rig.port), "-t", "smartmeter/v1/hub-1/cmd", "-q", "1", "-m", json.dumps(bad)],
         check=True, timeout=5,
     )  # fmt: skip
     [(status, reason)] = await rig.until(
@@ -252,7 +246,7 @@ async def test_malformed_command_is_rejected_and_recorded(rig: Rig, hub1) -> Non
 @pytest.mark.req("18.11.j")
 async def test_malformed_uplink_is_kept_aside_and_the_head_end_carries_on(rig: Rig, hub1) -> None:
     subprocess.run(
-        ["mosquitto_pub", "-h", HOST, "-p", str(rig.port), "-t", "smartmeter/v1/hub-1/event", "-q", "1", "-m", "{oops"],
+        [require_program("mosquitto_pub"), "-h", HOST, "-p", str(rig.port), "-t", "smartmeter/v1/hub-1/event", "-q", "1", "-m", "{oops"],
         check=True, timeout=5,
     )  # fmt: skip
     [(error,)] = await rig.until(
