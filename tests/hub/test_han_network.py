@@ -106,6 +106,11 @@ async def test_the_hub_reconnects_after_its_ncp_reboots(tmp_path: Path) -> None:
             await eventually(lambda: han.joined()["esme"], 5, "the hub seeing the ESME joined")
             first_app = han.app
             dongle.ncp.reboot()
+            await eventually(  # the hub records the HAN back once it has re-permitted the rig
+                lambda: EventCode.COMMUNICATION_OK_HAN in [code for code, _ in events],
+                10,
+                "the hub recording its HAN radio back",
+            )
             await eventually(
                 lambda: han.app is not None and han.app is not first_app and han.joined()["esme"],
                 10,
