@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 RIG ?= rigs/demo.toml
 
-.PHONY: venv demo test check lint bench clean
+.PHONY: venv demo test check lint bench req-report clean
 
 venv: $(STAMP)
 
@@ -31,6 +31,10 @@ lint: venv
 	$(BIN)/lint-imports
 
 check: lint test
+
+# Requirement clauses the tests claim (their `req` markers), against requirements/clauses.csv.
+req-report: venv
+	$(BIN)/python -m tools.req_report --check
 
 bench: venv
 	$(BIN)/python -m tests.perf.bench_read $(RIG)

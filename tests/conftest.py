@@ -6,6 +6,10 @@ import threading
 
 import pytest
 
+#: pytester runs small pytest sessions in tests of the test tooling (tests/test_req_placement.py);
+#: req_placement refuses `req` tags inherited from a module or class.
+pytest_plugins = ["pytester", "tests.req_placement"]
+
 
 @pytest.fixture(autouse=True)
 def no_thread_left_behind():

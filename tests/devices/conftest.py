@@ -10,7 +10,6 @@ EUI-64 and link key, so tests do not see each other's devices.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import itertools
 import time
@@ -160,18 +159,6 @@ async def premises(han: Han, tmp_path: Path) -> AsyncIterator[Premises]:
         yield premises
     finally:
         await premises.close()
-
-
-async def eventually(
-    predicate: Callable[[], bool], timeout: float, what: str, interval: float = 0.05
-) -> float:
-    """Wait until `predicate()` holds; returns the seconds it took, fails after `timeout`."""
-    started = time.monotonic()
-    while not predicate():
-        if time.monotonic() - started > timeout:
-            raise AssertionError(f"{what}: not within {timeout:g} s")
-        await asyncio.sleep(interval)
-    return time.monotonic() - started
 
 
 def zigpy_parse(payload: bytes) -> tuple[foundation.ZCLHeader, Any]:

@@ -26,8 +26,9 @@ from hal.real.ezsp_dongle import EzspDongle
 from hal.real.serial_device import SerialDeviceLine
 from tests.boards import as_electricity_meter
 from tests.rig_files import demo_rig_copy
+from tests.waiting import eventually
 
-from .conftest import Premises, eventually
+from .conftest import Premises
 
 pytestmark = pytest.mark.timeout(90)
 on_the_han = pytest.mark.asyncio(loop_scope="module")  # the `han` fixture's loop

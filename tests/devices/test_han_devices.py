@@ -27,8 +27,9 @@ from hal.emulated.metrology import ConstantFlow, ConstantLoad
 from hal.radio import EndpointDescriptor, IncomingMessage
 from protocol.event_codes import EventCode
 from tests.boards import as_electricity_meter, as_gas_meter
+from tests.waiting import eventually
 
-from .conftest import Premises, eventually, zigpy_parse
+from .conftest import Premises, zigpy_parse
 
 pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.timeout(90)]
 
@@ -83,17 +84,17 @@ async def test_ihd_finds_both_meters_and_follows_the_electricity_load(
 
     for watts, shown in ((512, "0.512"), (2750, "2.750")):
         await load(meter, watts)
-        took = await eventually(
+        # clause 12.5: electricity refreshed at least every 5 s
+        await eventually(
             lambda shown=shown: shows(ihd, rf"^Electricity {re.escape(shown)} kW$"),
             5.0,
             f"IHD shows {shown} kW",
         )
-        assert took <= 5.0  # clause 12.5: electricity refreshed at least every 5 s
     assert meter.display.lines()[1] == "Demand 2.750 kW"
     assert ihd.status()["joined"] and not gas.router and meter.router
 
 
-@pytest.mark.req("18.9.h", "18.1", "18.2")
+@pytest.mark.req("18.9.h", "18.1")
 async def test_ihd_marks_a_silent_meter_no_signal_and_logs_it(premises: Premises) -> None:
     meter = await premises.start("esme", esme(1000))
     await eventually(lambda: meter.joined, 20, "ESME joined")
@@ -121,8 +122,8 @@ async def test_the_ihd_subscribes_and_hears_a_load_change_from_the_meters_report
     await eventually(lambda: link.subscribed and link.reports > 0, 10, "ESME reports to the IHD")
     polls = link.polls
     await load(meter, 2500)
-    taken = await eventually(lambda: shows(ihd, r"^Electricity 2\.500 kW$"), 5, "IHD shows it")
-    assert taken < 5  # clause 12.5: electricity within 5 s
+    # Clause 12.5: electricity within 5 s (the wait fails past its deadline).
+    await eventually(lambda: shows(ihd, r"^Electricity 2\.500 kW$"), 5, "IHD shows it in 5 s")
     assert link.polls == polls  # it came by report: the IHD did not ask
     assert len(meter.zcl_server.reporting) == len(REPORTED)  # the ESME keeps one per attribute
 

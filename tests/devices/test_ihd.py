@@ -33,7 +33,7 @@ def test_screen_before_any_meter_is_found() -> None:
     assert render({}, None) == ["Searching for meters..."]
 
 
-@pytest.mark.req("6.1.12", "8.5", "15.6.a")
+@pytest.mark.req("8.5", "15.6.a")
 def test_screen_shows_both_fuels_in_their_units_and_uk_local_time() -> None:
     elec = MeterLink(Fuel.ELECTRICITY, 0x1234, 1, False, ELECTRIC)
     elec.update(readings(1_234_567, 512), SUMMER)
@@ -94,7 +94,7 @@ def formatting(device_type: int) -> dict[int, int]:
             0x0306: device_type}  # fmt: skip
 
 
-@pytest.mark.req("18.9.h", "12.5")
+@pytest.mark.req("18.9.h")
 async def test_three_missed_polls_mean_no_signal_and_the_next_answer_recovers(
     ihd: IhdFirmware, monkeypatch: pytest.MonkeyPatch
 ) -> None:

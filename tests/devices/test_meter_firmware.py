@@ -186,7 +186,7 @@ async def test_common_bench_commands(store: SqliteStore, clock: ManualClock, sta
     assert not (await bench(esme, "flow", m3_per_h=1))["ok"]  # an ESME has no gas flow
 
 
-@pytest.mark.req("18.11.j", "18.2")
+@pytest.mark.req("18.11.j")
 async def test_malformed_frames_are_logged_and_foreign_frames_ignored(
     store: SqliteStore, clock: ManualClock, started: Any
 ) -> None:

@@ -1,4 +1,4 @@
-"""APS link-key encryption of the sensitive Smart Energy clusters (clauses 17.2.1, 17.2.3, 17.2.12).
+"""APS link-key encryption of the sensitive Smart Energy clusters (clauses 17.2.1, 17.2.12).
 
 What is on the air is judged by parsing it with the hub's network key; what the hosts get, by
 their inboxes; what is dropped, by the NCP counters; tshark decodes the secured frames given the
@@ -7,7 +7,6 @@ network key and the link key.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 from pathlib import Path
 from typing import Any
@@ -27,12 +26,15 @@ from protocol.zigbee_nwk import NwkFrame, NwkFrameType
 from tests.hal.test_ncp_persistence import KEY_A, KEY_B
 from tests.han_fixtures import coordinator, joining_radio, permit
 from tests.protocol.test_ieee802154 import tshark_fields
+from tests.waiting import eventually
 
-pytestmark = [pytest.mark.timeout(60), pytest.mark.req("17.2.1", "17.2.3", "17.2.12")]
+pytestmark = pytest.mark.timeout(60)
 EUI_A = 0x000D6F000000A201
 EUI_B = 0x000D6F000000B201
 READ_CURRENT_SUMMATION = b"\x00\x21\x00\x00\x00"  # ZCL Read Attributes 0x0000, tsn 0x21
 READ_BASIC = b"\x00\x22\x00\x04\x00"
+#: What an IHD counts for a Metering frame sent in clear and for one under a key it does not have.
+DROPPED_AT_APS = ("APS_LINK_KEY_NOT_AUTHORIZED", "APS_DECRYPTION_FAILURE")
 
 
 def aps_frames(psdus: list[bytes], network_key: bytes) -> list[tuple[NwkFrame, ApsFrame]]:
@@ -77,6 +79,7 @@ def test_the_policy_covers_the_se_clusters_and_time_but_not_key_establishment() 
     assert not needs_aps_encryption(0x0104, 0x0702)  # only the SE profile is ours to rule
 
 
+@pytest.mark.req("17.2.1")
 async def test_metering_between_hub_and_meter_is_aps_encrypted_on_the_air_and_clear_at_hosts(
     tmp_path: Path,
 ) -> None:
@@ -96,10 +99,15 @@ async def test_metering_between_hub_and_meter_is_aps_encrypted_on_the_air_and_cl
             await meter.send(
                 0x0000, 0x0702, 1, b"\x08\x21\x01\x00\x00\x00\x25\x00\x10\x00\x00\x00\x00"
             )
-            await asyncio.sleep(0.05)
-
+            metering_in = await eventually(
+                lambda: [v for v in hub_inbox if v["aps_frame"].clusterId == 0x0702],
+                5,
+                "the hub's NCP receiving the meter's answer",
+            )
+            await eventually(
+                lambda: [m for m in inbox if m.cluster_id == 0x0702], 5, "the meter's host reading"
+            )
             assert [m.payload for m in inbox if m.cluster_id == 0x0702] == [READ_CURRENT_SUMMATION]
-            metering_in = [v for v in hub_inbox if v["aps_frame"].clusterId == 0x0702]
             assert metering_in[0]["message"].startswith(b"\x08\x21")
             assert metering_in[0]["aps_frame"].options & 0x0020  # APS_OPTION_ENCRYPTION
 
@@ -132,6 +140,7 @@ def _is_metering(psdu: bytes, network_key: bytes) -> bool:
     return any(aps.cluster == 0x0702 for _n, aps in aps_frames([psdu], network_key))
 
 
+@pytest.mark.req("17.2.1")
 async def test_meter_to_ihd_uses_an_application_link_key_from_the_trust_centre() -> None:
     air = AirChannel()
     psdus: list[bytes] = []
@@ -158,6 +167,7 @@ async def test_meter_to_ihd_uses_an_application_link_key_from_the_trust_centre()
             assert metering and all(a.security for a in metering if a.frame_type == 0)
 
 
+@pytest.mark.req("17.2.12")
 async def test_unencrypted_or_forged_metering_is_dropped_and_counted() -> None:
     air = AirChannel()
     async with coordinator(air) as (app, _hub_ncp):
@@ -194,9 +204,16 @@ async def test_unencrypted_or_forged_metering_is_dropped_and_counted() -> None:
 
             inject(False, b"\x08\x01\x01\x00\x00\x00\x25\x00\x10\x00\x00\x00\x00")
             inject(True, b"\x08\x02\x01\x00\x00\x00\x25\x00\x10\x00\x00\x00\x00")
-            await asyncio.sleep(0.05)
+
+            async def both_dropped() -> dict[str, int] | None:
+                now = await ihd.counters()
+                rose = [now[name] > before[name] for name in DROPPED_AT_APS]
+                return now if all(rose) else None
+
+            # Both drops counted: the IHD has handled both frames, so an empty inbox means
+            # "not delivered", not "not delivered yet".
+            after = await eventually(both_dropped, 5, "the IHD dropping both frames")
             assert not [m for m in ihd_inbox if m.cluster_id == 0x0702]
-            after = await ihd.counters()
             rises = watch.rises(after)
             # Not in CounterWatch's set (hal/han_security_counters.py): read it directly.
             assert after["APS_LINK_KEY_NOT_AUTHORIZED"] - before["APS_LINK_KEY_NOT_AUTHORIZED"] == 1
@@ -220,7 +237,11 @@ async def test_zdo_and_basic_stay_under_the_network_key_and_time_takes_the_link_
             hub_inbox = record_incoming(hub_ncp)
             await meter.send(0x0000, 0x0000, 1, READ_BASIC)
             await meter.send(0x0000, 0x000A, 1, READ_BASIC)
-            await asyncio.sleep(0.05)
+            await eventually(
+                lambda: {0x0000, 0x000A} <= {v["aps_frame"].clusterId for v in hub_inbox},
+                5,
+                "the hub's NCP receiving Basic and Time",
+            )
             network_key = hub_ncp.stack.state.network_key
             assert network_key is not None
             data = [a for _n, a in aps_frames(psdus, network_key) if a.frame_type == 0]

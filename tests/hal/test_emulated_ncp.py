@@ -107,7 +107,7 @@ async def test_frames_keep_arriving_after_the_aps_counter_wraps() -> None:
         # the rest of the counter's cycle goes to the hub, at a realistic pace (~70 frames/s)
         while (ihd_ncp.stack.transmitter.aps_counter + 1) & 0xFF != counter:
             await ihd.send(0x0000, 0x0702, 9, b"\x00\x02\x00\x00\x00")
-            await asyncio.sleep(0.012)
+            await asyncio.sleep(0.012)  # the sender's pace: real time must pass, no wait
         await ihd.send(meter.node_id, 0x0702, 1, b"\x00\x03\x00\x00\x00")
         payloads = [m.payload[1] for m in pair.meter_inbox if m.cluster_id == 0x0702]
         assert payloads == [1, 3]

@@ -43,8 +43,8 @@ def electricity(request: pytest.FixtureRequest) -> ElectricityMetrology:
     return HouseholdProfile(seed=7)
 
 
-@pytest.mark.req("1.1.b")
 class TestElectricityMetrologyContract:
+    @pytest.mark.req("1.1.b")
     def test_sample_is_physically_consistent(self, electricity: ElectricityMetrology) -> None:
         for now in local_day(date(2024, 1, 10), timedelta(minutes=7)):
             s = electricity.sample(now)
@@ -68,6 +68,7 @@ class TestElectricityMetrologyContract:
         electricity.set_load(None)
         assert electricity.sample(WINTER_NOON) == natural
 
+    @pytest.mark.req("1.1.b")
     def test_override_beyond_rating_refused(self, electricity: ElectricityMetrology) -> None:
         with pytest.raises(PortError, match="100"):
             electricity.set_load(30_000.0)
@@ -82,8 +83,8 @@ def gas(request: pytest.FixtureRequest) -> GasMetrology:
     return HouseholdGasProfile(seed=7)
 
 
-@pytest.mark.req("1.1.a")
 class TestGasMetrologyContract:
+    @pytest.mark.req("1.1.a")
     def test_flow_within_meter_capacity(self, gas: GasMetrology) -> None:
         for now in local_day(date(2024, 1, 10), timedelta(minutes=3)):
             assert 0.0 <= gas.sample(now).flow_m3_per_h <= MAX_GAS_FLOW_M3_PER_H
@@ -98,6 +99,7 @@ class TestGasMetrologyContract:
         gas.set_flow(None)
         assert gas.sample(WINTER_NOON) == natural
 
+    @pytest.mark.req("1.1.a")
     @pytest.mark.parametrize("flow", [-0.1, 6.01])
     def test_override_outside_capacity_refused(self, gas: GasMetrology, flow: float) -> None:
         with pytest.raises(PortError):

@@ -79,7 +79,7 @@ async def test_the_asyncio_timer_is_the_running_loop() -> None:
     assert before <= timer.monotonic() <= loop.time()
     cancelled = timer.call_later(0, fired.set_result, "again")  # would raise if it ran
     cancelled.cancel()
-    await asyncio.sleep(0)
+    await asyncio.sleep(0)  # one turn: a cancelled callback that still ran would raise
 
 
 def test_an_ncp_hands_its_timer_to_its_stack_and_defaults_to_the_loop() -> None:

@@ -17,8 +17,6 @@ from protocol.air_link import Receive, Transmit
 from protocol.errors import ConfigError
 from tests.rig_files import demo_rig_copy
 
-pytestmark = pytest.mark.req("6.1.8", "12.1.r")
-
 
 def model_at(*distances: float, **kwargs: object) -> RadioModel:
     positions = {"hub": (0.0, 0.0)} | {f"n{d:g}": (d, 0.0) for d in distances}

@@ -27,7 +27,7 @@ from protocol.wan import (
     request_id,
 )
 from tests.hal.test_mqtt_wan import HOST, FakeHub, Probe
-from tests.rig_files import free_port
+from tests.ports import reserve_port
 from tools.broker import BrokerSpec, start_broker, stop_broker
 
 pytestmark = pytest.mark.timeout(60)
@@ -35,7 +35,7 @@ pytestmark = pytest.mark.timeout(60)
 
 @pytest.fixture(params=["mosquitto", "embedded"])
 def broker(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[int]:
-    spec = BrokerSpec(request.param, HOST, free_port(), tmp_path / "broker")
+    spec = BrokerSpec(request.param, HOST, reserve_port(), tmp_path / "broker")
     process = start_broker(spec)
     yield spec.port
     stop_broker(process)

@@ -8,7 +8,6 @@ network down, and a join with its old install-code key is refused until `commiss
 
 from __future__ import annotations
 
-import asyncio
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -27,6 +26,7 @@ from protocol.errors import TransientLinkError
 from protocol.event_codes import EventCode
 from protocol.zigbee_security import link_key_from_install_code
 from tests.han_fixtures import coordinator, joining_radio
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -52,9 +52,7 @@ def _han(app: SmartEnergyController, store: SqliteStore, events: list[Any]) -> A
 
 
 async def _until(condition: Any, timeout: float = 10.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not condition():
-            await asyncio.sleep(0.05)
+    await eventually(condition, timeout, "the HAN change")
 
 
 @pytest.mark.req("17.2.6", "17.2.13")

@@ -41,7 +41,7 @@ def test_uk_summer_time_runs_between_the_last_sundays_of_march_and_october() -> 
     )
 
 
-@pytest.mark.req("15.5", "15.6.a")
+@pytest.mark.req("15.1")
 @pytest.mark.parametrize(
     ("now", "shift"),
     [

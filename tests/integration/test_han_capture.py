@@ -11,16 +11,16 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from firmware.rig import load_rig
+from tests.programs import require_program
 from tests.rig_files import demo_rig_copy
+from tests.waiting import wait_until
 from tools.headend import client
 from tools.launcher import HEADEND, RigLauncher
 
@@ -36,7 +36,17 @@ def tshark(
 ) -> list[list[str]]:
     """tshark's field rows for `capture`, with `key` (hex) as the only network key it knows,
     and `link_keys` (hex) as the only link keys."""
-    command = [TSHARK, "-n", "-r", str(capture), "-T", "fields", "-E", "separator=/t", *args]
+    command = [
+        require_program("tshark"),
+        "-n",
+        "-r",
+        str(capture),
+        "-T",
+        "fields",
+        "-E",
+        "separator=/t",
+        *args,
+    ]
     for known in (key, *link_keys) if key is not None else link_keys:
         command += ["-o", f'uat:zigbee_pc_keys:"{known}","Normal","han keys"']
     # A private, empty profile: no key the user configured may help (or hinder) the decoding.
@@ -45,14 +55,10 @@ def tshark(
     return [line.split("\t") for line in done.stdout.splitlines()]
 
 
-TSHARK = shutil.which("tshark") or ""
-
-
-@pytest.mark.req("17.2.1", "17.2.2")
-@pytest.mark.skipif(not TSHARK, reason="tshark is not installed")
+@pytest.mark.req("17.2.1", "17.2.2", "17.2.4")
 def test_a_han_capture_decodes_with_the_hubs_key_and_only_with_it(tmp_path: Path) -> None:
-    broker = "mosquitto" if shutil.which("mosquitto") else "embedded"
-    rig = load_rig(demo_rig_copy(tmp_path, broker_kind=broker))
+    require_program("tshark")
+    rig = load_rig(demo_rig_copy(tmp_path, broker_kind="mosquitto"))
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     out = tmp_path / "han.pcap"
     launcher = RigLauncher(rig)
@@ -69,7 +75,12 @@ def test_a_han_capture_decodes_with_the_hubs_key_and_only_with_it(tmp_path: Path
             text=True,
         )
         try:
-            time.sleep(1.5)  # let the monitor attach before the read goes over the air
+            air_log = rig.run_dir / "logs" / "air.log"
+            wait_until(  # the monitor attached before the read goes over the air
+                lambda: "monitor attached to the air" in air_log.read_text(),
+                10,
+                "the capture attaching to the air",
+            )
             reply = client.read(rig.control_path(HEADEND), "esme", 10)
             assert "CurrentSummationDelivered" in reply["data"]["registers"]
             stdout, stderr = capturing.communicate(timeout=CAPTURE_S + 20)

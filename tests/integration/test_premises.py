@@ -11,7 +11,6 @@ import asyncio
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -29,6 +28,7 @@ from protocol.ieee802154 import AddrMode, FrameType, MacFrame
 from protocol.zigbee_nwk import NwkFrame, NwkFrameType
 from protocol.zigbee_security import secure_nwk_frame
 from tests.rig_files import demo_rig_copy
+from tests.waiting import wait_until
 from tools.launcher import RigLauncher
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
@@ -38,8 +38,7 @@ SMARTMETER = [sys.executable, "-m", "tools.cli"]
 
 @pytest.fixture(scope="module")
 def premises(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Rig, RigLauncher]]:
-    broker = "mosquitto" if shutil.which("mosquitto") else "embedded"
-    rig = load_rig(demo_rig_copy(tmp_path_factory.mktemp("premises"), broker_kind=broker))
+    rig = load_rig(demo_rig_copy(tmp_path_factory.mktemp("premises"), broker_kind="mosquitto"))
     launcher = RigLauncher(rig)
     launcher.start()
     try:
@@ -72,7 +71,7 @@ def register(reply: dict[str, Any], name: str) -> dict[str, Any]:
     return reply["registers"][name]
 
 
-@pytest.mark.req("6.1.11", "9.1", "17.2.13")
+@pytest.mark.req("6.1.11", "9.1", "19.1.1.a")
 @pytest.mark.parametrize(
     ("device", "freeze", "unit"),
     [("esme", ("load", "watts"), "kWh"), ("gsme", ("flow", "m3_per_h"), "m3")],
@@ -83,7 +82,11 @@ def test_on_demand_read_through_the_head_end_matches_the_meter(
     rig, _ = premises
     command, field = freeze
     bench(rig, device, command, **{field: 0})  # stop the register moving, to compare exactly
-    time.sleep(2.5)
+    wait_until(
+        lambda: register(bench(rig, device, "registers"), "InstantaneousDemand")["raw"] == 0,
+        10,
+        f"{device} demand at zero",
+    )
     started = time.monotonic()
     result = smartmeter(rig, "headend", "read", device)
     elapsed = time.monotonic() - started
@@ -106,25 +109,23 @@ def test_ihd_follows_a_load_change_on_the_esme_within_5_s(
     for watts, shown in ((1234, "1.234"), (2750, "2.750")):
         result = smartmeter(rig, "bench", "esme", "load", str(watts))
         assert result.returncode == 0, result.stderr
-        changed = time.monotonic()
-        while time.monotonic() - changed < 5.0:
-            lines = bench(rig, "ihd", "display")["lines"]
-            if any(re.search(rf"\b{re.escape(shown)} kW\b", line) for line in lines):
-                break
-            time.sleep(0.2)
-        else:
-            pytest.fail(f"IHD still shows {lines} 5 s after the ESME load became {watts} W")
+        wait_until(
+            lambda shown=shown: any(
+                re.search(rf"\b{re.escape(shown)} kW\b", line)
+                for line in bench(rig, "ihd", "display")["lines"]
+            ),
+            5.0,  # clause 12.5: electricity refreshed at least every 5 s
+            f"the IHD showing {shown} kW after the ESME load became {watts} W",
+        )
 
 
-@pytest.mark.req("12.5")
 def test_ihd_shows_gas(premises: tuple[Rig, RigLauncher]) -> None:
     rig, _ = premises
-    deadline = time.monotonic() + 20  # discovery backs off up to 10 s while a meter is missing
-    while time.monotonic() < deadline:
-        lines = bench(rig, "ihd", "display")["lines"]
-        if any(line.startswith("Gas ") for line in lines):
-            break
-        time.sleep(0.5)
+    lines = wait_until(  # discovery backs off up to 10 s while a meter is missing
+        lambda: [line for line in bench(rig, "ihd", "display")["lines"] if line.startswith("Gas ")],
+        20,
+        "the IHD showing gas",
+    )
     assert any(re.fullmatch(r"Gas \d+\.\d{3} m3/h", line) for line in lines), lines
 
 
@@ -135,7 +136,7 @@ def test_unknown_device_read_fails_clearly(premises: tuple[Rig, RigLauncher]) ->
     assert "nosuchmeter" in result.stderr and "esme" in result.stderr
 
 
-@pytest.mark.req("17.2.13", "18.11.f")
+@pytest.mark.req("17.2.13", "18.11.m")
 def test_the_hub_refuses_a_device_it_was_not_given_and_records_the_attempt(
     premises: tuple[Rig, RigLauncher],
 ) -> None:
@@ -158,18 +159,16 @@ def test_the_hub_refuses_a_device_it_was_not_given_and_records_the_attempt(
         stderr=subprocess.STDOUT,
     )
     try:
-        deadline = time.monotonic() + 30
-        refused: list[dict[str, Any]] = []
-        while time.monotonic() < deadline and not refused:
-            time.sleep(0.5)
-            events = bench(rig, rig.hub.name, "events")["events"]
-            refused = [
+        wait_until(
+            lambda: [
                 e
-                for e in events
+                for e in bench(rig, rig.hub.name, "events")["events"]
                 if e["code"] == EventCode.FAILED_CONNECTION_ATTEMPT
                 and e["detail"].get("eui64") == "00:0d:6f:00:00:00:66:66"
-            ]
-        assert refused, "the hub recorded no failed connection attempt for the rogue meter"
+            ],
+            30,
+            "the hub recording a failed connection attempt for the rogue meter",
+        )
         assert bench(rig, "rogue", "status")["joined"] is False
         assert "rogue" not in bench(rig, rig.hub.name, "status")["joined"]
         result = smartmeter(rig, "headend", "read", "esme")  # the premises carries on undisturbed
@@ -184,7 +183,7 @@ def _shared_clock(launcher: RigLauncher) -> dict[str, str]:
     return {"SMARTMETER_START_WALL": str(launcher.start_wall)}
 
 
-@pytest.mark.req("17.2.10", "17.2.20")
+@pytest.mark.req("17.2.10")
 def test_no_key_appears_in_any_log(premises: tuple[Rig, RigLauncher]) -> None:
     """Neither the network key nor any install-code link key is written to a log or a store in
     clear (clauses 17.2.10, 17.2.20); NCP tokens hold them sealed, their device key apart."""
@@ -209,7 +208,7 @@ def _spellings(key: bytes) -> list[bytes]:
     return [key, text.encode(), ":".join(text[i : i + 2] for i in range(0, 32, 2)).encode()]
 
 
-@pytest.mark.req("18.11.f", "18.11.j", "18.11.m", "17.2.12")
+@pytest.mark.req("18.1", "18.6", "18.11.f", "18.11.j", "17.2.12")
 def test_forged_frames_raise_unusual_han_traffic_at_the_meter_and_the_hub(
     premises: tuple[Rig, RigLauncher],
 ) -> None:
@@ -218,16 +217,24 @@ def test_forged_frames_raise_unusual_han_traffic_at_the_meter_and_the_hub(
     rig, _ = premises
     esme_nwk = bench(rig, "esme", "status")["nwk"]
     asyncio.run(_forge(rig, [esme_nwk, 0x0000]))
-    deadline = time.monotonic() + 15
-    seen: dict[str, bool] = {"esme": False, rig.hub.name: False, "headend": False}
-    while time.monotonic() < deadline and not all(seen.values()):
-        time.sleep(0.5)
-        for component in ("esme", rig.hub.name):
-            events = bench(rig, component, "events")["events"]
-            seen[component] = any(e["code"] == EventCode.UNUSUAL_HAN_TRAFFIC for e in events)
+
+    def unusual_traffic_seen() -> dict[str, bool]:
+        seen = {
+            component: any(
+                e["code"] == EventCode.UNUSUAL_HAN_TRAFFIC
+                for e in bench(rig, component, "events")["events"]
+            )
+            for component in ("esme", rig.hub.name)
+        }
         upward = request_sync(rig.control_path("headend"), "events", 10.0, limit=50)["events"]
         seen["headend"] = any(e.get("code") == EventCode.UNUSUAL_HAN_TRAFFIC for e in upward)
-    assert all(seen.values()), seen
+        return seen
+
+    wait_until(
+        lambda: all(unusual_traffic_seen().values()),
+        15,
+        "unusual HAN traffic at the ESME, the hub and the head-end",
+    )
     result = smartmeter(rig, "headend", "read", "esme")  # legitimate traffic is undisturbed
     assert result.returncode == 0, result.stderr
 
@@ -262,6 +269,7 @@ async def _forge(rig: Rig, targets: list[int]) -> None:
                 payload=nwk,
             )
             link.transmit(rig.hub.channel, mac.build())
-        await asyncio.sleep(0.5)
+        # No pause before closing: the frames are on the TCP link already, and the air reads a
+        # link to its end before it detaches the node. Their effect is awaited by the test.
     finally:
         await link.close()

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -23,6 +22,7 @@ import pytest
 from firmware.rig import Rig, load_rig
 from hal.control_socket import request_sync
 from tests.rig_files import demo_rig_copy
+from tests.waiting import wait_until
 from tools.launcher import RigLauncher
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
@@ -32,8 +32,7 @@ SMARTMETER = [sys.executable, "-m", "tools.cli"]
 
 @pytest.fixture
 def premises(tmp_path: Path) -> Iterator[tuple[Rig, RigLauncher]]:
-    broker = "mosquitto" if shutil.which("mosquitto") else "embedded"
-    rig = load_rig(demo_rig_copy(tmp_path, broker_kind=broker))
+    rig = load_rig(demo_rig_copy(tmp_path, broker_kind="mosquitto"))
     launcher = RigLauncher(rig)
     launcher.start()
     try:
@@ -62,13 +61,15 @@ def bench(rig: Rig, component: str, cmd: str) -> dict[str, Any]:
 
 
 def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> float:
-    """Poll `condition`; the seconds it took, or fail naming `what`."""
+    """Wait for `condition`; the seconds it took, or fail naming `what`."""
     started = time.monotonic()
-    while time.monotonic() - started < timeout:
-        if condition():
-            return time.monotonic() - started
-        time.sleep(0.2)
-    pytest.fail(f"{what} not within {timeout:g} s")
+    wait_until(condition, timeout, what, interval=0.2)
+    return time.monotonic() - started
+
+
+def join_failures(rig: Rig, device: str) -> int:
+    """How many join attempts `device` has logged as failed."""
+    return (rig.run_dir / "logs" / f"{device}.log").read_text().count("not on the HAN yet")
 
 
 @pytest.mark.req("17.2.6", "17.2.13")
@@ -97,11 +98,15 @@ def test_removed_gsme_stays_off_the_han_until_commissioned_again(
     read = smartmeter(rig, "headend", "read", "gsme")
     assert read.returncode != 0
     assert "removed from the HAN" in read.stderr
-    # The GSME keeps trying to join; the trust centre keeps refusing it.
-    deadline = time.monotonic() + 10.0
-    while time.monotonic() < deadline:
+    # The GSME keeps trying to join; the trust centre keeps refusing it: wait for two refused
+    # attempts (not a fixed time), checking all along that it stays off.
+    refused_before = join_failures(rig, "gsme")
+
+    def refused_twice() -> bool:
         assert not gsme_joined(), "the removed GSME got back on the HAN"
-        time.sleep(0.5)
+        return join_failures(rig, "gsme") >= refused_before + 2
+
+    wait_for(refused_twice, 60.0, "the GSME's join attempts being refused")
     assert not hub_sees_gsme()
     # The ESME is not disturbed.
     assert smartmeter(rig, "headend", "read", "esme").returncode == 0

@@ -52,6 +52,7 @@ from protocol.ash_ncp import (
     ResetRequested,
 )
 from protocol.errors import DecodeError
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -380,6 +381,11 @@ class _Wire:
         self._deliver = deliver
         self.rng: random.Random | None = None  # set to make the wire lossy
         self.mangled = 0
+        self.in_flight = 0  # pieces written and not delivered yet
+
+    @property
+    def empty(self) -> bool:
+        return self.in_flight == 0
 
     def write(self, data: bytes) -> None:
         loop = asyncio.get_running_loop()
@@ -388,7 +394,12 @@ class _Wire:
             cut = self.rng.randrange(len(chunk) + 1) if self.rng and chunk else len(chunk)
             for piece in (chunk[:cut], chunk[cut:]):
                 if piece:
-                    loop.call_soon(self._deliver, piece)
+                    self.in_flight += 1
+                    loop.call_soon(self._arrive, piece)
+
+    def _arrive(self, piece: bytes) -> None:
+        self.in_flight -= 1
+        self._deliver(piece)
 
     @staticmethod
     def _frames(data: bytes) -> Iterator[bytes]:
@@ -499,9 +510,9 @@ class _Pair:
 
 
 async def _until(condition: Callable[[], bool], timeout: float = 15.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not condition():
-            await asyncio.sleep(0.002)
+    # A short poll: under the virtual clock each poll moves time on by its interval, and the
+    # seeded lossy runs were chosen with this pace.
+    await eventually(condition, timeout, "the ASH exchange", interval=0.002)
 
 
 async def _connect(window: int = 1) -> _Pair:
@@ -545,13 +556,22 @@ async def test_single_frame_each_way() -> None:
         pair.driver.close()
 
 
-async def _exchange(pair: _Pair, count: int, settle: float = 0.2) -> None:
+async def _exchange(pair: _Pair, count: int) -> None:
     to_ncp, to_host = _payloads(0xAA, count), _payloads(0x55, count)
     for payload in to_host:
         pair.driver.send(payload)
-    await asyncio.gather(*(pair.host.send_data(p) for p in to_ncp))
-    await _until(lambda: len(pair.stub.frames) >= count and pair.driver.ncp.idle, timeout=600)
-    await asyncio.sleep(settle)  # let late retransmissions land: they must not be delivered again
+    await asyncio.gather(*(pair.host.send_data(p) for p in to_ncp))  # the host: all acked
+    # Late retransmissions must not be delivered again: wait until none can still come, i.e.
+    # the NCP has nothing unacknowledged (no retransmission timer) and both wires are empty.
+    await _until(
+        lambda: (
+            len(pair.stub.frames) >= count
+            and pair.driver.ncp.idle
+            and pair.to_ncp.empty
+            and pair.to_host.empty
+        ),
+        timeout=600,
+    )
     assert pair.driver.received == to_ncp
     assert pair.stub.frames == to_host
     assert pair.stub.errors == [] and pair.driver.failures == []
@@ -614,7 +634,7 @@ def test_lossy_link_recovers(monkeypatch: pytest.MonkeyPatch, window: int, seed:
         try:
             pair.to_ncp.rng = random.Random(seed)
             pair.to_host.rng = random.Random(seed + 100)
-            await _exchange(pair, 50, settle=10.0)
+            await _exchange(pair, 50)
             assert pair.to_ncp.mangled > 0 and pair.to_host.mangled > 0
             assert pair.driver.frame_errors > 0 and pair.driver.naks > 0
             assert pair.driver.retransmissions > 0

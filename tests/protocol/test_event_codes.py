@@ -3,28 +3,10 @@
 from __future__ import annotations
 
 import csv
-import os
 import re
-from pathlib import Path
-
-import pytest
 
 from protocol.event_codes import Component, EventCategory, EventCode, by_ref
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
-def _requirements_dir() -> Path | None:
-    candidates = [os.environ.get("REQUIREMENTS_DIR"), REPO_ROOT / "requirements"]
-    candidates.append("/work/shared/requirements")
-    for candidate in candidates:
-        if candidate and (Path(candidate) / "clauses.csv").is_file():
-            return Path(candidate)
-    return None
-
-
-REQUIREMENTS = _requirements_dir()
-needs_requirements = pytest.mark.skipif(REQUIREMENTS is None, reason="requirements not found")
+from tests.requirements import requirements_file
 
 # Codes are stored in logs and sent to the head-end: this snapshot fails any renumbering.
 SNAPSHOT = """
@@ -58,7 +40,6 @@ SNAPSHOT = """
 APPENDIX_B_ITEMS = 61
 
 
-@pytest.mark.req("18.1")
 class TestCatalogue:
     def test_numbers_never_change(self) -> None:
         pinned = dict(item.split("=") for item in SNAPSHOT.split())
@@ -88,7 +69,6 @@ class TestCatalogue:
             assert code.title and code.description and code.components
             assert code.info.code == code
 
-    @pytest.mark.req("18.9.h", "18.11.f", "18.11.j", "18.11.m", "15.6.c", "11.10")
     def test_events_the_firmware_needs(self) -> None:
         assert EventCode.POWER_UP.ref == "B.1.1"
         assert EventCode.POWER_DOWN.ref == "B.9.1"
@@ -113,11 +93,9 @@ class TestCatalogue:
         assert EventCode.COMMUNICATION_ERROR_WAN not in EventCode.raised_by(Component.ESME)
 
 
-@needs_requirements
 class TestAgainstRequirements:
     def test_every_appendix_b_item_is_catalogued_with_its_title(self) -> None:
-        assert REQUIREMENTS is not None
-        text = next(REQUIREMENTS.glob("000_*.txt")).read_text(encoding="utf-8")
+        text = requirements_file("000_*.txt").read_text(encoding="utf-8")
         appendix = text[text.index("APPENDIX B DETAILED") : text.index("APPENDIX C PROCESS")]
         items = dict(re.findall(r"(B\.\d+\.\d+)\s*-?\s*(.+)", appendix))
         assert len(items) == APPENDIX_B_ITEMS
@@ -126,8 +104,7 @@ class TestAgainstRequirements:
             assert _words(line).startswith(_words(code.title)), (ref, line)
 
     def test_components_follow_our_reading_of_the_clauses(self) -> None:
-        assert REQUIREMENTS is not None
-        with (REQUIREMENTS / "clauses.csv").open(encoding="utf-8") as handle:
+        with requirements_file("clauses.csv").open(encoding="utf-8") as handle:
             rows = {row["id"]: row for row in csv.DictReader(handle) if row["id"].startswith("B.")}
         assert len(rows) == APPENDIX_B_ITEMS
         for ref, row in rows.items():

@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
@@ -35,6 +34,7 @@ from protocol.ieee802154 import (
     fcs16,
     parse_mac_command,
 )
+from tests.programs import require_program
 
 PAN = 0x1A62
 EUI_TC = 0x00124B0001020304
@@ -50,9 +50,7 @@ def tshark_fields(
     byte order). Each dict also has `_ws.malformed` and `_ws.expert.message`, which a clean
     dissection leaves empty. A private config dir keeps the user's Wireshark profile out.
     """
-    tshark = shutil.which("tshark")
-    if tshark is None:
-        pytest.skip("tshark is not on PATH")
+    tshark = require_program("tshark")
     capture = tmp_path / "air.pcap"
     capture.write_bytes(pcap.capture((i * 1000, frame) for i, frame in enumerate(frames)))
     wanted = [*fields, "_ws.malformed", "_ws.expert.message"]

@@ -41,7 +41,6 @@ ELECTRIC = {
 GAS = {**ELECTRIC, "unit_of_measure": 0x01, "metering_device_type": 1}
 
 
-@pytest.mark.req("16.15")
 def test_electricity_summation_and_demand() -> None:
     # 1 234 567 x 1 / 1000 = 1234.567 kWh; demand 1500 x 1 / 1000 = 1.500 kW.
     out = metering_registers({**ELECTRIC, "instantaneous_demand": 1500})
@@ -66,7 +65,6 @@ def test_export_gives_negative_demand_with_its_own_formatting() -> None:
     assert (demand["raw"], demand["value"], demand["display"]) == (-2345, "-2.34", "-2.34")
 
 
-@pytest.mark.req("13.2")
 def test_gas_volume_gets_an_energy_register() -> None:
     # 1 000 000 / 1000 = 1000.000 m3; 1000 x 1.02264 x 39.5 / 3.6 = 40394.28 / 3.6
     # = 11220.6333... kWh, cut to the watt-hour: 11220.633.
@@ -82,7 +80,6 @@ def test_gas_volume_gets_an_energy_register() -> None:
     }
 
 
-@pytest.mark.req("13.2")
 def test_calorific_value_is_a_parameter() -> None:
     # 1000 x 1.02264 x 40 / 3.6 = 40905.6 / 3.6 = 11362.666... kWh.
     out = metering_registers({**GAS, "current_summ_delivered": 1_000_000}, calorific_value="40.0")

@@ -145,7 +145,6 @@ def test_command_from_the_wire() -> None:
     assert command.issued_at == datetime(2025, 1, 1, 12, tzinfo=UTC)
 
 
-@pytest.mark.req("17.2.6")
 @pytest.mark.parametrize(
     ("name", "kind"), [("remove", CommandType.REMOVE), ("commission", CommandType.COMMISSION)]
 )
@@ -193,7 +192,6 @@ def _with(**changes: object) -> bytes:
     return json.dumps({k: v for k, v in obj.items() if v is not ...}).encode()
 
 
-@pytest.mark.req("18.11.j")
 @pytest.mark.parametrize(
     ("wire", "complaint"),
     [

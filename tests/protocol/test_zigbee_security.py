@@ -139,7 +139,6 @@ def test_nonce_layout() -> None:
 # --- CCM* ---------------------------------------------------------------------------------------
 
 
-@pytest.mark.req("17.2.4")
 def test_ccm_matches_rfc3610_packet_vector_1() -> None:
     # 13-octet nonce, 8-octet MIC: CCM* with M=8 is CCM (RFC 3610 section 8, packet vector #1).
     key = bytes(range(0xC0, 0xD0))
@@ -149,7 +148,6 @@ def test_ccm_matches_rfc3610_packet_vector_1() -> None:
     assert decrypt(key, nonce, bytes(range(8)), sealed, mic_len=8) == bytes(range(8, 0x1F))
 
 
-@pytest.mark.req("17.2.4", "17.2.12")
 @given(
     keys,
     st.binary(min_size=13, max_size=13),
@@ -220,21 +218,18 @@ def test_derived_keys_are_keyed_hashes_of_one_octet() -> None:
     assert key_transport_key(LINK_KEY) != key_load_key(LINK_KEY)
 
 
-@pytest.mark.req("17.2.15")
 def test_install_code_vector() -> None:
     assert install_code_crc(INSTALL_CODE[:-2]).to_bytes(2, "little") == INSTALL_CODE[-2:]
     assert link_key_from_install_code(INSTALL_CODE) == LINK_KEY
     assert bytes(zigpy.util.convert_install_code(INSTALL_CODE)) == LINK_KEY
 
 
-@pytest.mark.req("17.2.15")
 @given(st.sampled_from([6, 8, 12, 16]).flatmap(lambda n: st.binary(min_size=n, max_size=n)))
 def test_install_code_matches_zigpy(code: bytes) -> None:
     full = code + install_code_crc(code).to_bytes(2, "little")
     assert link_key_from_install_code(full) == bytes(zigpy.util.convert_install_code(full))
 
 
-@pytest.mark.req("17.2.15")
 def test_install_code_with_wrong_crc_or_length_is_refused() -> None:
     with pytest.raises(DecodeError, match=r"CRC-16/X-25 C3B5"):
         link_key_from_install_code(INSTALL_CODE[:-1] + b"\x00")
@@ -245,7 +240,6 @@ def test_install_code_with_wrong_crc_or_length_is_refused() -> None:
 # --- Whole frames -------------------------------------------------------------------------------
 
 
-@pytest.mark.req("17.2.1", "17.2.2", "17.2.4")
 @given(keys, u32, u64, u8, st.binary(max_size=80))
 def test_nwk_security_round_trip(
     key: bytes, counter: int, source: int, key_seq: int, payload: bytes
@@ -259,7 +253,6 @@ def test_nwk_security_round_trip(
     assert aux == AuxSecurityHeader(KeyId.NETWORK, counter, source, key_seq, level=0)
 
 
-@pytest.mark.req("17.2.1", "17.2.12")
 def test_nwk_security_authenticates_header_aux_and_payload() -> None:
     header = _nwk_header()
     wire = secure_nwk_frame(header, SE_READ, NETWORK_KEY, 16, EUI_DEV, 0)
@@ -299,7 +292,6 @@ def test_secure_refuses_headers_without_security_bit() -> None:
         secure_aps_frame(_aps_data().header_bytes(), b"", LINK_KEY, 0, EUI_DEV)
 
 
-@pytest.mark.req("17.2.1", "17.2.4")
 @given(
     keys,
     u32,
@@ -324,7 +316,6 @@ def test_aps_security_round_trip(
             unsecure_aps_frame(frame.header_bytes(), frame.payload, key, source ^ 1)
 
 
-@pytest.mark.req("17.2.1", "17.2.20")
 def test_transport_key_uses_the_key_transport_key() -> None:
     header = ApsFrame(ApsFrameType.COMMAND, 3, security=True).header_bytes()
     command = TransportNetworkKey(NETWORK_KEY, 0, EUI_DEV, EUI_TC).build()
@@ -402,7 +393,6 @@ FIELDS = [
 ]
 
 
-@pytest.mark.req("17.2.1", "17.2.2", "17.2.4")
 def test_tshark_decodes_our_secured_frames(tmp_path: Path) -> None:
     frames = _air_frames()
     assert parse_nwk_command(b"\x04\x00") == Leave()  # what frame 5 carries
@@ -428,7 +418,6 @@ def test_tshark_decodes_our_secured_frames(tmp_path: Path) -> None:
     assert (leave["zbee_nwk.cmd.id"], rejoin["zbee_nwk.cmd.id"]) == ("0x04", "0x06")
 
 
-@pytest.mark.req("17.2.12")
 def test_tshark_cannot_decode_with_a_wrong_key(tmp_path: Path) -> None:
     wrong = bytes(b ^ 0x01 for b in NETWORK_KEY)
     rows = tshark_fields(tmp_path, _air_frames(), FIELDS, keys=[wrong])

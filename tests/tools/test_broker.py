@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from protocol.errors import ConfigError, TransientLinkError
+from tests.ports import reserve_port
+from tests.programs import require_program
 from tools import broker
 from tools.broker import (
     BrokerKind,
     BrokerSpec,
-    find_mosquitto,
     mosquitto_config,
     resolve_kind,
     start_broker,
@@ -22,19 +22,14 @@ from tools.broker import (
 )
 
 pytestmark = pytest.mark.integration
-needs_mosquitto = pytest.mark.skipif(
-    find_mosquitto() is None, reason="mosquitto is not installed (Debian package mosquitto)"
-)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def run(*argv: str, timeout: float = 10.0) -> str:
-    return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=True).stdout
+def run(program: str, *argv: str, timeout: float = 10.0) -> str:
+    """Run one of mosquitto's own clients (the oracle); fails the test if it is not installed."""
+    command = [require_program(program), *argv]
+    return subprocess.run(
+        command, capture_output=True, text=True, timeout=timeout, check=True
+    ).stdout
 
 
 @pytest.fixture
@@ -43,7 +38,9 @@ def started(tmp_path: Path):
     processes: list[subprocess.Popen[bytes]] = []
 
     def start(kind: str, port: int | None = None, data_dir: Path | None = None) -> BrokerSpec:
-        spec = BrokerSpec(kind, "127.0.0.1", port or free_port(), data_dir or tmp_path / kind)
+        if kind == "mosquitto":
+            require_program("mosquitto")
+        spec = BrokerSpec(kind, "127.0.0.1", port or reserve_port(), data_dir or tmp_path / kind)
         processes.append(start_broker(spec))
         return spec
 
@@ -81,16 +78,14 @@ def test_missing_mosquitto_is_a_clear_error(
 ) -> None:
     monkeypatch.setattr(broker, "find_mosquitto", lambda: None)
     with pytest.raises(ConfigError, match="mosquitto is not installed"):
-        start_broker(BrokerSpec("mosquitto", "127.0.0.1", free_port(), tmp_path))
+        start_broker(BrokerSpec("mosquitto", "127.0.0.1", reserve_port(), tmp_path))
 
 
 def test_wait_for_port_gives_up() -> None:
     with pytest.raises(TransientLinkError, match="nothing listening"):
-        wait_for_port("127.0.0.1", free_port(), 0.2)
+        wait_for_port("127.0.0.1", reserve_port(), 0.2)
 
 
-@needs_mosquitto
-@pytest.mark.req("19.1.1.a")
 def test_mosquitto_carries_and_persists_retained_messages(started, tmp_path: Path) -> None:
     spec = started("mosquitto")
     port = str(spec.port)
@@ -121,14 +116,12 @@ def test_mosquitto_carries_and_persists_retained_messages(started, tmp_path: Pat
     )
 
 
-@needs_mosquitto
 def test_port_in_use_is_reported(started) -> None:
     spec = started("mosquitto")
     with pytest.raises(TransientLinkError, match="in use"):
         started("mosquitto", spec.port, spec.data_dir.parent / "second")
 
 
-@needs_mosquitto  # for mosquitto_sub, an independent client of the embedded broker
 def test_embedded_broker_serves_and_stops_cleanly(started) -> None:
     spec = started("embedded")
     port = str(spec.port)

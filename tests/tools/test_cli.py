@@ -190,7 +190,6 @@ def test_negative_load_is_refused(capsys: pytest.CaptureFixture[str], rig_file: 
     assert out == ""
 
 
-@pytest.mark.req("1.1.b")
 def test_load_above_100_amps_is_refused(capsys: pytest.CaptureFixture[str], rig_file: Path) -> None:
     status, _, err = run(capsys, "bench", "esme", "load", "23000.5", "--rig", str(rig_file))
     assert_user_error(status, err, "above the esme's rating of 23000 W")
@@ -212,7 +211,6 @@ def test_only_meters_have_a_load(capsys: pytest.CaptureFixture[str], rig_file: P
 # -- nothing running, unknown names ----------------------------------------------------------
 
 
-@pytest.mark.req("6.1.11")
 def test_read_without_headend_says_nothing_listens(
     capsys: pytest.CaptureFixture[str], rig_file: Path, run_dir: Path
 ) -> None:
@@ -296,7 +294,6 @@ def test_refusal_by_the_component_is_a_user_error(
     assert_user_error(status, err, "unknown command 'display'; known: status")
 
 
-@pytest.mark.req("6.1.11")
 def test_headend_read_prints_the_headends_answer(
     capsys: pytest.CaptureFixture[str], rig_file: Path, run_dir: Path
 ) -> None:

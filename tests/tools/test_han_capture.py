@@ -18,7 +18,9 @@ from hal.emulated.air_channel import AirChannel
 from hal.emulated.air_server import AirServer
 from protocol import pcap
 from protocol.air_link import Transmit
+from tests.ports import reserve_port
 from tests.tools.test_cli import assert_user_error, fake_component, rig_file, run, run_dir
+from tests.waiting import wait_until
 from tools.han_capture import capture
 
 __all__ = ["rig_file", "run_dir"]  # fixtures shared with test_cli.py
@@ -51,13 +53,6 @@ def air() -> Iterator[tuple[AirServer, asyncio.AbstractEventLoop]]:
         loop.close()
 
 
-def wait_for(condition: object, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():  # type: ignore[operator]
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.01)
-
-
 def records(path: Path) -> list[tuple[int, bytes]]:
     """(timestamp in µs, frame) for each record of a pcap file we wrote."""
     data = path.read_bytes()
@@ -82,7 +77,7 @@ def test_a_monitor_gets_every_frame_on_every_channel_and_is_removed_when_it_leav
     )
     before = time.time_ns() // 1000
     worker.start()
-    wait_for(lambda: server.channel.monitor_count == 1)
+    wait_until(lambda: server.channel.monitor_count == 1, 5, "the capture attaching", interval=0.01)
     for i, frame in enumerate(FRAMES):  # channels 11..15: a monitor hears them all
         loop.call_soon_threadsafe(server.channel.transmit, node, Transmit(11 + i, frame))
     worker.join(10)
@@ -91,16 +86,15 @@ def test_a_monitor_gets_every_frame_on_every_channel_and_is_removed_when_it_leav
     got = records(out)
     assert [frame for _, frame in got] == FRAMES
     assert all(before <= stamp <= after for stamp, _ in got)
-    wait_for(lambda: server.channel.monitor_count == 0)
+    wait_until(lambda: server.channel.monitor_count == 0, 5, "the capture leaving", interval=0.01)
     assert node.frames_sent == len(FRAMES)  # the monitor is no node: it is not counted
 
 
 def test_capture_without_an_air_says_the_rig_is_not_running(tmp_path: Path) -> None:
     from protocol.errors import TransientLinkError
-    from tests.rig_files import free_port
 
     with pytest.raises(TransientLinkError, match="is the rig running"):
-        capture("127.0.0.1", free_port(), tmp_path / "x.pcap", 1.0)
+        capture("127.0.0.1", reserve_port(), tmp_path / "x.pcap", 1.0)
 
 
 @pytest.mark.parametrize("duration", ["0", "-1", "3601", "nan", "inf", "soon"])

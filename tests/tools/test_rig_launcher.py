@@ -27,7 +27,9 @@ import pytest
 from firmware.rig import Rig, load_rig
 from firmware.wiring import START_WALL_ENV
 from protocol.errors import ConfigError, TransientLinkError
-from tools.broker import find_mosquitto
+from tests.ports import reserve_port
+from tests.programs import require_program
+from tests.waiting import wait_until
 from tools.headend import client
 from tools.headend.inventory import parse_inventory
 from tools.launcher import (
@@ -43,11 +45,6 @@ from tools.launcher import plan as rig_plan
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]
 HOST = "127.0.0.1"
-HUB_READY = (REPO / "hub" / "__main__.py").exists()
-needs_hub = pytest.mark.skipif(not HUB_READY, reason="hub/__main__.py does not exist yet")
-needs_mosquitto = pytest.mark.skipif(
-    find_mosquitto() is None, reason="mosquitto is not installed (Debian package mosquitto)"
-)
 
 RIG = """
 [rig]
@@ -82,12 +79,6 @@ install_code = "83FED3407A939723A5C639B26916D505C3B5"
 """
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def run_dir() -> Iterator[Path]:
     # A Unix socket path must stay under 108 bytes; pytest's tmp_path may not.
@@ -106,8 +97,8 @@ def write_rig(
             run_dir=run_dir,
             broker=broker,
             host=HOST,
-            broker_port=ports.get("broker_port") or free_port(),
-            air_port=ports.get("air_port") or free_port(),
+            broker_port=ports.get("broker_port") or reserve_port(),
+            air_port=ports.get("air_port") or reserve_port(),
             devices=devices,
         )
     )
@@ -139,11 +130,12 @@ def environ_of(pid: int) -> dict[str, str]:
     return {key.decode(): value.decode(errors="replace") for key, value in pairs}
 
 
-@pytest.mark.req("9.1")
-@pytest.mark.parametrize("broker", ["embedded", pytest.param("mosquitto", marks=needs_mosquitto)])
+@pytest.mark.parametrize("broker", ["embedded", "mosquitto"])
 def test_starts_the_premises_and_stops_without_leftovers(
     tmp_path: Path, run_dir: Path, broker: str
 ) -> None:
+    if broker == "mosquitto":
+        require_program("mosquitto")
     rig = load_rig(write_rig(tmp_path, run_dir, broker))
     out = io.StringIO()
     with RigLauncher(rig, out=out) as launcher:
@@ -168,7 +160,6 @@ def test_starts_the_premises_and_stops_without_leftovers(
     assert processes[HEADEND].returncode == 0 and processes[AIR].returncode == 0
 
 
-@pytest.mark.req("15.1")
 def test_every_child_gets_the_same_clock_start(rig: Rig) -> None:
     before = time.time()
     with RigLauncher(rig, out=io.StringIO()) as launcher:
@@ -200,9 +191,9 @@ def test_a_dead_child_is_reported_and_the_others_keep_running(rig: Rig) -> None:
 
 def test_failure_half_way_stops_what_was_started(tmp_path: Path, run_dir: Path) -> None:
     with socket.socket() as squatter:
-        squatter.bind((HOST, 0))
+        air_port = reserve_port()
+        squatter.bind((HOST, air_port))
         squatter.listen()
-        air_port = squatter.getsockname()[1]
         rig = load_rig(write_rig(tmp_path, run_dir, air_port=air_port))
         launcher = RigLauncher(rig, out=io.StringIO())
         with pytest.raises(TransientLinkError, match=f"cannot start the air on {HOST}:{air_port}"):
@@ -258,7 +249,6 @@ def test_join_wait_ends_when_the_missing_devices_are_dead(
     assert_gone(pids)
 
 
-@needs_hub
 def test_hub_reports_an_empty_premises_joined(rig: Rig) -> None:
     out = io.StringIO()
     with RigLauncher(rig, out=out) as launcher:
@@ -267,7 +257,6 @@ def test_hub_reports_an_empty_premises_joined(rig: Rig) -> None:
         assert launcher.processes["hub"].poll() is None, out.getvalue()
 
 
-@pytest.mark.req("9.1")
 def test_rig_up_command_stops_cleanly_on_sigterm(tmp_path: Path, run_dir: Path) -> None:
     rig_path = write_rig(tmp_path, run_dir)
     log = tmp_path / "up.log"
@@ -280,11 +269,12 @@ def test_rig_up_command_stops_cleanly_on_sigterm(tmp_path: Path, run_dir: Path) 
             env=dict(os.environ, PYTHONPATH=str(REPO)),
         )
     try:
-        deadline = time.monotonic() + 30
-        while "stops everything" not in log.read_text():
+
+        def started() -> bool:
             assert up.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.1)
+            return "stops everything" in log.read_text()
+
+        wait_until(started, 30, "`rig up` saying how to stop it", detail=log.read_text)
         text = log.read_text()
         pids = [int(pid) for pid in re.findall(r"^(?:broker|air|headend|hub) +(\d+) ", text, re.M)]
         assert len(pids) == 4, text
