@@ -3,9 +3,9 @@
 Every `SAMPLE_PERIOD_S` of clock time the meter integrates the rate measured at the previous
 sample over the time since (left Riemann sum on the RTC's monotonic time, exact in integers,
 see `integrator`), then reads its measuring element again. A bench change of the load is
-sampled at once, so demand follows it within a sample. The register is saved at least every
-`PERSIST_INTERVAL_S` of clock time and at a clean stop (see `register_store` for what a crash
-loses). The meter's own display shows the register and the demand, formatted from the same
+sampled at once, so demand follows it within a sample. The register is saved whenever its
+visible value moves (so no value that left the meter is ever lost), at least every
+`PERSIST_INTERVAL_S` of clock time for the remainder, and at a clean stop. The meter's own display shows the register and the demand, formatted from the same
 Metering attributes the HAN reads, so the meter and an IHD never disagree about a digit.
 
 Clause 12.5 is met from the meter's side by answering reads at any time: the IHD polls
@@ -67,6 +67,9 @@ class MeterFirmware(Firmware):
         self._rate = 0
         self._last_us: int | None = None
         self._saved_us = 0
+        #: The register as the outside world may see it (raw CurrentSummationDelivered, the
+        #: display's last digit), as last saved: nothing above it has left the meter.
+        self._saved_raw = self.commodity.raw_summation(self.register.units)
         super().__init__(identity, board)
 
     def measure_rate(self) -> int:
@@ -81,7 +84,14 @@ class MeterFirmware(Firmware):
         return self._rate
 
     def sample(self) -> None:
-        """Integrate the rate held since the previous sample, sample again, save when due."""
+        """Integrate the rate held since the previous sample, sample again, save when due.
+
+        A value that has left the meter (over the HAN, on the display, in a report) must never
+        be lower after a crash at any instant: the register is saved before its new value can
+        be seen, i.e. whenever the visible digit moves, in the same step as the integration and
+        before anything can read it (no await in between). The sub-unit remainder is saved
+        with it, and at least every `PERSIST_INTERVAL_S` otherwise.
+        """
         now_us = to_microseconds(self.clock.monotonic())
         if self._last_us is None:
             self._saved_us = now_us
@@ -91,7 +101,8 @@ class MeterFirmware(Firmware):
         # Export (negative power) belongs in CurrentSummationReceived, not metered yet: a
         # delivered register never runs backwards.
         self._rate = max(0, self.measure_rate())
-        if now_us - self._saved_us >= _PERSIST_INTERVAL_US:
+        visible = self.commodity.raw_summation(self.register.units)
+        if visible != self._saved_raw or now_us - self._saved_us >= _PERSIST_INTERVAL_US:
             self.persist()
         self.display.show(self.display_lines())
 
@@ -99,6 +110,7 @@ class MeterFirmware(Firmware):
         """Save the register (units and remainder in one transaction)."""
         with self.store.transaction() as tx:
             self.registers.save(DELIVERED, self.register, self.clock.now(), tx)
+        self._saved_raw = self.commodity.raw_summation(self.register.units)
         if self._last_us is not None:
             self._saved_us = self._last_us
 

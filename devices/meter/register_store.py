@@ -2,11 +2,11 @@
 
 One row per register holds its whole units and the integrator's remainder, written together in
 one SQLite transaction, so a restart resumes from exactly the state of the last save: nothing
-is counted twice, and the energy lost by a crash is what was measured since that save. The
-meter saves at least every `PERSIST_INTERVAL_S` of clock time and at a clean stop, so a crash
-(a kill -9, a power cut without the last-gasp capacitor we do not emulate) loses at most that
-interval of consumption. The time a meter is off is not integrated at all: an unpowered meter
-measures nothing.
+is counted twice. The meter saves whenever the register's visible value moves, so a crash (a
+kill -9, a power cut without the last-gasp capacitor we do not emulate) loses at most the
+fraction of a unit not yet shown, and never a value anyone has seen; the remainder is saved at
+least every `PERSIST_INTERVAL_S` of clock time and at a clean stop. The time a meter is off is
+not integrated at all: an unpowered meter measures nothing.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from .integrator import EnergyIntegrator
 
 __all__ = ["PERSIST_INTERVAL_S", "RegisterStore"]
 
-#: Longest stretch of clock time between two saves of the registers.
+#: Longest stretch of clock time between two saves of the register's sub-unit remainder.
 PERSIST_INTERVAL_S = 10.0
 
 SCHEMA_COMPONENT = "meter_registers"

@@ -88,20 +88,30 @@ async def test_esme_integrates_its_load_and_shows_it(
     }
 
 
-async def test_registers_are_saved_every_10_s_and_a_crash_loses_at_most_that(
+async def test_every_value_shown_is_saved_before_it_is_shown(
     store: SqliteStore, clock: ManualClock, started: Any
 ) -> None:
     esme = await started(
         EsmeFirmware(identity("esme"), electricity_meter_board(clock, store, ConstantLoad(3600)))
-    )  # 1 Wh/s
+    )  # 1 Wh/s: the visible register (Wh) moves at every sample
+    for second in range(1, 26):
+        await clock.run_for(1)
+        shown = esme.display.lines()[0]
+        # A crash now (no stop): a meter powering up on this store shows no less.
+        assert saved(store)[0] == esme.register.units == second * 1000, shown
+        assert shown == f"Import {second / 1000:.3f} kWh"
+
+
+async def test_a_slow_register_saves_its_remainder_every_10_s(
+    store: SqliteStore, clock: ManualClock, started: Any
+) -> None:
+    esme = await started(
+        EsmeFirmware(identity("esme"), electricity_meter_board(clock, store, ConstantLoad(36)))
+    )  # 36 W: 10 mWh per second, a visible Wh every 100 s
     await clock.run_for(25)
-    assert esme.register.units == 25_000
-    assert saved(store) == (20_000, 0)  # saved at 10 s and 20 s of clock time
-    # A crash now (no stop): a meter powering up on this store resumes from the last save.
-    again = EsmeFirmware(
-        identity("esme"), electricity_meter_board(clock, store, ConstantLoad(3600))
-    )
-    assert again.register.units == 20_000
+    assert (esme.register.units, saved(store)) == (250, (200, 0))  # saved at 10 s and 20 s
+    again = EsmeFirmware(identity("esme"), electricity_meter_board(clock, store, ConstantLoad(36)))
+    assert again.register.units == 200
 
 
 async def test_a_clean_stop_loses_nothing_and_a_restart_counts_nothing_twice(
