@@ -25,6 +25,8 @@ from protocol.wan import WanCommand
 
 # What the hub does with a command: return the result's data, or raise SmartMeterError.
 CommandHandler = Callable[[WanCommand], Awaitable[dict[str, Any]]]
+#: Told of every message refused before it reached the handler: (request id if any, reason).
+RefusalHandler = Callable[[str | None, str], None]
 
 
 @runtime_checkable
@@ -36,8 +38,11 @@ class WanLink(Protocol):
         """True while the link is up and commands can arrive."""
         ...
 
-    async def start(self, handler: CommandHandler) -> None:
-        """Bring the link up (or start trying to), handing every command to `handler`; returns
+    async def start(
+        self, handler: CommandHandler, on_refused: RefusalHandler | None = None
+    ) -> None:
+        """Bring the link up (or start trying to), handing every command to `handler` and every
+        malformed message it refused to `on_refused` (clause 18.11.j: the hub logs it); returns
         without raising if the far end is down."""
         ...
 
@@ -45,6 +50,7 @@ class WanLink(Protocol):
         """Announce offline and close the link."""
         ...
 
-    async def publish_event(self, event: EventReport) -> None:
-        """Send an event or alert up to the head-end (clause 18.6)."""
+    async def publish_event(self, event: EventReport, timeout: float = ...) -> None:
+        """Send an event or alert up to the head-end (clause 18.6), returning once the far end
+        (the broker) has taken it; TransientLinkError if it did not within `timeout` seconds."""
         ...

@@ -20,6 +20,7 @@ from firmware.zcl.server import ZclServer
 from hal.control_socket import ControlError, Handler, Request
 from protocol.event_codes import EventCode
 
+from .event_uplink import EventUplink
 from .han import HanNetwork
 from .time_server import time_server
 from .wan_bridge import WanBridge
@@ -38,24 +39,23 @@ class Hub:
         self.store = board.store
         self.wan = board.wan
         self.events = EventLog(self.store, self.clock, self.name)
-        self._publishing: set[asyncio.Task[None]] = set()
+        self.uplink = EventUplink(self.events, self.store, self.wan, self.clock)
+        self._tasks: set[asyncio.Task[None]] = set()
         zcl = ZclServer([time_server(self.clock)], ReportingTable(self.store))
         self.han = HanNetwork(rig, board.ncp, self.clock, self.store, self.record, zcl)
-        self.bridge = WanBridge(rig, self.han, self.clock)
+        self.bridge = WanBridge(rig, self.han, self.clock, self.record)
         self._running = False
 
     def record(self, code: EventCode, detail: dict[str, Any]) -> None:
-        event = self.events.record(code, detail)
-        if self.wan.connected:
-            task = asyncio.get_running_loop().create_task(self.wan.publish_event(event.report()))
-            # The loop keeps only weak references to tasks: hold it until it is done.
-            self._publishing.add(task)
-            task.add_done_callback(self._publishing.discard)
+        """Log an event (section 18); it goes up the WAN as soon as the link lets it."""
+        self.events.record(code, detail)
+        self.uplink.poke()
 
     async def start(self) -> None:
         self.events.record(EventCode.POWER_UP, {"component": "hub"})
         self._running = True
-        await self.wan.start(self.bridge.handle)
+        self._tasks.add(asyncio.get_running_loop().create_task(self.uplink.run()))
+        await self.wan.start(self.bridge.handle, self.bridge.refused)
         await self.han.start()
         LOGGER.info("hub %s up: HAN formed, WAN %s", self.rig.hub.wan_id, self.wan.connected)
 
@@ -64,6 +64,9 @@ class Hub:
             return
         self._running = False
         await self.han.stop()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.wan.stop()
 
     def control_handlers(self) -> dict[str, Handler]:
@@ -79,6 +82,9 @@ class Hub:
             "name": self.name,
             "wan_id": self.rig.hub.wan_id,
             "joined": self.han.joined(),
+            "presence": {
+                name: self.han.presence_of(config) for name, config in self.rig.devices.items()
+            },
             "wan": "connected" if self.wan.connected else "disconnected",
             "now": self.clock.now().isoformat(),
             "signal": {name: self.han.signal(config) for name, config in self.rig.devices.items()},

@@ -13,11 +13,13 @@ from typing import Any
 from firmware.rig import Rig
 from hal.ports import Clock
 from protocol.errors import SmartMeterError
+from protocol.event_codes import EventCode
 from protocol.ieee802154 import eui64_to_str
 from protocol.metering_units import metering_registers
 from protocol.wan import CommandType, WanCommand
 
 from .han import HanNetwork
+from .han.commissioning import RecordEvent
 
 
 class CommandRejected(SmartMeterError):
@@ -25,12 +27,30 @@ class CommandRejected(SmartMeterError):
 
 
 class WanBridge:
-    def __init__(self, rig: Rig, han: HanNetwork, clock: Clock) -> None:
+    def __init__(self, rig: Rig, han: HanNetwork, clock: Clock, record: RecordEvent) -> None:
         self._rig = rig
         self._han = han
         self._clock = clock
+        self._record = record
 
     async def handle(self, command: WanCommand) -> dict[str, Any]:
+        """Carry out a command; a refused one (clause 18.11.j) is logged and changes nothing."""
+        try:
+            return await self._carry_out(command)
+        except CommandRejected as exc:
+            self._record(
+                EventCode.COMMAND_REFUSED,
+                {"request_id": command.id, "type": command.type.value, "reason": str(exc)},
+            )
+            raise
+
+    def refused(self, request_id: str | None, reason: str) -> None:
+        """A message on the WAN that was not even a command: Malformed message (18.11.j)."""
+        self._record(
+            EventCode.MALFORMED_MESSAGE, {"link": "WAN", "request_id": request_id, "reason": reason}
+        )
+
+    async def _carry_out(self, command: WanCommand) -> dict[str, Any]:
         config = self._rig.devices.get(command.device)
         if config is None:
             raise CommandRejected(f"no device {command.device!r} on hub {self._rig.hub.wan_id}")

@@ -137,6 +137,7 @@ class EventCode(enum.IntEnum):
     COMPARTMENT_COVER_CLOSED = 2015
     LOG_CAPACITY_REACHED = 2016
     UNEXPECTED_PROGRAM_OPERATION = 2017
+    COMMAND_REFUSED = 2018
 
     @property
     def info(self) -> EventInfo:
@@ -248,6 +249,7 @@ _ROWS = """
 2015|17.1.3|TAMPER|ALL|Compartment cover closed|The battery or communications compartment was closed.
 2016|18.9.e|FAULT|ALL|Log capacity reached|A log or profile storage reached its capacity.
 2017|18.9.j|FAULT|ALL|Unexpected program operation|An unhandled exception or invalid state was detected.
+2018|18.11.j|SECURITY|HUB ESME GSME|Command refused|A well-formed command from outside was refused (not addressed to a device the receiver serves, or not supported); it had no effect.
 """
 
 

@@ -32,17 +32,29 @@ class AirServer:
         self.host = host
         self.port = port
         self._server: asyncio.AbstractServer | None = None
+        self._links: set[asyncio.StreamWriter] = set()
 
     async def start(self) -> None:
         self._server = await asyncio.start_server(self._serve, self.host, self.port)
         self.port = self._server.sockets[0].getsockname()[1]
 
     async def stop(self) -> None:
+        """Stop listening and drop every node and monitor, as the air process exiting would."""
         if self._server is not None:
             self._server.close()
+            for writer in list(self._links):
+                writer.close()
             await self._server.wait_closed()
+            self._server = None
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._links.add(writer)
+        try:
+            await self._link(reader, writer)
+        finally:
+            self._links.discard(writer)
+
+    async def _link(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         decoder = AirLinkDecoder()
         node: AirNode | None = None
         monitor: MonitorTap | None = None

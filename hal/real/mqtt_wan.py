@@ -28,7 +28,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
-from hal.wan import CommandHandler
+from hal.wan import CommandHandler, RefusalHandler
 from protocol.errors import DecodeError, SmartMeterError, TransientLinkError
 from protocol.event_report import EventReport
 from protocol.wan import (
@@ -47,6 +47,8 @@ from protocol.wan import (
 
 LOGGER = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
+#: Seconds an event waits for the broker's PUBACK before the sender tries again later.
+PUBLISH_WAIT_S = 5.0
 
 
 class MqttVersion(Enum):
@@ -229,6 +231,7 @@ class MqttWanLink:
     ) -> None:
         self.hub_id = check_hub_id(hub_id)
         self._handler: CommandHandler | None = None
+        self._on_refused: RefusalHandler | None = None
         self._clock, self._connect_wait_s = clock, connect_wait_s
         self._session = MqttSession(
             host,
@@ -257,13 +260,16 @@ class MqttWanLink:
             return False
         return True
 
-    async def start(self, handler: CommandHandler) -> None:
+    async def start(
+        self, handler: CommandHandler, on_refused: RefusalHandler | None = None
+    ) -> None:
         """Connect, waiting up to `connect_wait_s` for the broker; keeps retrying after that.
 
         `handler(command)` returns the result data or raises SmartMeterError; either way the
         head-end gets a result with the command's request id (clause 6.1.11).
         """
         self._handler = handler
+        self._on_refused = on_refused
         self._session.start()
         if not await self.wait_connected(self._connect_wait_s):
             LOGGER.warning(
@@ -286,9 +292,16 @@ class MqttWanLink:
                 await asyncio.wait_for(status, 2.0)
         self._session.close()
 
-    async def publish_event(self, event: EventReport) -> None:
-        """Send an event up (clause 18.6)."""
-        self._publish(topic(self.hub_id, Channel.EVENT), event_to_json(event))
+    async def publish_event(self, event: EventReport, timeout: float = PUBLISH_WAIT_S) -> None:
+        """Send an event up (clause 18.6) and wait for the broker to take it (its PUBACK);
+        TransientLinkError if it did not within `timeout` seconds."""
+        sent = self._publish(topic(self.hub_id, Channel.EVENT), event_to_json(event))
+        try:
+            await asyncio.wait_for(asyncio.shield(sent), timeout)
+        except TimeoutError:
+            raise TransientLinkError(
+                f"event {event.seq} not taken by the broker in {timeout:g} s"
+            ) from None
 
     def _publish(self, name: str, payload: bytes, *, retain: bool = False) -> asyncio.Future[None]:
         """The one way out for everything the hub sends up.
@@ -320,6 +333,8 @@ class MqttWanLink:
             LOGGER.warning("hub %s: malformed command (id %s): %s", self.hub_id, request_id, exc)
             if request_id is not None:
                 self._ack(request_id, AckStatus.REJECTED, str(exc))
+            if self._on_refused is not None:
+                self._on_refused(request_id, str(exc))
             return
         if command.id in self._seen:
             # A QoS 1 redelivery or a head-end retry: acknowledge again, never execute twice.

@@ -32,6 +32,7 @@ from protocol.zigbee_ids import SE_PROFILE, ClusterId, SeDeviceId
 from .commissioning import Commissioning, DeviceUnavailable, RecordEvent, ieee_of
 from .known_devices import KnownDevices
 from .metering_read import read_metering
+from .presence import Presence
 from .se_controller import SmartEnergyController
 
 __all__ = ["HUB_ENDPOINT", "HanNetwork"]
@@ -68,6 +69,7 @@ class HanNetwork:
         self.known = KnownDevices(store)
         self.app: SmartEnergyController | None = None
         self.commissioning = Commissioning(rig, self.known, clock, record, lambda: self.app)
+        self.presence = Presence(rig, clock, record, self._interviewed)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._reconnect_task: asyncio.Task[None] | None = None
         self._config: dict[str, Any] = {}
@@ -104,6 +106,7 @@ class HanNetwork:
         await self._start_app()
         self._spawn(self.commissioning.keep_permitting())
         self._spawn(self._watch_counters())
+        self._spawn(self.presence.watch())
 
     def _spawn(self, coro: Any) -> asyncio.Task[Any]:
         task = asyncio.get_running_loop().create_task(coro)
@@ -115,6 +118,7 @@ class HanNetwork:
         app = await SmartEnergyController.new(self._config, auto_form=True, start_radio=True)
         app.se_packet_hook = self._se_packet
         app.denied_join_hook = self._denied_join
+        app.heard_hook = self._heard
         app.add_listener(self)
         self.app = app
         self._recall_devices()
@@ -222,6 +226,12 @@ class HanNetwork:
             {"device": name, "eui64": str(device.ieee), "nwk": int(device.nwk)},
         )
 
+    def _heard(self, nwk: int) -> None:
+        if self.app is None:
+            return
+        with contextlib.suppress(KeyError):
+            self.presence.heard(str(self.app.get_device(nwk=nwk).ieee))
+
     def device_left(self, device: zigpy.device.Device) -> None:
         self._record(EventCode.DEVICE_LEFT, {"eui64": str(device.ieee)})
 
@@ -279,9 +289,14 @@ class HanNetwork:
     # -- queries -----------------------------------------------------------------------
 
     def joined(self) -> dict[str, bool]:
+        """Each device: on the network, interviewed, and answering (not gone quiet)."""
         return {d.name: self._device(d) is not None for d in self.rig.devices.values()}
 
-    def _device(self, config: DeviceConfig) -> zigpy.device.Device | None:
+    def presence_of(self, config: DeviceConfig) -> dict[str, Any]:
+        """Whether the device answers, and when the hub last heard it (its clock, UTC)."""
+        return self.presence.describe(config.name)
+
+    def _interviewed(self, config: DeviceConfig) -> zigpy.device.Device | None:
         if self.app is None or self.known.decommissioned(config.name):
             return None
         with contextlib.suppress(KeyError):
@@ -289,6 +304,10 @@ class HanNetwork:
             if device.is_initialized:
                 return device
         return None
+
+    def _device(self, config: DeviceConfig) -> zigpy.device.Device | None:
+        device = self._interviewed(config)
+        return device if device is not None and self.presence.present(config.name) else None
 
     def signal(self, config: DeviceConfig) -> dict[str, int | None]:
         device = self._device(config)

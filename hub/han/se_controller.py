@@ -26,6 +26,7 @@ from protocol.zigbee_ids import HA_PROFILE, SE_PROFILE, ZDO_ENDPOINT
 LOGGER = logging.getLogger(__name__)
 
 PacketHook = Callable[[t.ZigbeePacket], bool]
+HeardHook = Callable[[int], None]
 DeniedJoinHook = Callable[[int, str], None]
 
 
@@ -36,8 +37,13 @@ class SmartEnergyController(bellows_app.ControllerApplication):  # type: ignore[
     se_packet_hook: PacketHook | None = None
     #: Called with (nwk, eui64 text) when the trust centre refused a join.
     denied_join_hook: DeniedJoinHook | None = None
+    #: Called with the sender's NWK address of every frame received (presence, last heard).
+    heard_hook: HeardHook | None = None
 
     def packet_received(self, packet: t.ZigbeePacket) -> None:
+        src: Any = packet.src
+        if self.heard_hook is not None and src is not None and src.addr_mode == t.AddrMode.NWK:
+            self.heard_hook(int(src.address))
         if packet.profile_id == SE_PROFILE and ZDO_ENDPOINT not in (packet.src_ep, packet.dst_ep):
             hook = self.se_packet_hook
             if hook is not None and hook(packet):

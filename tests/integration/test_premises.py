@@ -11,10 +11,12 @@ import asyncio
 import json
 import os
 import re
+import secrets
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +27,10 @@ from hal.control_socket import request_sync
 from hal.emulated.air_tcp_link import TcpRadioLink
 from protocol.event_codes import EventCode
 from protocol.ieee802154 import AddrMode, FrameType, MacFrame
+from protocol.wan import CommandType, WanCommand, request_id
 from protocol.zigbee_nwk import NwkFrame, NwkFrameType
 from protocol.zigbee_security import secure_nwk_frame
+from tests.programs import require_program
 from tests.rig_files import demo_rig_copy
 from tests.waiting import wait_until
 from tools.launcher import RigLauncher
@@ -127,6 +131,47 @@ def test_ihd_shows_gas(premises: tuple[Rig, RigLauncher]) -> None:
         "the IHD showing gas",
     )
     assert any(re.fullmatch(r"Gas \d+\.\d{3} m3/h", line) for line in lines), lines
+
+
+@pytest.mark.req("18.6")
+def test_the_hubs_power_up_reaches_the_head_end(premises: tuple[Rig, RigLauncher]) -> None:
+    """Logged before the hub's WAN link is up, sent once it is (issue 7)."""
+    rig, _launcher = premises
+
+    def hub_power_up() -> list[dict[str, Any]]:
+        events = bench(rig, "headend", "events", limit=200)["events"]
+        return [
+            e for e in events if e["source"] == rig.hub.name and e["code"] == EventCode.POWER_UP
+        ]
+
+    [power_up] = wait_until(hub_power_up, 20, "the hub's Power up at the head-end")
+    assert (power_up["ref"], power_up["title"], power_up["seq"]) == ("B.1.1", "Power up", 1)
+
+
+@pytest.mark.req("18.11.j")
+def test_the_hub_logs_every_command_it_refuses(premises: tuple[Rig, RigLauncher]) -> None:
+    """A malformed message and a well-formed command for a device the hub does not serve,
+    published straight onto the hub's command topic: both are refused, neither changes
+    anything, and each leaves its event in the hub's log (issue 7)."""
+    rig, _launcher = premises
+    request = request_id(secrets.token_bytes(16))
+    stranger = WanCommand(request, CommandType.READ, "garage-meter", datetime.now(UTC))
+    topic = f"smartmeter/v1/{rig.hub.wan_id}/cmd"
+    for payload in (b'{"v": 1, "id": "not a uuid"', stranger.to_json()):
+        subprocess.run(
+            [require_program("mosquitto_pub"), "-h", rig.broker.host, "-p", str(rig.broker.port),
+             "-t", topic, "-q", "1", "-m", payload.decode()],
+            check=True, timeout=10,
+        )  # fmt: skip
+
+    def logged(code: EventCode) -> list[dict[str, Any]]:
+        events = bench(rig, rig.hub.name, "events", limit=100)["events"]
+        return [e["detail"] for e in events if e["code"] == code]
+
+    [malformed] = wait_until(lambda: logged(EventCode.MALFORMED_MESSAGE), 10, "malformed logged")
+    assert malformed["link"] == "WAN" and "JSON" in malformed["reason"]
+    [refused] = wait_until(lambda: logged(EventCode.COMMAND_REFUSED), 10, "refusal logged")
+    assert refused["request_id"] == request and "garage-meter" in refused["reason"]
 
 
 def test_unknown_device_read_fails_clearly(premises: tuple[Rig, RigLauncher]) -> None:

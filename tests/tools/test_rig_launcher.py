@@ -37,6 +37,7 @@ from tools.launcher import (
     BROKER,
     HEADEND,
     JoinTimeout,
+    RestartPolicy,
     RigLauncher,
     inventory_for,
 )
@@ -170,7 +171,7 @@ def test_every_child_gets_the_same_clock_start(rig: Rig) -> None:
             assert str(REPO) in env["PYTHONPATH"].split(os.pathsep)
 
 
-def test_a_dead_child_is_reported_and_the_others_keep_running(rig: Rig) -> None:
+def test_a_killed_child_is_reported_and_restarted_the_others_keep_running(rig: Rig) -> None:
     out = io.StringIO()
     with RigLauncher(rig, out=out) as launcher:
         air = launcher.processes[AIR]
@@ -179,12 +180,19 @@ def test_a_dead_child_is_reported_and_the_others_keep_running(rig: Rig) -> None:
         died = launcher.check_children()
         assert [child.name for child in died] == [AIR]
         report = out.getvalue()
-        assert f"air (pid {air.pid}) exited with status -9; the others keep running" in report
-        assert "logs/air.log ends:" in report and "air listening on" in report
+        assert f"air (pid {air.pid}) died with status -9; restarting it in 0.5 s" in report
         assert launcher.check_children() == []  # reported once
         assert launcher.processes[HEADEND].poll() is None
         assert launcher.processes[BROKER].poll() is None
-        assert not launcher.all_exited()
+        assert not launcher.all_exited()  # it is coming back
+        wait_until(
+            lambda: launcher.check_children() == [] and launcher.processes[AIR].pid != air.pid,
+            10,
+            "the air restarted",
+        )
+        assert "air restarted (pid" in out.getvalue()
+        wait_until(lambda: accepts(rig.air.host, rig.air.port), 10, "the air listening again")
+        assert [name for name, _down in launcher.supervisor.restarted] == [AIR]
         pids = [process.pid for process in launcher.processes.values()]
     assert_gone(pids)
 
@@ -238,13 +246,16 @@ def test_join_wait_ends_when_the_missing_devices_are_dead(
     rig = load_rig(write_rig(tmp_path, run_dir, devices=ESME.format(name="esme")))
     monkeypatch.setattr(rig_plan, "module_for", lambda kind: "devices.no_such_firmware")
     out = io.StringIO()
-    with RigLauncher(rig, out=out) as launcher:
+    quick = RestartPolicy(first_delay_s=0.1, max_delay_s=0.4)
+    with RigLauncher(rig, out=out, policy=quick) as launcher:
         started = time.monotonic()
         with pytest.raises(JoinTimeout) as caught:
             launcher.wait_joined(timeout=50)
         assert time.monotonic() - started < 20
         assert caught.value.missing == ["esme"]
         assert "No module named devices.no_such_firmware" in out.getvalue()
+        # Restarted with back-off, then given up on loudly (systemd's StartLimitBurst).
+        assert "esme keeps dying (5 starts in 60 s" in out.getvalue()
         pids = [process.pid for process in launcher.processes.values()]
     assert_gone(pids)
 

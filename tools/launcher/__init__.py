@@ -28,7 +28,7 @@ from .readiness import (
     wait_joined,
     wait_listening,
 )
-from .supervisor import Child, Guard, Supervisor, log_tail, shown
+from .supervisor import Child, Guard, RestartPolicy, Supervisor, log_tail, shown
 
 __all__ = [
     "AIR",
@@ -38,6 +38,7 @@ __all__ = [
     "Child",
     "JoinTimeout",
     "ProcessSpec",
+    "RestartPolicy",
     "RigLauncher",
     "inventory_for",
     "log_tail",
@@ -63,6 +64,7 @@ class RigLauncher:
         broker_kind_override: BrokerKind | str | None = None,
         out: TextIO | None = None,
         guard: Guard = contextlib.nullcontext,
+        policy: RestartPolicy | None = None,
     ) -> None:
         self.rig = rig
         try:
@@ -76,7 +78,8 @@ class RigLauncher:
         self.start_wall: float | None = None
         self._out = out
         self._guard = guard
-        self.supervisor = Supervisor(0.0, self._say, guard)
+        self.policy = policy or RestartPolicy()
+        self.supervisor = Supervisor(0.0, self._say, guard, self.policy)
 
     # -- what is running -------------------------------------------------------------------------
 
@@ -130,7 +133,7 @@ class RigLauncher:
         for note in self.rig.notes:
             self._say(f"note: {note}")
         self.start_wall = time.time()
-        self.supervisor = Supervisor(self.start_wall, self._say, self._guard)
+        self.supervisor = Supervisor(self.start_wall, self._say, self._guard, self.policy)
         try:
             for spec in plan_rig(self.rig, self.broker_kind, self.log_dir):
                 self._start(spec)
@@ -194,7 +197,8 @@ class RigLauncher:
         return self.supervisor.check()
 
     def all_exited(self) -> bool:
-        return bool(self.children) and all(child.exited for child in self.children.values())
+        """Every process has exited and none is waiting to be restarted."""
+        return self.supervisor.all_lost()
 
     def hub_status(self, timeout: float = 1.0) -> dict[str, Any]:
         return hub_status(self.rig.control_path(self.rig.hub.name), timeout)

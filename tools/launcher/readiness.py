@@ -92,9 +92,9 @@ def wait_joined(
     missing, detail = wanted, "the hub has not answered"
     while True:
         supervisor.check()
-        if supervisor.exited(hub):
+        if supervisor.lost(hub):
             raise JoinTimeout(missing, time.monotonic() - started, "the hub exited")
-        if missing and all(supervisor.exited(name) for name in missing):
+        if missing and all(supervisor.lost(name) for name in missing):
             raise JoinTimeout(missing, time.monotonic() - started, "their processes exited")
         try:
             joined = hub_status(hub_control).get("joined") or {}

@@ -1,4 +1,11 @@
-"""The processes of a running rig: start them, notice when one dies, stop them all.
+"""The processes of a running rig: start them, restart those that die, stop them all.
+
+Supervision works as systemd's `Restart=on-failure` does: a child that exits with a failure
+(a non-zero status, or killed by a signal) is started again after a delay that doubles from
+`RestartPolicy.first_delay_s` up to `max_delay_s`; one started `burst` times within
+`interval_s` is given up on, loudly, with the end of its log. A child that exits with status 0
+stopped on purpose and stays stopped. `smartmeter rig systemd` writes the same policy into
+systemd units (`tools/launcher/systemd.py`).
 
 Children stay in the launcher's process group and session on purpose: if the launcher itself
 is killed, a Ctrl-C or a hang-up of the terminal still reaches every one of them. Every child
@@ -12,7 +19,7 @@ import os
 import subprocess
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +27,7 @@ from firmware.wiring import START_WALL_ENV
 
 from .plan import ProcessSpec
 
-__all__ = ["STOP_GRACE_S", "Child", "Guard", "Supervisor", "log_tail", "shown"]
+__all__ = ["STOP_GRACE_S", "Child", "Guard", "RestartPolicy", "Supervisor", "log_tail", "shown"]
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STOP_GRACE_S = 5.0
@@ -30,6 +37,21 @@ Guard = Callable[[], contextlib.AbstractContextManager[Any]]
 Say = Callable[[str], None]
 
 
+@dataclass(frozen=True)
+class RestartPolicy:
+    """When a dead child is started again (systemd's Restart=on-failure, RestartSec with
+    back-off, StartLimitBurst and StartLimitIntervalSec)."""
+
+    first_delay_s: float = 0.5
+    max_delay_s: float = 8.0
+    burst: int = 5
+    interval_s: float = 60.0
+
+    def delay(self, recent_starts: int) -> float:
+        """The wait before the next start, given the starts within the interval so far."""
+        return float(min(self.first_delay_s * 2 ** max(0, recent_starts - 1), self.max_delay_s))
+
+
 @dataclass
 class Child:
     """One process of the rig, as the supervisor started it."""
@@ -37,6 +59,16 @@ class Child:
     spec: ProcessSpec
     process: subprocess.Popen[bytes]
     reported: bool = False
+    #: monotonic times of its starts, for the burst limit
+    starts: list[float] = field(default_factory=list)
+    restart_at: float | None = None
+    #: monotonic time its death was noticed
+    died_at: float | None = None
+    gave_up: bool = False
+
+    @property
+    def failed(self) -> bool:
+        return self.exited and self.process.returncode != 0
 
     @property
     def name(self) -> str:
@@ -71,12 +103,17 @@ class Supervisor:
     recorded, and a second Ctrl-C cannot cut a clean stop short.
     """
 
-    def __init__(self, start_wall: float, say: Say, guard: Guard) -> None:
+    def __init__(
+        self, start_wall: float, say: Say, guard: Guard, policy: RestartPolicy | None = None
+    ) -> None:
         self.start_wall = start_wall
         self.children: dict[str, Child] = {}
+        self.policy = policy or RestartPolicy()
         self._say = say
         self._guard = guard
         self.stopping = False
+        #: (name, seconds it was down) of every restart, for benchmarks and tests.
+        self.restarted: list[tuple[str, float]] = []
 
     def env(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -99,18 +136,25 @@ class Supervisor:
                 stderr=subprocess.STDOUT,
                 env=self.env(),
             )
+            previous = self.children.get(spec.name)
             child = self.children[spec.name] = Child(spec, process)
+            now = time.monotonic()
+            child.starts = [
+                t for t in (previous.starts if previous else []) if now - t < self.policy.interval_s
+            ]
+            child.starts.append(now)
         return child
 
     def restart(self, name: str) -> Child:
-        """Start an exited child again from its spec (same command line, same log)."""
+        """Start an exited child again from its spec (same command line, same log), now."""
         child = self.children[name]
         if not child.exited:
             raise RuntimeError(f"{name} is still running (pid {child.process.pid})")
         return self.start(child.spec)
 
-    def check(self) -> list[Child]:
-        """Report children that exited on their own since the last call, and return them.
+    def check(self, supervise: bool = True) -> list[Child]:
+        """Report children that exited on their own since the last call, and return them;
+        with `supervise`, start again those that failed, when their delay is over.
 
         The others keep running: on a test rig one dead process is something to look at, not
         a reason to tear the premises down.
@@ -118,21 +162,72 @@ class Supervisor:
         if self.stopping:
             return []
         died = []
-        for child in self.children.values():
-            if child.reported or not child.exited:
+        now = time.monotonic()
+        for child in list(self.children.values()):
+            if not child.exited or child.gave_up:
                 continue
-            child.reported = True
-            died.append(child)
+            if not child.reported:
+                child.reported = True
+                died.append(child)
+                self._report_death(child, now, supervise)
+            elif child.restart_at is not None and now >= child.restart_at:
+                self._restart(child, now)
+        return died
+
+    def _report_death(self, child: Child, now: float, supervise: bool) -> None:
+        child.died_at = now
+        status = child.process.returncode
+        if not supervise or not child.failed:
             self._say(
-                f"{child.name} (pid {child.process.pid}) exited with status "
-                f"{child.process.returncode}; the others keep running. "
+                f"{child.name} (pid {child.process.pid}) exited with status {status}; the "
+                f"others keep running. {shown(child.spec.log_path)} ends:\n"
+                f"{log_tail(child.spec.log_path)}"
+            )
+            return
+        recent = [t for t in child.starts if now - t < self.policy.interval_s]
+        if len(recent) >= self.policy.burst:
+            child.gave_up = True
+            self._say(
+                f"{child.name} keeps dying ({len(recent)} starts in {self.policy.interval_s:g} s, "
+                f"last status {status}): gave up on it; the others keep running. "
                 f"{shown(child.spec.log_path)} ends:\n{log_tail(child.spec.log_path)}"
             )
-        return died
+            return
+        delay = self.policy.delay(len(recent))
+        child.restart_at = now + delay
+        self._say(
+            f"{child.name} (pid {child.process.pid}) died with status {status}; "
+            f"restarting it in {delay:g} s"
+        )
+
+    def _restart(self, child: Child, now: float) -> None:
+        down_since = child.restart_at or now
+        restarted = self.start(child.spec)
+        restarted.starts = [t for t in child.starts if now - t < self.policy.interval_s] + [now]
+        self.restarted.append(
+            (child.name, now - (down_since - self.policy.delay(len(child.starts))))
+        )
+        self._say(f"{child.name} restarted (pid {restarted.process.pid})")
+
+    def given_up(self) -> list[str]:
+        return [child.name for child in self.children.values() if child.gave_up]
 
     def exited(self, name: str) -> bool:
         child = self.children.get(name)
         return child is not None and child.exited
+
+    def lost(self, name: str) -> bool:
+        """Exited and not coming back: stopped on purpose, given up on, or not supervised."""
+        child = self.children.get(name)
+        return (
+            child is not None
+            and child.exited
+            and child.reported
+            and (child.gave_up or child.restart_at is None)
+        )
+
+    def all_lost(self) -> bool:
+        return bool(self.children) and all(self.lost(name) for name in self.children)
 
     def stop_all(self) -> dict[str, int | None]:
         """Stop every child, last started first: SIGTERM, up to 5 s grace, then SIGKILL.
