@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 
 import pytest
 
@@ -12,7 +13,7 @@ pytest_plugins = ["pytester", "tests.req_placement"]
 
 
 @pytest.fixture(autouse=True)
-def no_thread_left_behind():
+def no_thread_left_behind() -> Iterator[None]:
     """Fail a test that leaves non-daemon threads running (pymodbus' system_health_check idea)."""
     before = set(threading.enumerate())
     yield

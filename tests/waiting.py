@@ -12,7 +12,7 @@ import asyncio
 import inspect
 import time
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import TypeVar, cast, overload
 
 T = TypeVar("T")
 
@@ -35,14 +35,14 @@ class _Poll:
         self.last: object = None
         self.error: BaseException | None = None
 
-    def check(self, predicate: Callable[[], T]) -> T | None:
+    def check(self, predicate: Callable[[], T | None]) -> T | None:
         try:
             return self.seen(predicate())
         except self.ignore as exc:  # e.g. a control socket that is not up yet
             self.error = exc
             return None
 
-    def seen(self, value: T) -> T | None:
+    def seen(self, value: T | None) -> T | None:
         self.last = value
         return value or None
 
@@ -55,8 +55,32 @@ class _Poll:
         return AssertionError(f"{self.what}: not within {self.timeout:g} s ({last}){extra}")
 
 
+@overload
 async def eventually(
-    predicate: Callable[[], T | Awaitable[T]],
+    predicate: Callable[[], Awaitable[T | None]],
+    timeout: float,
+    what: str,
+    *,
+    interval: float = ...,
+    ignore: tuple[type[BaseException], ...] = ...,
+    detail: Callable[[], str] | None = ...,
+) -> T: ...
+
+
+@overload
+async def eventually(
+    predicate: Callable[[], T | None],
+    timeout: float,
+    what: str,
+    *,
+    interval: float = ...,
+    ignore: tuple[type[BaseException], ...] = ...,
+    detail: Callable[[], str] | None = ...,
+) -> T: ...
+
+
+async def eventually(
+    predicate: Callable[[], T | Awaitable[T | None] | None],
     timeout: float,
     what: str,
     *,
@@ -75,7 +99,8 @@ async def eventually(
     while True:
         try:
             result = predicate()
-            value = poll.seen(await result if inspect.isawaitable(result) else result)
+            got = await result if inspect.isawaitable(result) else result
+            value = poll.seen(cast("T | None", got))  # the overloads tie T to `predicate`
         except ignore as exc:
             poll.error, value = exc, None
         if value is not None:
@@ -86,7 +111,7 @@ async def eventually(
 
 
 def wait_until(
-    predicate: Callable[[], T],
+    predicate: Callable[[], T | None],
     timeout: float,
     what: str,
     *,

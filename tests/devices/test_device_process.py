@@ -14,6 +14,7 @@ import tempfile
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -81,8 +82,8 @@ async def device(rig: Path, kind: str, name: str) -> asyncio.subprocess.Process:
     )  # fmt: skip
 
 
-async def until_answering(path: Path, process: asyncio.subprocess.Process) -> dict:
-    async def status() -> dict:
+async def until_answering(path: Path, process: asyncio.subprocess.Process) -> dict[str, Any]:
+    async def status() -> dict[str, Any]:
         assert process.returncode is None, f"the device exited with {process.returncode}"
         return await request(path, "status", 2.0)
 
@@ -103,7 +104,8 @@ async def test_esme_process_serves_its_bench_port_and_stops_cleanly(rig_file: Pa
         assert registers["metering_device_type"] == "electric"
 
         async def one_watt_hour_counted() -> bool:  # 1 s of metrology samples at 3.6 kW
-            return (await request(socket, "registers"))["register"]["units"] >= 1000  # mWh
+            units: int = (await request(socket, "registers"))["register"]["units"]  # mWh
+            return units >= 1000
 
         await eventually(one_watt_hour_counted, 10.0, "the ESME counting 1 Wh")
         lines = (await request(socket, "display"))["lines"]

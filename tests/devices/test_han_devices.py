@@ -7,6 +7,7 @@ by the IHD firmware or by a bare joining radio, never through the coordinator.
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
 from typing import Any
 
@@ -86,7 +87,7 @@ async def test_ihd_finds_both_meters_and_follows_the_electricity_load(
         await load(meter, watts)
         # clause 12.5: electricity refreshed at least every 5 s
         await eventually(
-            lambda shown=shown: shows(ihd, rf"^Electricity {re.escape(shown)} kW$"),
+            functools.partial(shows, ihd, rf"^Electricity {re.escape(shown)} kW$"),
             5.0,
             f"IHD shows {shown} kW",
         )

@@ -11,7 +11,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 from zigpy.zcl import foundation
 
-from devices.meter.metering_cluster import ELECTRICITY, GAS, attribute_names, metering_server
+from devices.meter.metering_cluster import (
+    ELECTRICITY,
+    GAS,
+    Commodity,
+    attribute_names,
+    metering_server,
+)
 from firmware.zcl.client import ZclClient, parse_read_attributes_response
 from firmware.zcl.cluster_server import AttributeBinding, ClusterServer
 from firmware.zcl.frame import MAX_ZCL_PAYLOAD, ZclFrame
@@ -35,13 +41,15 @@ def server(summation: int = 1_234_567, demand: int = 512) -> ZclServer:
 def read_request(tsn: int, *ids: int, manufacturer: int | None = None) -> bytes:
     header = foundation.ZCLHeader.general(tsn, GC.Read_Attributes, manufacturer=manufacturer)
     body = foundation.GENERAL_COMMANDS[GC.Read_Attributes].schema(
-        attribute_ids=[t.uint16_t(i) for i in ids]
+        attribute_ids=[t.uint16_t(i) for i in ids]  # type: ignore[no-untyped-call]  # zigpy int
     )
     return bytes(header.serialize() + body.serialize())
 
 
-def answer(srv: ZclServer, payload: bytes, cluster: int = METERING, **kw: bool) -> bytes | None:
-    return srv.handle(cluster, ZclFrame.parse(payload), **kw)
+def answer(
+    srv: ZclServer, payload: bytes, cluster: int = METERING, *, broadcast: bool = False
+) -> bytes | None:
+    return srv.handle(cluster, ZclFrame.parse(payload), broadcast=broadcast)
 
 
 @pytest.mark.req("9.2")
@@ -66,14 +74,14 @@ def test_read_attributes_response_parses_with_zigpy() -> None:
 
 
 @pytest.mark.parametrize("commodity", [ELECTRICITY, GAS], ids=["electricity", "gas"])
-def test_every_attribute_reads_back_into_registers_with_units(commodity: object) -> None:
-    srv = ZclServer([metering_server(commodity, lambda: 56_789, lambda: 120)])  # type: ignore[arg-type]
+def test_every_attribute_reads_back_into_registers_with_units(commodity: Commodity) -> None:
+    srv = ZclServer([metering_server(commodity, lambda: 56_789, lambda: 120)])
     reply = answer(
         srv, read_request(1, 0x0000, 0x0200, 0x0300, 0x0301, 0x0302, 0x0303, 0x0304, 0x0306, 0x0400)
     )
     values = parse_read_attributes_response(ZclFrame.parse(reply or b"").body)
     registers = metering_registers(attribute_names(values))["registers"]
-    unit = {ELECTRICITY: ("kWh", "kW"), GAS: ("m³", "m³/h")}[commodity]  # type: ignore[index]
+    unit = {ELECTRICITY: ("kWh", "kW"), GAS: ("m³", "m³/h")}[commodity]
     assert registers["CurrentSummationDelivered"]["display"] == "56.789"
     assert registers["CurrentSummationDelivered"]["unit"] == unit[0]
     assert registers["InstantaneousDemand"]["display"] == "0.120"

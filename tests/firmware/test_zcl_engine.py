@@ -79,7 +79,7 @@ class Meter:
         return self.server.handle(cluster, ZclFrame.parse(payload), source=CLIENT, **kw)
 
 
-def write(tsn: int, *records: tuple[int, int, Any], command: GC = GC.Write_Attributes) -> bytes:
+def write(tsn: int, *records: tuple[int, DT, Any], command: GC = GC.Write_Attributes) -> bytes:
     attributes = [
         foundation.Attribute(
             attr,
@@ -92,12 +92,13 @@ def write(tsn: int, *records: tuple[int, int, Any], command: GC = GC.Write_Attri
     return general_command(tsn, command, attributes=attributes)
 
 
-def configure(tsn: int, *records: tuple[int, int, int, int, int]) -> bytes:
+def configure(tsn: int, *records: tuple[int, DT, int, int, int]) -> bytes:
     configs = []
     for attr, kind, low, high, change in records:
         config = foundation.AttributeReportingConfig()
         config.direction = foundation.ReportingDirection.SendReports
-        config.attrid, config.datatype = attr, kind
+        config.attrid = attr  # type: ignore[assignment]  # zigpy: uint16_t, serialises any int
+        config.datatype = kind
         config.min_interval, config.max_interval, config.reportable_change = low, high, change
         configs.append(config)
     return general_command(tsn, GC.Configure_Reporting, config_records=configs)
@@ -357,10 +358,9 @@ async def test_the_client_writes_configures_and_commands_through_a_server() -> N
     )
     assert refused == {0x0301: S.UNREPORTABLE_ATTRIBUTE}
     messages = Loop(Messages().server)
-    name, fields = await messages.client.command(0x10, 1, Messaging, "get_last_message") or (
-        "",
-        None,
-    )
+    answer = await messages.client.command(0x10, 1, Messaging, "get_last_message")
+    assert answer is not None, "get_last_message is answered with a command, not a status"
+    name, fields = answer
     assert name == "display_message" and fields.message == "Welcome"
     none = await messages.client.command(
         0x10, 1, Messaging, "message_confirmation",

@@ -20,8 +20,9 @@ from hal.emulated.ncp.runner import EmulatedNcp
 from protocol import zigbee_security as sec
 from protocol.errors import DecodeError
 from protocol.ieee802154 import FrameType, MacFrame
-from protocol.se_aps_policy import APS_ENCRYPTED_SE_CLUSTERS, SE_PROFILE, needs_aps_encryption
+from protocol.se_aps_policy import APS_ENCRYPTED_SE_CLUSTERS, needs_aps_encryption
 from protocol.zigbee_aps import ApsFrame, ApsFrameType
+from protocol.zigbee_ids import SE_PROFILE
 from protocol.zigbee_nwk import NwkFrame, NwkFrameType
 from tests.hal.test_ncp_persistence import KEY_A, KEY_B
 from tests.han_fixtures import coordinator, joining_radio, permit
@@ -91,7 +92,7 @@ async def test_metering_between_hub_and_meter_is_aps_encrypted_on_the_air_and_cl
             node = await meter.join(link_key=KEY_A, channel=15)
             hub_inbox = record_incoming(hub_ncp)
             air.add_monitor(lambda _channel, psdu: psdus.append(psdu))
-            device = app.get_device(nwk=zt.NWK(node))
+            device = app.get_device(nwk=zt.NWK(node))  # type: ignore[no-untyped-call]  # zigpy int
             # zigpy asks for no APS encryption (DESIGN.md §8): the hub NCP's policy adds it.
             await app.request(
                 device, SE_PROFILE, 0x0702, 1, 1, 0x21, READ_CURRENT_SUMMATION, expect_reply=False

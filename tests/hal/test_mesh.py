@@ -79,7 +79,12 @@ async def test_far_device_joins_through_the_esme_and_talks_both_ways() -> None:
                 assert 0x0702 in device.endpoints[1].in_clusters
                 # an APS-acked unicast from the far device reaches the hub...
                 received: list[Any] = []
-                app.se_packet_hook = lambda packet: received.append(packet) or True
+
+                def keep(packet: zt.ZigbeePacket) -> bool:
+                    received.append(packet)
+                    return True  # handled here: the hub's own handling stays out of it
+
+                app.se_packet_hook = keep
                 await far.send(0x0000, 0x0702, 1, b"\x00\x07\x00\x00\x00")
                 assert any(p.cluster_id == 0x0702 and p.src.address == far_nwk for p in received)
                 # ...and one from the hub reaches the far device, acked

@@ -18,11 +18,13 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
+from firmware.rig import BrokerKind
 from firmware.wiring import build_wan
 from hal.real.clock import SystemClock
 from hal.real.mqtt_wan import MqttVersion, MqttWanLink
@@ -53,7 +55,7 @@ HOST = "127.0.0.1"
 
 def mosquitto(tmp_path: Path, port: int) -> subprocess.Popen[bytes]:
     require_program("mosquitto")
-    return start_broker(BrokerSpec("mosquitto", HOST, port, tmp_path))
+    return start_broker(BrokerSpec(BrokerKind.MOSQUITTO, HOST, port, tmp_path))
 
 
 @pytest.fixture
@@ -74,7 +76,7 @@ class Probe:
         self.client = mqtt.Client(
             CallbackAPIVersion.VERSION2, client_id=f"probe-{time.monotonic_ns()}"
         )
-        self.client.on_message = lambda c, u, m: self.messages.put((m.topic, m.payload))
+        self.client.on_message = lambda c, u, m: self.messages.put((m.topic, bytes(m.payload)))
         self.client.on_subscribe = lambda c, u, mid, codes, p: subscribed.set()
         self.client.connect(HOST, port)
         self.client.loop_start()
@@ -114,11 +116,15 @@ class FakeHub:
         self.calls: list[WanCommand] = []
         self.error = error
 
-    async def __call__(self, command: WanCommand) -> dict:
+    async def __call__(self, command: WanCommand) -> dict[str, Any]:
         self.calls.append(command)
         if self.error is not None:
             raise self.error
         return {"registers": {"CurrentSummationDelivered": {"value": "1234.567", "unit": "kWh"}}}
+
+
+#: The `link` fixture: hub-1's started WAN link and the handler it calls.
+HubLink = tuple[MqttWanLink, FakeHub]
 
 
 def read_command(device: str = "esme") -> WanCommand:
@@ -128,7 +134,7 @@ def read_command(device: str = "esme") -> WanCommand:
 
 
 @pytest.fixture
-async def link(broker: int) -> AsyncIterator[tuple[MqttWanLink, FakeHub]]:
+async def link(broker: int) -> AsyncIterator[HubLink]:
     hub = FakeHub()
     wan = MqttWanLink(HOST, broker, "hub-1")
     await wan.start(hub)
@@ -160,7 +166,7 @@ def oracle_sub(port: int, name: str, wait_s: int = 3) -> bytes:
 
 
 @pytest.mark.req("19.1.6")
-async def test_command_is_acked_executed_and_answered(link, probe: Probe) -> None:
+async def test_command_is_acked_executed_and_answered(link: HubLink, probe: Probe) -> None:
     _, hub = link
     command = read_command()
     probe.send("smartmeter/v1/hub-1/cmd", command.to_json())
@@ -172,6 +178,7 @@ async def test_command_is_acked_executed_and_answered(link, probe: Probe) -> Non
     answer = CommandResult.from_json(result)
     assert t2 == "smartmeter/v1/hub-1/result"
     assert answer.ok and answer.id == command.id
+    assert answer.data is not None, "an ok result carries the handler's answer"
     assert answer.data["registers"]["CurrentSummationDelivered"]["value"] == "1234.567"
     assert hub.calls == [command]
 
@@ -197,7 +204,7 @@ async def mosquitto_pub(port: int, name: str, payload: bytes) -> None:
 
 @pytest.mark.req("19.1.6")
 async def test_redelivered_command_is_acked_twice_but_executed_once(
-    link, probe: Probe, broker: int
+    link: HubLink, probe: Probe, broker: int
 ) -> None:
     _, hub = link
     wire = read_command().to_json()
@@ -220,7 +227,7 @@ async def test_duplicate_of_a_command_still_running_is_only_acked(
     release = asyncio.Event()
     calls: list[str] = []
 
-    async def slow(command: WanCommand) -> dict:
+    async def slow(command: WanCommand) -> dict[str, Any]:
         calls.append(command.id)
         await release.wait()
         return {"done": True}
@@ -241,7 +248,7 @@ async def test_duplicate_of_a_command_still_running_is_only_acked(
 
 
 @pytest.mark.req("18.11.j")
-async def test_malformed_commands_are_rejected_not_executed(link, probe: Probe) -> None:
+async def test_malformed_commands_are_rejected_not_executed(link: HubLink, probe: Probe) -> None:
     _, hub = link
     bad_id = request_id(secrets.token_bytes(16))
     bad = json.loads(read_command().to_json()) | {"id": bad_id, "type": "self_destruct"}
@@ -254,6 +261,7 @@ async def test_malformed_commands_are_rejected_not_executed(link, probe: Probe) 
         bad_id,
         AckStatus.REJECTED,
     )
+    assert ack.reason is not None, "a rejection says why"
     assert '"type" one of read' in ack.reason
     good = read_command()
     probe.send("smartmeter/v1/hub-1/cmd", good.to_json())
@@ -276,7 +284,7 @@ async def test_handler_error_becomes_a_failed_result(broker: int, probe: Probe) 
         await wan.stop()
 
 
-async def test_events_go_up(link, probe: Probe) -> None:
+async def test_events_go_up(link: HubLink, probe: Probe) -> None:
     wan, _ = link
     event = EventReport.of(
         EventCode.TERMINAL_COVER_REMOVED,

@@ -7,6 +7,8 @@ off" is one whose radio link is closed, so the frames sent to it are lost.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import bellows.types as t
 import pytest
 
@@ -29,7 +31,7 @@ FAILED = t.sl_Status.ZIGBEE_DELIVERY_FAILED
 
 
 @pytest.fixture
-async def bench():
+async def bench() -> AsyncIterator[Bench]:
     bench = Bench()
     yield bench
     await bench.close()

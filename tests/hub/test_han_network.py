@@ -124,14 +124,16 @@ async def test_the_hub_reconnects_after_its_ncp_reboots(tmp_path: Path) -> None:
             )
             # the meter never left: same address, and the hub reaches it again
             assert radio.node_id == nwk
-            device = han.app.get_device(nwk=nwk)
-            await han.app.request(
+            app = han.app
+            assert app is not None, "the hub runs a controller again (awaited above)"
+            device = app.get_device(nwk=nwk)
+            await app.request(
                 device,
                 0x0109,
                 0x000A,
                 9,
                 1,
-                han.app.get_sequence(),
+                app.get_sequence(),
                 b"\x00\x01\x00\x00\x00",
                 expect_reply=False,
             )

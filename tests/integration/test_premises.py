@@ -72,7 +72,8 @@ def bench(rig: Rig, device: str, cmd: str, **fields: Any) -> dict[str, Any]:
 
 
 def register(reply: dict[str, Any], name: str) -> dict[str, Any]:
-    return reply["registers"][name]
+    found: dict[str, Any] = reply["registers"][name]
+    return found
 
 
 @pytest.mark.req("6.1.11", "9.1", "19.1.1.a")
@@ -113,11 +114,15 @@ def test_ihd_follows_a_load_change_on_the_esme_within_5_s(
     for watts, shown in ((1234, "1.234"), (2750, "2.750")):
         result = smartmeter(rig, "bench", "esme", "load", str(watts))
         assert result.returncode == 0, result.stderr
-        wait_until(
-            lambda shown=shown: any(
+
+        def ihd_shows(shown: str = shown) -> bool:
+            return any(
                 re.search(rf"\b{re.escape(shown)} kW\b", line)
                 for line in bench(rig, "ihd", "display")["lines"]
-            ),
+            )
+
+        wait_until(
+            ihd_shows,
             5.0,  # clause 12.5: electricity refreshed at least every 5 s
             f"the IHD showing {shown} kW after the ESME load became {watts} W",
         )

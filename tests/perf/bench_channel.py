@@ -34,13 +34,14 @@ async def run(frames: int, in_flight: int) -> None:
         ):
             await meter.join(link_key=KEY, channel=15)
             await ihd.join(link_key=KEY, channel=15)
-            assert meter.node_id is not None
+            assert meter.node_id is not None, "the meter has joined, so it has a node id"
+            meter_id = meter.node_id
             for cluster, label in (
                 (0x000A, "Time (network key only)"),
                 (0x0702, "Metering (APS-encrypted)"),
             ):
                 await ihd.send(
-                    meter.node_id, cluster, 1, b"\x00\x00\x00\x00\x00"
+                    meter_id, cluster, 1, b"\x00\x00\x00\x00\x00"
                 )  # warm-up, key exchange
                 before = len(inbox)
                 started = time.perf_counter()
@@ -51,7 +52,7 @@ async def run(frames: int, in_flight: int) -> None:
                 ) -> None:
                     async with gate:
                         await ihd.send(
-                            meter.node_id, cluster, 1, bytes([0x00, index & 0xFF, 0x00, 0x00, 0x00])
+                            meter_id, cluster, 1, bytes([0x00, index & 0xFF, 0x00, 0x00, 0x00])
                         )
 
                 await asyncio.gather(*(one(i) for i in range(frames)))

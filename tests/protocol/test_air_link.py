@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from protocol.air_link import (
     AirLinkDecoder,
+    AirMessage,
     Hello,
     Monitor,
     Receive,
@@ -27,9 +28,10 @@ messages = st.one_of(
 
 
 @given(st.lists(messages, max_size=8), st.lists(st.integers(1, 40), min_size=1))
-def test_messages_round_trip_through_any_split(batch: list, cuts: list[int]) -> None:
+def test_messages_round_trip_through_any_split(batch: list[AirMessage], cuts: list[int]) -> None:
     stream = b"".join(encode(m) for m in batch)
-    decoder, out, at, i = AirLinkDecoder(), [], 0, 0
+    decoder, at, i = AirLinkDecoder(), 0, 0
+    out: list[AirMessage] = []
     while at < len(stream):
         step = cuts[i % len(cuts)]
         out += decoder.feed(stream[at : at + step])
@@ -47,8 +49,8 @@ def test_messages_round_trip_through_any_split(batch: list, cuts: list[int]) -> 
         (Receive(15, -45, 255, b"\x41\x88"), b"\x00\x06\x03\x0f\xd3\xff\x41\x88"),
     ],
 )
-def test_wire_bytes(message: object, wire: bytes) -> None:
-    assert encode(message) == wire  # type: ignore[arg-type]
+def test_wire_bytes(message: AirMessage, wire: bytes) -> None:
+    assert encode(message) == wire
     assert AirLinkDecoder().feed(wire) == [message]
 
 

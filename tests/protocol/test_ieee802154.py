@@ -28,6 +28,7 @@ from protocol.ieee802154 import (
     Capability,
     DataRequest,
     FrameType,
+    MacCommand,
     MacFrame,
     eui64_from_str,
     eui64_to_str,
@@ -283,9 +284,9 @@ def test_mac_refuses_inconsistent_fields() -> None:
         ("07", BeaconRequest()),
     ],
 )
-def test_mac_command_vectors(wire: str, command: object) -> None:
+def test_mac_command_vectors(wire: str, command: MacCommand) -> None:
     assert parse_mac_command(bytes.fromhex(wire)) == command
-    assert command.build() == bytes.fromhex(wire)  # type: ignore[attr-defined]
+    assert command.build() == bytes.fromhex(wire)
 
 
 @given(mac_commands)

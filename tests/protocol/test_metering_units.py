@@ -157,7 +157,9 @@ def test_absent_or_zero_scaling_means_one() -> None:
         ({"status": "0"}, "status"),
     ],
 )
-def test_malformed_attributes_raise_decode_error(changes: dict, complaint: str) -> None:
+def test_malformed_attributes_raise_decode_error(
+    changes: dict[str, object], complaint: str
+) -> None:
     attributes = {**ELECTRIC, **changes}
     attributes = {k: v for k, v in attributes.items() if v is not None}
     with pytest.raises(DecodeError, match=complaint):

@@ -50,7 +50,9 @@ def _round_trip(command: Command, instance: Any) -> None:
 
 
 @pytest.mark.parametrize("kind", CLUSTERS, ids=lambda c: c.__name__)
-def test_importing_protocol_se_puts_our_clusters_in_zigpys_registry(kind: type) -> None:
+def test_importing_protocol_se_puts_our_clusters_in_zigpys_registry(
+    kind: type[zigpy.zcl.Cluster],
+) -> None:
     assert zigpy.zcl.Cluster._registry[kind.cluster_id] is kind
     assert type(_cluster(kind)) is kind
 
@@ -119,7 +121,7 @@ def test_attributes_are_well_formed_and_hold_no_float(kind: type[zigpy.zcl.Clust
             assert attr.zcl_type == foundation.DataTypeId.map8, attr
 
 
-def _value_for(kind: type) -> Any:
+def _value_for(kind: type[Any]) -> Any:
     if issubclass(kind, t.CharacterString):
         return kind("Economy 7")
     if issubclass(kind, bytes):
@@ -131,20 +133,21 @@ def _value_for(kind: type) -> Any:
 def test_every_attribute_round_trips_in_a_read_attributes_response(
     kind: type[zigpy.zcl.Cluster],
 ) -> None:
-    records = [
-        foundation.ReadAttributeRecord(
-            attrid=attr.id,
-            status=foundation.Status.SUCCESS,
-            value=foundation.TypeValue(type=attr.zcl_type, value=_value_for(attr.type)),
-        )
+    values = [
+        (attr.id, foundation.TypeValue(type=attr.zcl_type, value=_value_for(attr.type)))
         for attr in kind.AttributeDefs
+    ]
+    records = [
+        foundation.ReadAttributeRecord(attrid=attrid, status=foundation.Status.SUCCESS, value=value)
+        for attrid, value in values
     ]
     command = foundation.GENERAL_COMMANDS[foundation.GeneralCommand.Read_Attributes_rsp]
     payload = command.schema(status_records=records).serialize()
+    parsed: Any  # zigpy makes each command's schema class (and its fields) at run time
     parsed, rest = command.schema.deserialize(payload)
     assert rest == b""
     assert [(r.attrid, r.value.type) for r in parsed.status_records] == [
-        (r.attrid, r.value.type) for r in records
+        (attrid, value.type) for attrid, value in values
     ]
 
 

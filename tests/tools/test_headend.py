@@ -22,10 +22,11 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
+from firmware.rig import BrokerKind
 from hal.control_socket import ControlError
 from hal.real.mqtt_wan import MqttWanLink
 from protocol.event_codes import EventCode
@@ -39,6 +40,7 @@ from tools.broker import BrokerSpec, start_broker, stop_broker
 from tools.headend import client
 
 pytestmark = pytest.mark.integration
+T = TypeVar("T")
 REPO = Path(__file__).resolve().parents[2]
 HOST = "127.0.0.1"
 INVENTORY = {
@@ -66,20 +68,20 @@ class Rig:
     db: Path
     log: Path
 
-    def rows(self, sql: str, *params: Any) -> list[tuple]:
+    def rows(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
         with sqlite3.connect(self.db) as db:
             return db.execute(sql, params).fetchall()
 
-    async def until(self, sql: str, *params: Any, timeout: float = 5.0) -> list[tuple]:
+    async def until(self, sql: str, *params: Any, timeout: float = 5.0) -> list[tuple[Any, ...]]:
         """Poll the head-end's database until `sql` returns rows."""
         return await eventually(
             lambda: self.rows(sql, *params), timeout, f"rows for {sql}", detail=self.log.read_text
         )
 
 
-def start_rig(tmp_path: Path, kind: str) -> Iterator[Rig]:
+def start_rig(tmp_path: Path, kind: BrokerKind) -> Iterator[Rig]:
     require_program("mosquitto_pub")  # the tests' independent publisher, for every broker
-    if kind == "mosquitto":
+    if kind is BrokerKind.MOSQUITTO:
         require_program("mosquitto")
     spec = BrokerSpec(kind, HOST, reserve_port(), tmp_path / "broker")
     broker = start_broker(spec)
@@ -113,7 +115,7 @@ def start_rig(tmp_path: Path, kind: str) -> Iterator[Rig]:
 @pytest.fixture
 def rig(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Rig]:
     """Broker (mosquitto unless parametrized) and head-end process, both stopped afterwards."""
-    yield from start_rig(tmp_path, getattr(request, "param", "mosquitto"))
+    yield from start_rig(tmp_path, getattr(request, "param", BrokerKind.MOSQUITTO))
 
 
 class MeterHub:
@@ -123,15 +125,19 @@ class MeterHub:
         self.calls: list[WanCommand] = []
         self.hang = False
 
-    async def __call__(self, command: WanCommand) -> dict:
+    async def __call__(self, command: WanCommand) -> dict[str, Any]:
         self.calls.append(command)
         if self.hang:
             await asyncio.sleep(3600)  # a hub that accepts and never answers (a fake peer)
         return metering_registers(RAW_ESME)
 
 
+#: The `hub1` fixture: hub-1's WAN link and the handler that answers for it.
+HubLink = tuple[MqttWanLink, MeterHub]
+
+
 @pytest.fixture
-async def hub1(rig: Rig) -> AsyncIterator[tuple[MqttWanLink, MeterHub]]:
+async def hub1(rig: Rig) -> AsyncIterator[HubLink]:
     meter = MeterHub()
     link = MqttWanLink(HOST, rig.port, "hub-1")
     await link.start(meter)
@@ -139,10 +145,10 @@ async def hub1(rig: Rig) -> AsyncIterator[tuple[MqttWanLink, MeterHub]]:
     await link.stop()
 
 
-async def in_thread(call: Callable[..., Any], *args: Any) -> Any:
+async def in_thread(call: Callable[..., T], *args: Any) -> T:
     """Run a blocking client call on a daemon thread, so the hub's handler (on this loop) runs."""
     loop = asyncio.get_running_loop()
-    outcome: asyncio.Future[Any] = loop.create_future()
+    outcome: asyncio.Future[T] = loop.create_future()
 
     def run() -> None:
         try:
@@ -156,11 +162,11 @@ async def in_thread(call: Callable[..., Any], *args: Any) -> Any:
     return await outcome
 
 
-async def read(control: Path, device: str, timeout: float) -> dict:
+async def read(control: Path, device: str, timeout: float) -> dict[str, Any]:
     return await in_thread(client.read, control, device, timeout)
 
 
-async def test_on_demand_read_returns_the_meter_registers(rig: Rig, hub1) -> None:
+async def test_on_demand_read_returns_the_meter_registers(rig: Rig, hub1: HubLink) -> None:
     _, meter = hub1
     started = time.monotonic()
     answer = await read(rig.control, "esme", 10)
@@ -195,7 +201,7 @@ async def test_silent_hub_gives_a_clear_error_within_the_deadline(rig: Rig) -> N
     )
 
 
-async def test_hub_that_acks_but_never_answers(rig: Rig, hub1) -> None:
+async def test_hub_that_acks_but_never_answers(rig: Rig, hub1: HubLink) -> None:
     _, meter = hub1
     meter.hang = True
     with pytest.raises(
@@ -205,7 +211,7 @@ async def test_hub_that_acks_but_never_answers(rig: Rig, hub1) -> None:
 
 
 @pytest.mark.req("19.1.6")
-async def test_duplicate_delivery_is_acked_twice_executed_once(rig: Rig, hub1) -> None:
+async def test_duplicate_delivery_is_acked_twice_executed_once(rig: Rig, hub1: HubLink) -> None:
     _, meter = hub1
     command = WanCommand(
         request_id(secrets.token_bytes(16)), CommandType.READ, "esme", datetime.now(UTC)
@@ -224,7 +230,7 @@ async def test_duplicate_delivery_is_acked_twice_executed_once(rig: Rig, hub1) -
 
 
 @pytest.mark.req("18.11.j", "19.1.6")
-async def test_malformed_command_is_rejected_and_recorded(rig: Rig, hub1) -> None:
+async def test_malformed_command_is_rejected_and_recorded(rig: Rig, hub1: HubLink) -> None:
     _, meter = hub1
     bad_id = request_id(secrets.token_bytes(16))
     bad = {
@@ -247,7 +253,9 @@ async def test_malformed_command_is_rejected_and_recorded(rig: Rig, hub1) -> Non
 
 
 @pytest.mark.req("18.11.j")
-async def test_malformed_uplink_is_kept_aside_and_the_head_end_carries_on(rig: Rig, hub1) -> None:
+async def test_malformed_uplink_is_kept_aside_and_the_head_end_carries_on(
+    rig: Rig, hub1: HubLink
+) -> None:
     subprocess.run(
         [require_program("mosquitto_pub"), "-h", HOST, "-p", str(rig.port), "-t", "smartmeter/v1/hub-1/event", "-q", "1", "-m", "{oops"],
         check=True, timeout=5,
@@ -259,7 +267,7 @@ async def test_malformed_uplink_is_kept_aside_and_the_head_end_carries_on(rig: R
     assert (await read(rig.control, "esme", 5))["hub_id"] == "hub-1"
 
 
-async def test_events_are_recorded_once_and_listed(rig: Rig, hub1) -> None:
+async def test_events_are_recorded_once_and_listed(rig: Rig, hub1: HubLink) -> None:
     link, _ = hub1
     opened = EventReport.of(
         EventCode.METER_COVER_REMOVED, seq=1, utc=datetime.now(UTC), source="esme"
@@ -295,8 +303,8 @@ async def test_status_follows_the_hub(rig: Rig) -> None:
     await rig.until("SELECT 1 FROM hub_status WHERE hub_id='hub-1' AND state='offline'")
 
 
-@pytest.mark.parametrize("rig", ["embedded"], indirect=True)
-async def test_read_through_the_embedded_broker(rig: Rig, hub1) -> None:
+@pytest.mark.parametrize("rig", [BrokerKind.EMBEDDED], indirect=True)
+async def test_read_through_the_embedded_broker(rig: Rig, hub1: HubLink) -> None:
     answer = await read(rig.control, "esme", 10)
     assert answer["data"]["registers"]["CurrentSummationDelivered"]["unit"] == "kWh"
 
