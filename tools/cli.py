@@ -47,6 +47,10 @@ def main(argv: list[str] | None = None) -> int:
     except ConnectionError as exc:  # a component that died in the middle of answering
         print(f"smartmeter: error: connection lost: {exc.strerror or exc}", file=sys.stderr)
         return 1
+    except OSError as exc:  # a file or device the person named that cannot be used
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"smartmeter: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
 

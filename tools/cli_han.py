@@ -69,13 +69,16 @@ def han_capture(args: argparse.Namespace) -> int:
     radios = [rig.hub.radio, *(device.radio for device in rig.devices.values())]
     if not any(radio.emulated for radio in radios):
         raise UsageError(f"rig {rig.name!r} has no emulated radio, so no emulated air to capture")
-    print(
-        f"capturing {rig.air.host}:{rig.air.port} for {seconds:g} s into {args.out}",
-        file=sys.stderr,
-        flush=True,
-    )
+
+    def started() -> None:
+        print(
+            f"capturing {rig.air.host}:{rig.air.port} for {seconds:g} s into {args.out}",
+            file=sys.stderr,
+            flush=True,
+        )
+
     try:
-        frames = capture(rig.air.host, rig.air.port, args.out, seconds)
+        frames = capture(rig.air.host, rig.air.port, args.out, seconds, started)
     except KeyboardInterrupt:
         print(f"stopped; {args.out} holds every frame captured so far", file=sys.stderr)
         return 130

@@ -13,14 +13,16 @@ every frame received until then.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
 from protocol import pcap
 from protocol.air_link import AirLinkDecoder, Monitor, Receive, encode
-from protocol.errors import RemoteProtocolError, TransientLinkError
+from protocol.errors import ConfigError, RemoteProtocolError, TransientLinkError
 
 #: Longest capture the command line accepts, in seconds: an hour of a busy HAN is already
 #: tens of megabytes; longer runs should be split into several files.
@@ -31,25 +33,43 @@ CONNECT_TIMEOUT_S = 5.0
 _POLL_S = 0.25
 
 
-def capture(air_host: str, air_port: int, out_path: Path | str, duration_s: float) -> int:
+def capture(
+    air_host: str,
+    air_port: int,
+    out_path: Path | str,
+    duration_s: float,
+    started: Callable[[], None] | None = None,
+) -> int:
     """Record every frame on the air for `duration_s` seconds into `out_path`; return the count.
+    `started` is called once the file is open and the air has taken the monitor.
 
     Raises TransientLinkError if the air cannot be reached (the rig is not running) and
     RemoteProtocolError if it hangs up in the middle of the capture: the file then holds every
     frame received until that moment.
     """
-    try:
-        link = socket.create_connection((air_host, air_port), timeout=CONNECT_TIMEOUT_S)
-    except OSError as exc:
-        raise TransientLinkError(
-            f"cannot reach the air at {air_host}:{air_port} ({exc.strerror or exc}); "
-            "is the rig running?"
-        ) from None
-    with link, Path(out_path).open("wb") as out:
+    with contextlib.ExitStack() as stack:
+        try:  # first: a file that cannot be written is said before anything else happens
+            out = stack.enter_context(Path(out_path).open("wb"))
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot write the capture to {out_path}: {exc.strerror or exc}"
+            ) from None
+        try:
+            link = stack.enter_context(
+                socket.create_connection((air_host, air_port), timeout=CONNECT_TIMEOUT_S)
+            )
+        except OSError as exc:
+            raise TransientLinkError(
+                f"cannot reach the air at {air_host}:{air_port} ({exc.strerror or exc}); "
+                "is the rig running?"
+            ) from None
         out.write(pcap.global_header())
         out.flush()
         link.sendall(encode(Monitor()))
+        if started is not None:
+            started()
         return _record(link, out, time.monotonic() + duration_s)
+    raise AssertionError("unreachable")  # for the type checker: the with block returns
 
 
 def _record(link: socket.socket, out: BinaryIO, deadline: float) -> int:

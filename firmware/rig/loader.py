@@ -14,7 +14,7 @@ from hal.radio_model import (
     DEFAULT_SPACING_M,
     DEFAULT_TX_POWER_DBM,
 )
-from protocol.errors import ConfigError
+from protocol.errors import ConfigError, DecodeError
 from protocol.zigbee_security import link_key_from_install_code
 
 from .kinds import BrokerKind, ClockKind, DeviceKind, PeripheralBackend
@@ -217,7 +217,7 @@ def _device(section: Section, index: int) -> DeviceConfig:
     try:
         code = bytes.fromhex(code_text)
         link_key_from_install_code(code)
-    except ValueError as exc:
+    except (ValueError, DecodeError) as exc:
         raise section.error("install_code", str(exc)) from None
     kind = section.enum("kind", DeviceKind, DeviceKind.ESME)
     optical = section.get("optical", str, EMULATED)

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from firmware.event_log import EventLog
+from firmware.rig import BrokerKind
 from hal.emulated.clock import ManualClock
 from hal.real.clock import SystemClock
 from hal.real.mqtt_wan import MqttWanLink
@@ -31,7 +32,7 @@ async def test_events_logged_while_the_wan_is_down_go_up_in_order_when_it_is_bac
     tmp_path: Path,
 ) -> None:
     port = reserve_port()
-    spec = BrokerSpec("mosquitto", HOST, port, tmp_path / "broker")
+    spec = BrokerSpec(BrokerKind.MOSQUITTO, HOST, port, tmp_path / "broker")
     with SqliteStore(tmp_path / "hub.sqlite") as store:
         log = EventLog(store, ManualClock(), "hub")
         log.record(EventCode.POWER_UP)  # before the link exists, as the hub does at start
