@@ -19,6 +19,7 @@ PACKAGES = {
     "mosquitto_pub": "mosquitto-clients",
     "mosquitto_sub": "mosquitto-clients",
     "tshark": "tshark",
+    "systemd-analyze": "systemd",
 }
 _SBIN = ("/usr/sbin", "/usr/local/sbin", "/sbin")
 

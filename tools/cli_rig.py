@@ -17,8 +17,16 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from firmware.rig import BrokerKind, DeviceKind, Rig
-from tools.cli_common import DEFAULT_RIG, add_rig_option, rig_from, rig_option_hint
+from tools.cli_common import (
+    DEFAULT_RIG,
+    UsageError,
+    add_rig_option,
+    print_json,
+    rig_from,
+    rig_option_hint,
+)
 from tools.launcher import JOIN_TIMEOUT_S, JoinTimeout, RigLauncher, shown
+from tools.launcher.systemd import write_units
 
 
 def add_parsers(commands: Any) -> None:
@@ -38,6 +46,25 @@ def add_parsers(commands: Any) -> None:
         help="override the rig's [broker] kind",
     )
     up.set_defaults(handler=rig_up)
+    units = actions.add_parser(
+        "systemd",
+        help="write systemd units that run the rig (a Raspberry Pi rig without a terminal)",
+        description="Write one systemd service per process of RIG, with the launcher's restart "
+        "policy and start order, and a target that starts them all. Install them with "
+        "`sudo cp DIR/* /etc/systemd/system/ && sudo systemctl daemon-reload && "
+        "sudo systemctl enable --now smartmeter-NAME.target`.",
+    )
+    units.add_argument(
+        "rig_file", nargs="?", metavar="RIG", help=f"rig file (default: {DEFAULT_RIG})"
+    )
+    add_rig_option(units)
+    units.add_argument("--out", required=True, type=Path, help="folder to write the units into")
+    units.add_argument(
+        "--broker",
+        choices=[kind.value for kind in BrokerKind],
+        help="override the rig's [broker] kind",
+    )
+    units.set_defaults(handler=rig_systemd)
 
 
 def rig_up(args: argparse.Namespace) -> int:
@@ -45,6 +72,19 @@ def rig_up(args: argparse.Namespace) -> int:
         args.rig = args.rig_file
     rig = rig_from(args)
     return run_up(rig, broker_kind=args.broker, prog=_prog(), rig_option=rig_option_hint(rig))
+
+
+def rig_systemd(args: argparse.Namespace) -> int:
+    if args.rig_file:
+        args.rig = args.rig_file
+    rig = rig_from(args)
+    kind = BrokerKind(args.broker) if args.broker else None
+    try:
+        written = write_units(rig, args.out, broker_kind=kind)
+    except OSError as exc:
+        raise UsageError(f"cannot write units into {args.out}: {exc.strerror or exc}") from None
+    print_json({"units": [str(path) for path in written], "target": written[-1].name})
+    return 0
 
 
 def _prog() -> str:
