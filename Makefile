@@ -39,6 +39,7 @@ req-report: venv
 bench: venv
 	$(BIN)/python -m tests.perf.bench_read $(RIG)
 	$(BIN)/python -m tests.perf.bench_channel
+	$(BIN)/python -m tests.perf.bench_recovery
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -47,6 +47,8 @@ from protocol.wan import (
 
 LOGGER = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
+#: Longest wait between two attempts to reach the broker.
+RECONNECT_MAX_S = 8
 #: Seconds an event waits for the broker's PUBACK before the sender tries again later.
 PUBLISH_WAIT_S = 5.0
 
@@ -99,8 +101,10 @@ class MqttSession:
             # MQTT 3.1.1 persistence; MQTT 5 takes clean_start at connect instead (None here).
             clean_session=False if version is MqttVersion.V311 else None,
         )
-        # Back-off between attempts while the broker is down: 1 s doubling to 30 s (19.1.7).
-        self._client.reconnect_delay_set(min_delay=1, max_delay=30)
+        # Back-off between attempts while the broker is down: 1 s doubling to 8 s (19.1.7). A
+        # broker on the rig comes back within seconds of a crash (supervised), so a long
+        # back-off would only keep the hub off the WAN after it is back.
+        self._client.reconnect_delay_set(min_delay=1, max_delay=RECONNECT_MAX_S)
         self._client.on_pre_connect = self._paho_pre_connect
         self._client.on_connect = self._paho_connect
         self._client.on_subscribe = self._paho_subscribe

@@ -35,7 +35,10 @@ def test_one_unit_per_process_in_start_order_with_the_restart_policy(tmp_path: P
         assert unit["Service"]["ExecStart"].split() == spec.argv
         assert unit["Service"]["Restart"] == "on-failure"
         assert unit["Service"]["RestartSec"] == "1"
-        assert (unit["Unit"]["StartLimitBurst"], unit["Unit"]["StartLimitIntervalSec"]) == ("4", "30")
+        assert (unit["Unit"]["StartLimitBurst"], unit["Unit"]["StartLimitIntervalSec"]) == (
+            "4",
+            "30",
+        )
         assert unit["Unit"]["PartOf"] == target.name
         assert unit["Unit"].get("After") == previous
         previous = path.name
