@@ -27,7 +27,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         rig = load_rig(demo_rig_copy(Path(folder), broker_kind="mosquitto"))
-        with RigLauncher(rig, out=open("/dev/null", "w")) as launcher:
+        with RigLauncher(rig, out=io.StringIO()) as launcher:  # its reports are not the figures
             launcher.wait_joined(120)
             wait_working(launcher)
             rounds = args.rounds_each * len(victims(launcher))
