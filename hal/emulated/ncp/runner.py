@@ -121,8 +121,10 @@ class EmulatedNcp:
             return
         self._server = await asyncio.start_server(self._serve, host, port)
         self.port = self._server.sockets[0].getsockname()[1]
-        shown = "127.0.0.1" if host in ("", "0.0.0.0", "::") else host
-        self.url = f"socket://{shown}:{self.port}"
+        shown = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)
+        self.url = (
+            f"socket://[{shown}]:{self.port}" if ":" in shown else f"socket://{shown}:{self.port}"
+        )
 
     async def stop(self) -> None:
         if self._server is not None:
