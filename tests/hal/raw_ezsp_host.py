@@ -113,3 +113,16 @@ class RawEzspHost:
     async def version(self, version: int) -> bytes:
         """The legacy-format `version` command every session starts with."""
         return await self.command(0x00, bytes([version]), extended=False)
+
+    async def callback(self, timeout: float = TIMEOUT_S) -> bytes:
+        """The next callback frame (whole EZSP frame), acknowledged."""
+        if self.callbacks:
+            return self.callbacks.pop(0)
+        while True:
+            frame = await self.next_frame(timeout)
+            if not isinstance(frame, DataFrame):
+                continue
+            self._ack_num = (frame.frm_num + 1) % 8
+            self._send(AckFrame(self._ack_num))
+            if frame.payload[1] & 0x18:
+                return frame.payload

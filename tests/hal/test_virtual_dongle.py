@@ -8,6 +8,7 @@ frame the NCP cannot read is answered, never met with silence.
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -15,7 +16,9 @@ import bellows.types as t
 import pytest
 from bellows.ezsp import EZSP
 
-from hal.emulated.air_channel import AirChannel
+from hal.emulated.air_channel import DEFAULT_RSSI, AirChannel, InProcessRadioLink
+from hal.emulated.ncp.channel_energy import NOISE_FLOOR_DBM
+from hal.emulated.ncp.network_management import scan_dwell_s
 from hal.emulated.ncp.runner import EmulatedNcp
 from protocol.ash import ResetCode, RstAckFrame
 from tests.hal.raw_ezsp_host import RawEzspHost
@@ -296,4 +299,36 @@ async def test_v13_sends_the_ember_status_codes_of_emberznet(
             await start_session(host, 13)
             assert (await call(host, 13, name, **values))[0] == code
     finally:
+        await ncp.stop()
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+async def test_an_energy_scan_reports_what_the_air_carries_after_its_dwell(version: int) -> None:
+    """Through ASH and EZSP: a neighbour's traffic on channel 20 shows; channel 19 is quiet."""
+    air = AirChannel()
+    ncp = await start_ncp(air, EUI64, "dongle", version)
+    neighbour = InProcessRadioLink(air, 0x000D6F0000000777, "neighbour")
+    await neighbour.open(lambda _message: None)
+    scan = frame_id(version, "energyScanResultHandler").to_bytes(2, "little")
+    try:
+        async with RawEzspHost(ncp.port) as host:
+            await start_session(host, version)
+            neighbour.transmit(20, bytes(10))
+            mask = t.Channels.from_channel_list([19, 20])
+            energy = t.EzspNetworkScanType.ENERGY_SCAN
+            started = time.monotonic()
+            response = await call(
+                host, version, "startScan", scanType=energy, channelMask=mask, duration=3
+            )
+            assert status_of(version, response) == 0
+            results = [await host.callback() for _ in range(2)]
+            took = time.monotonic() - started
+            assert [r[3:5] for r in results] == [scan, scan]
+            heard = [(r[5], int.from_bytes(r[6:7], "little", signed=True)) for r in results]
+            assert heard == [(19, NOISE_FLOOR_DBM), (20, DEFAULT_RSSI)]
+            assert took >= 2 * scan_dwell_s(3)  # each channel takes its dwell: 2 x 138 ms
+            done = await host.callback()
+            assert done[3:5] == frame_id(version, "scanCompleteHandler").to_bytes(2, "little")
+    finally:
+        await neighbour.close()
         await ncp.stop()
