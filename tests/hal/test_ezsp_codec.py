@@ -10,7 +10,7 @@ from bellows.ezsp import EZSP
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hal.emulated.ncp.ezsp_codec import EzspCodec, canonical
+from hal.emulated.ncp.ezsp_codec import EzspCodec, canonical, convert_status
 
 VERSIONS = (13, 18)
 
@@ -118,3 +118,24 @@ def test_the_legacy_version_command_is_recognised_whatever_was_negotiated() -> N
         command, {"protocolVersion": 18, "stackType": 2, "stackVersion": 0x7430}
     )
     assert response[2] == 0x00 and len(response) == 3 + 4
+
+
+@pytest.mark.parametrize(
+    ("status", "ember"),
+    [
+        (t.sl_Status.OK, 0x00),
+        (t.sl_Status.NOT_JOINED, 0x93),  # not JOIN_FAILED (0x94) or CANNOT_JOIN_AS_ROUTER (0x98)
+        (t.sl_Status.INVALID_PARAMETER, 0x02),  # BAD_ARGUMENT
+        (t.sl_Status.NOT_FOUND, 0x03),
+        (t.sl_Status.INVALID_INDEX, 0xB1),  # INDEX_OUT_OF_RANGE
+        (t.sl_Status.INVALID_CONFIGURATION, 0xB7),  # SECURITY_CONFIGURATION_INVALID
+        (t.sl_Status.BAD_SCAN_DURATION, 0x33),  # MAC_BAD_SCAN_DURATION, absent from bellows' map
+    ],
+)
+def test_an_sl_status_goes_out_as_the_ember_status_emberznet_7_sends(
+    status: t.sl_Status, ember: int
+) -> None:
+    legacy = convert_status(t.EmberStatus, status)
+    assert isinstance(legacy, t.EmberStatus) and int(legacy) == ember
+    if status != t.sl_Status.BAD_SCAN_DURATION:  # bellows reads that one as FAIL
+        assert t.sl_Status.from_ember_status(legacy) == status

@@ -10,7 +10,7 @@ import pytest
 from hal.emulated.air_channel import AirChannel, InProcessRadioLink
 from hal.emulated.ncp.manual_timer import ManualTimer
 from hal.emulated.ncp.runner import EmulatedNcp
-from hal.emulated.ncp.timer import AsyncioTimer, Timer
+from hal.emulated.ncp.timer import AsyncioTimer, BootTimer, Timer
 
 EUI64 = 0x000D6F0000001001
 
@@ -86,6 +86,7 @@ def test_an_ncp_hands_its_timer_to_its_stack_and_defaults_to_the_loop() -> None:
     air = AirChannel()
     manual = ManualTimer()
     ncp = EmulatedNcp(EUI64, InProcessRadioLink(air, EUI64, "esme"), 13, "esme", timer=manual)
-    assert ncp.stack.timer is manual
+    assert isinstance(ncp.stack.timer, BootTimer) and ncp.stack.timer.inner is manual
     default = EmulatedNcp(EUI64, InProcessRadioLink(air, EUI64, "esme"), 13, "esme")
-    assert isinstance(default.stack.timer, AsyncioTimer)
+    assert isinstance(default.stack.timer, BootTimer)
+    assert isinstance(default.stack.timer.inner, AsyncioTimer)

@@ -11,6 +11,11 @@ Frame formats (UG100 / EZSP reference):
   frame id (1 byte);
 * extended (v8+): seq, frame control (2 bytes, high byte 0x01 = format version 1), frame id
   (2 bytes little-endian).
+
+Parameters are read in order and bytes after the last one are ignored, as EmberZNet's NCP reads
+them; a frame too short for its command's parameters is answered with `invalidCommand`
+(EZSP_ERROR_TRUNCATED), never with silence. Where real firmware and bellows' table disagree
+about a command's layout, `_REQUEST_LAYOUTS` holds what the firmware reads.
 """
 
 from __future__ import annotations
@@ -43,8 +48,42 @@ _ALIASES = {
     "lastHopLqi": "lqi",
     "lastHopRssi": "rssi",
 }
-#: Reverse of bellows' EmberStatus/EzspStatus -> sl_Status map, for old-style status fields.
-_LEGACY_STATUS = {(legacy_type, sl): legacy for (legacy_type, legacy), sl in SL_STATUS_MAP.items()}
+#: The legacy code a v13 NCP sends for an `sl_Status` whose name has no legacy twin. bellows' map
+#: sends several legacy codes to one `sl_Status` (BAD_ARGUMENT, INVALID_ENDPOINT, ... all become
+#: INVALID_PARAMETER); EmberZNet 7.x answers with the first, general one.
+_PREFERRED_LEGACY = {
+    t.sl_Status.INVALID_PARAMETER: "BAD_ARGUMENT",
+    t.sl_Status.INVALID_INDEX: "INDEX_OUT_OF_RANGE",
+    t.sl_Status.INVALID_CONFIGURATION: "SECURITY_CONFIGURATION_INVALID",
+}
+#: EZSP 14 (EmberZNet 8.0) dropped the `flags` argument of sl_zb_sec_man_import_transient_key:
+#: from v14 on the firmware reads eui64 and key only, and ignores a trailing flags byte (bellows
+#: still sends one; zigbee-herdsman does not). Up to v13 the flags byte is part of the command.
+_IMPORT_TRANSIENT_KEY_V14 = {"eui64": t.EUI64, "plaintext_key": t.KeyData}
+#: Command name -> (first protocol version, parameter layout the firmware reads from then on).
+_REQUEST_LAYOUTS: dict[str, tuple[int, dict[str, Any]]] = {
+    "importTransientKey": (14, _IMPORT_TRANSIENT_KEY_V14),
+}
+
+
+def _legacy_status_map() -> dict[tuple[Any, t.sl_Status], Any]:
+    """`sl_Status` -> the EmberStatus / EzspStatus an older field carries, one code each.
+
+    Reversing bellows' map naively keeps whichever legacy code comes last (NOT_JOINED would go
+    out as CANNOT_JOIN_AS_ROUTER); prefer the legacy code of the same name, then the general
+    code of `_PREFERRED_LEGACY`, then the first bellows lists."""
+    candidates: dict[tuple[Any, t.sl_Status], list[Any]] = {}
+    for (legacy_type, legacy), sl in SL_STATUS_MAP.items():
+        candidates.setdefault((legacy_type, sl), []).append(legacy)
+    chosen = {}
+    for (legacy_type, sl), legacies in candidates.items():
+        wanted = (sl.name, _PREFERRED_LEGACY.get(sl))
+        named = [code for code in legacies if code.name in wanted]
+        chosen[(legacy_type, sl)] = named[0] if named else legacies[0]
+    return chosen
+
+
+_LEGACY_STATUS = _legacy_status_map()
 
 
 class FrameFormat(enum.Enum):
@@ -61,6 +100,15 @@ class CommandFrame:
     name: str
     params: dict[str, Any]
     frame_format: FrameFormat
+
+
+class TruncatedCommand(DecodeError):
+    """A command frame too short for its parameters; `command` is its header (no params), so
+    the NCP can still answer it with `invalidCommand` (EZSP_ERROR_TRUNCATED)."""
+
+    def __init__(self, command: CommandFrame, body: bytes) -> None:
+        super().__init__(f"EZSP {command.name or 'frame'} parameters", "a complete payload", body)
+        self.command = command
 
 
 def canonical(name: str) -> str:
@@ -87,8 +135,11 @@ class EzspCodec:
         self._by_id = {cmd_id: (name, tx, rx) for name, (cmd_id, tx, rx) in self._by_name.items()}
 
     def parse(self, frame: bytes) -> CommandFrame:
+        """Decode a command; `TruncatedCommand` if it is too short for its header or parameters."""
         if len(frame) < 3:
-            raise DecodeError("EZSP frame", "at least 3 bytes", frame)
+            fmt = FrameFormat.EXTENDED if self.version >= 8 else FrameFormat.LEGACY
+            header = CommandFrame(frame[0] if frame else 0, 0xFF, "", {}, fmt)
+            raise TruncatedCommand(header, frame)
         seq = frame[0]
         # The extended format always carries 0x01 (frame format version 1) in the third byte;
         # bellows falls back to the legacy format after every reset, whatever we negotiated.
@@ -105,10 +156,14 @@ class EzspCodec:
                 name, schema, _ = self._by_id[frame_id]
             except KeyError:
                 return CommandFrame(seq, frame_id, "", {}, frame_format)
+            since, layout = _REQUEST_LAYOUTS.get(name, (0, schema))
+            if self.version >= since:
+                schema = layout
         try:
             raw, _trailing = t.deserialize_dict(body, schema)
         except (ValueError, KeyError, IndexError) as exc:
-            raise DecodeError(f"EZSP {name} parameters", "a valid payload", body) from exc
+            header = CommandFrame(seq, frame_id, name, {}, frame_format)
+            raise TruncatedCommand(header, body) from exc
         params = {canonical(key): value for key, value in raw.items()}
         return CommandFrame(seq, frame_id, name, params, frame_format)
 
@@ -161,6 +216,10 @@ def convert_status(field_type: Any, value: Any) -> Any:
         legacy = _LEGACY_STATUS.get((field_type, value))
         if legacy is not None:
             return legacy
+        # bellows' map leaves out a few codes that kept their name (MAC ones gained a prefix)
+        for name in (value.name, f"MAC_{value.name}"):
+            if name in field_type.__members__:
+                return field_type[name]
         return field_type.SUCCESS if value == t.sl_Status.OK else _generic_error(field_type)
     return value
 

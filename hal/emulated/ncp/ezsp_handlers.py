@@ -16,6 +16,7 @@ import bellows.types as t
 
 from .ezsp_registry import IMPLEMENTED, OK, Params, Result, command, eui, int_eui
 from .ezsp_security_commands import SecurityCommands
+from .ezsp_value_commands import SETTABLE_VALUES, ValueCommands
 from .state import Endpoint, NetworkRole
 
 if TYPE_CHECKING:
@@ -25,7 +26,6 @@ LOGGER = logging.getLogger(__name__)
 #: EmberZNet 7.4.3.0 — the stack version our NCP reports.
 STACK_VERSION = 0x7430
 STACK_TYPE_MESH = 2
-VERSION_INFO = bytes([0x00, 0x00, 7, 4, 3, 0, 0xAA])
 MFG_TOKENS = {
     t.EzspMfgTokenId.MFG_STRING: b"smartmeter-emu",
     t.EzspMfgTokenId.MFG_BOARD_NAME: b"emulated-ncp",
@@ -58,15 +58,22 @@ DEFAULT_CONFIG = {
 }
 
 
-class EzspHandlers(SecurityCommands):
+class EzspHandlers(SecurityCommands, ValueCommands):
     """Binds the command table to one NCP's state and stack."""
 
     def __init__(self, stack: ZigbeeStack, version: int) -> None:
         self.stack = stack
         self.state = stack.state
         self.version = version
-        for key, value in DEFAULT_CONFIG.items():
-            self.state.config.setdefault(key, value)
+        self.reboot()
+
+    def reboot(self) -> None:
+        """Configuration, policies and values back to what EmberZNet boots with."""
+        self.state.config.clear()
+        self.state.config.update(DEFAULT_CONFIG)
+        self.state.policies.clear()
+        self.state.values = {value_id.name: raw for value_id, raw in SETTABLE_VALUES.items()}
+        self.state.manufacturer_code = 0x1002
 
     def handle(self, name: str, params: Params) -> Result | None:
         """Run `name`; None means "not implemented" (the caller sends invalidCommand)."""
@@ -125,45 +132,6 @@ class EzspHandlers(SecurityCommands):
         if self.state.joined:  # EmberZNet refuses configuration once the stack is up
             return {"status": t.sl_Status.INVALID_STATE}
         self.state.config[p["configId"].name] = int(p["value"])
-        return {"status": OK}
-
-    @command("getValue")
-    def _get_value(self, p: Params) -> Result:
-        value_id = p["valueId"]
-        values = {
-            t.EzspValueId.VALUE_VERSION_INFO: VERSION_INFO,
-            t.EzspValueId.VALUE_NWK_FRAME_COUNTER: self.state.nwk_frame_counter.to_bytes(
-                4, "little"
-            ),
-            t.EzspValueId.VALUE_APS_FRAME_COUNTER: self.state.aps_frame_counter.to_bytes(
-                4, "little"
-            ),
-            t.EzspValueId.VALUE_NODE_SHORT_ID: self.state.node_id.to_bytes(2, "little"),
-            t.EzspValueId.VALUE_STACK_TOKEN_WRITING: b"\x01",
-            t.EzspValueId.VALUE_FREE_BUFFERS: bytes([200]),
-        }
-        if value_id not in values:
-            return {"status": t.sl_Status.INVALID_PARAMETER, "value": b""}
-        return {"status": OK, "value": values[value_id]}
-
-    @command("setValue")
-    def _set_value(self, p: Params) -> Result:
-        value_id, raw = p["valueId"], bytes(p["value"])
-        # A host may move the outgoing counters forward (restoring a backup), never back:
-        # a lower value is ignored so that no counter is used twice (clause 17.2.12).
-        if value_id == t.EzspValueId.VALUE_NWK_FRAME_COUNTER and len(raw) == 4:
-            wanted = int.from_bytes(raw, "little")
-            self.state.nwk_frame_counter = max(self.state.nwk_frame_counter, wanted)
-        elif value_id == t.EzspValueId.VALUE_APS_FRAME_COUNTER and len(raw) == 4:
-            wanted = int.from_bytes(raw, "little")
-            self.state.aps_frame_counter = max(self.state.aps_frame_counter, wanted)
-        elif value_id not in (
-            t.EzspValueId.VALUE_FORCE_TX_AFTER_FAILED_CCA_ATTEMPTS,
-            t.EzspValueId.VALUE_END_DEVICE_KEEP_ALIVE_SUPPORT_MODE,
-            t.EzspValueId.VALUE_TRANSIENT_KEY_TIMEOUT_S,
-            t.EzspValueId.VALUE_CCA_THRESHOLD,
-        ):
-            return {"status": t.sl_Status.INVALID_PARAMETER}
         return {"status": OK}
 
     @command("setPolicy")
@@ -251,7 +219,7 @@ class EzspHandlers(SecurityCommands):
     @command("startScan")
     def _start_scan(self, p: Params) -> Result:
         channels = [ch for ch in range(11, 27) if int(p["channelMask"]) & (1 << ch)]
-        return {"status": self.stack.start_scan(p["scanType"], channels)}
+        return {"status": self.stack.start_scan(p["scanType"], channels, int(p["duration"]))}
 
     @command("getChildData")
     def _get_child_data(self, p: Params) -> Result:

@@ -4,20 +4,39 @@ startScan), as EmberZNet answers them.
 
 Joining a network is the joiner's (`joiner.py`); the NWK Leave exchanged on the air is
 `leaving.py`'s. Permit-join expiry is read on the stack's timer, like every other deadline.
+
+The energy scan takes the time 802.15.4 gives it: aBaseSuperframeDuration * (2^n + 1) symbols on
+each channel (IEEE 802.15.4-2006, 7.5.2.1.1), 16 us a symbol at 2.4 GHz, n the scan duration
+0..14; it reports each channel when its dwell ends, with the strongest signal the radio heard
+there (`channel_energy`), then scanCompleteHandler.
 """
 
 from __future__ import annotations
 
 import bellows.types as t
 
+from .channel_energy import NOISE_FLOOR_DBM
 from .nwk_routing import NwkRouting
 from .stack_services import StackServices
 from .state import NetworkRole
 
 #: permitJoining duration meaning "until told otherwise" (ZigBee spec, NLME-PERMIT-JOINING).
 PERMIT_FOREVER = 0xFF
-#: What an energy scan reads on every channel: the air carries only our own traffic.
-QUIET_CHANNEL_RSSI = -90
+#: aBaseSuperframeDuration, symbols (802.15.4 MAC constant).
+BASE_SUPERFRAME_SYMBOLS = 960
+#: One O-QPSK symbol at 2.4 GHz, seconds.
+SYMBOL_S = 16e-6
+#: The largest scan duration exponent 802.15.4 allows (about 252 s a channel).
+MAX_SCAN_DURATION = 14
+#: A scan reports the strongest signal of its dwell or of this long before it, seconds: the
+#: virtual air carries bursts of frames, and a dwell of a few milliseconds would miss most.
+ENERGY_LOOKBACK_S = 1.0
+__all__ = ["NOISE_FLOOR_DBM", "NetworkManagement", "scan_dwell_s"]
+
+
+def scan_dwell_s(duration: int) -> float:
+    """Seconds an energy scan of duration exponent `duration` spends on one channel."""
+    return float(BASE_SUPERFRAME_SYMBOLS * (2**duration + 1) * SYMBOL_S)
 
 
 class NetworkManagement:
@@ -25,6 +44,7 @@ class NetworkManagement:
         self.stack = stack
         self.state = stack.state
         self._routing = routing
+        self._scanning = False
 
     def network_init(self) -> t.sl_Status:
         """Resume the network the tokens remember (EZSP networkInit)."""
@@ -91,16 +111,37 @@ class NetworkManagement:
         """Joining is open now (a beacon's association-permit bit, admission of a joiner)."""
         return self.stack.timer.monotonic() < self.state.permit_join_until
 
-    def start_scan(self, scan_type: t.EzspNetworkScanType, channels: list[int]) -> t.sl_Status:
-        """EZSP startScan: only the energy scan is offered; it completes at once."""
+    def start_scan(
+        self, scan_type: t.EzspNetworkScanType, channels: list[int], duration: int
+    ) -> t.sl_Status:
+        """EZSP startScan: only the energy scan is offered; one channel after the other, each
+        for its dwell time, then scanCompleteHandler."""
         if scan_type != t.EzspNetworkScanType.ENERGY_SCAN:
             return t.sl_Status.NOT_SUPPORTED
-        for channel in channels:
-            result = {"channel": channel, "maxRssiValue": QUIET_CHANNEL_RSSI}
-            self.stack.later(0, self.stack.emit, "energyScanResultHandler", result)
-        done = {"channel": 0, "status": t.sl_Status.OK}
-        self.stack.later(0, self.stack.emit, "scanCompleteHandler", done)
+        if not 0 <= duration <= MAX_SCAN_DURATION:
+            return t.sl_Status.BAD_SCAN_DURATION
+        if self._scanning:
+            return t.sl_Status.MAC_SCANNING
+        if not channels:
+            return t.sl_Status.INVALID_PARAMETER
+        self._scanning = True
+        self.stack.later(0, self._scan_channel, channels, 0, scan_dwell_s(duration))
         return t.sl_Status.OK
+
+    def _scan_channel(self, channels: list[int], index: int, dwell: float) -> None:
+        """Dwell on `channels[index]`, then report it and go on to the next."""
+        start = self.stack.timer.monotonic()
+        self.stack.later(dwell, self._channel_scanned, channels, index, dwell, start)
+
+    def _channel_scanned(self, channels: list[int], index: int, dwell: float, start: float) -> None:
+        channel, now = channels[index], self.stack.timer.monotonic()
+        energy = self.stack.energy.peak(channel, min(start, now - ENERGY_LOOKBACK_S), now)
+        self.stack.emit("energyScanResultHandler", {"channel": channel, "maxRssiValue": energy})
+        if index + 1 < len(channels):
+            self._scan_channel(channels, index + 1, dwell)
+            return
+        self._scanning = False
+        self.stack.emit("scanCompleteHandler", {"channel": 0, "status": t.sl_Status.OK})
 
     def _network_up(self) -> None:
         self.stack.later(

@@ -6,8 +6,16 @@ behind a serial-to-network bridge). The runner owns the transport and the timers
 machine (`protocol.ash_ncp`), the EZSP codec and handlers and the ZigBee stack are driven by it.
 One host at a time, like a UART.
 
-On TCP the NCP sends RSTACK as soon as a host connects (zigbeed does; bellows then starts at
-once); on a serial line it waits for the host's RST, as a dongle that booted long ago does.
+Every host session finds a freshly booted dongle. A new TCP connection is a power-on: the NCP
+reboots (`ZigbeeStack.reboot`: RAM state lost, tokens kept) and announces itself with an
+unprompted RSTACK whose reason is RESET_POWER_ON. bellows takes any RSTACK as the end of its
+start-up reset and starts at once; zigbee-herdsman's ember adapter ignores an RSTACK whose reason
+is not RESET_SOFTWARE until it has sent its own RST, which the NCP answers, after rebooting
+again, with RSTACK(RESET_SOFTWARE) as EmberZNet does. On a serial line (the pty) the NCP waits
+for the host's RST, as a dongle that booted long ago does.
+
+The pty's path changes with every start (`/dev/pts/N`); `start(pty_link=PATH)` publishes it
+under a stable symlink, as udev's `/dev/serial/by-id/...` names a USB dongle.
 """
 
 from __future__ import annotations
@@ -26,10 +34,11 @@ import bellows.types as t
 
 from hal.radio_link import RadioLink
 from protocol.air_link import Receive
+from protocol.ash import ResetCode
 from protocol.ash_ncp import AshNcp, DataReceived, FrameError, LinkFailed, ResetRequested
-from protocol.errors import DecodeError
+from protocol.errors import ConfigError
 
-from .ezsp_codec import SUPPORTED_VERSIONS, EzspCodec
+from .ezsp_codec import SUPPORTED_VERSIONS, EzspCodec, TruncatedCommand
 from .ezsp_handlers import EzspHandlers
 from .state import NcpState
 from .timer import Timer
@@ -87,6 +96,7 @@ class EmulatedNcp:
         self._write: Callable[[bytes], None] | None = None
         self._tcp_writer: asyncio.StreamWriter | None = None
         self._pty: tuple[int, int] | None = None
+        self._pty_link: Path | None = None
         self._pty_backlog = bytearray()
         self._timer: asyncio.TimerHandle | None = None
         self._last_seq = 0
@@ -94,16 +104,27 @@ class EmulatedNcp:
         self.url = ""
 
     async def start(
-        self, host_link: HostLink = HostLink.TCP, host: str = "127.0.0.1", port: int = 0
+        self,
+        host_link: HostLink = HostLink.TCP,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        pty_link: Path | None = None,
     ) -> None:
-        """Power on: attach to the air and open the host link; `url` is what bellows opens."""
+        """Power on: attach to the air and open the host link; `url` is what bellows opens
+        (the symlink `pty_link`, when given, for a pty)."""
+        if pty_link is not None:
+            _check_link_path(pty_link)
         await self.radio.open(self._receive)
         if host_link is HostLink.PTY:
-            self._open_pty()
+            self._open_pty(pty_link)
             return
         self._server = await asyncio.start_server(self._serve, host, port)
         self.port = self._server.sockets[0].getsockname()[1]
-        self.url = f"socket://127.0.0.1:{self.port}"
+        shown = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)
+        self.url = (
+            f"socket://[{shown}]:{self.port}" if ":" in shown else f"socket://{shown}:{self.port}"
+        )
 
     async def stop(self) -> None:
         if self._server is not None:
@@ -120,6 +141,10 @@ class EmulatedNcp:
             os.close(master)
             os.close(slave)
             self._pty = None
+        if self._pty_link is not None:
+            with contextlib.suppress(OSError):
+                self._pty_link.unlink()
+            self._pty_link = None
         if self._timer is not None:
             self._timer.cancel()
         await self.radio.close()
@@ -132,7 +157,7 @@ class EmulatedNcp:
 
     # -- the byte stream ---------------------------------------------------------------
 
-    def _open_pty(self) -> None:
+    def _open_pty(self, link: Path | None) -> None:
         master, slave = os.openpty()
         # Raw from the first byte: no echo, no line discipline between bellows and the NCP. We
         # keep the slave open ourselves so the master never reads EIO between host sessions.
@@ -140,6 +165,12 @@ class EmulatedNcp:
         os.set_blocking(master, False)
         self._pty = (master, slave)
         self.url = os.ttyname(slave)
+        if link is not None:
+            tmp = link.with_name(f".{link.name}.{os.getpid()}")
+            tmp.unlink(missing_ok=True)
+            tmp.symlink_to(self.url)
+            tmp.replace(link)  # atomic: a host never sees the path missing or half made
+            self._pty_link, self.url = link, str(link)
         self._ash = AshNcp()
         self.codec = EzspCodec(4)
         self._write = self._pty_write
@@ -179,10 +210,11 @@ class EmulatedNcp:
             writer.close()
             return
         loop = asyncio.get_running_loop()
+        LOGGER.info("%s: host connected: a new session on a freshly booted NCP", self.name)
         self._tcp_writer = writer
         self._write = lambda data: None if writer.is_closing() else writer.write(data)
-        self._ash = AshNcp()
-        self.codec = EzspCodec(4)
+        self._reboot_ram()  # the host finds the dongle as if just powered on
+        self._ash = AshNcp(reset_code=ResetCode.RESET_POWER_ON)
         writer.write(self._ash.connection_made(loop.time()))
         try:
             while data := await reader.read(4096):
@@ -209,7 +241,7 @@ class EmulatedNcp:
                 if response is not None:
                     ash.send(response, loop.time())
             elif isinstance(event, ResetRequested):
-                self._reset()
+                self._reboot_ram()
             elif isinstance(event, FrameError):
                 LOGGER.debug("%s: ASH frame error: %s", self.name, event.reason)
             elif isinstance(event, LinkFailed):
@@ -232,11 +264,11 @@ class EmulatedNcp:
             self._ash.handle_timeout(asyncio.get_running_loop().time())
             self._pump()
 
-    def reboot(self, reset_code: int = 0x03) -> None:
+    def reboot(self, reset_code: int = ResetCode.RESET_WATCHDOG) -> None:
         """The chip reboots on its own (a watchdog, a brown-out): RAM state is lost, the tokens
         survive, and it announces itself with an unprompted RSTACK carrying the reset reason,
         which bellows treats as an NCP failure (bench fault injection)."""
-        self._reset()
+        self._reboot_ram()
         if self._ash is None:
             return
         frame = AshNcp(reset_code=reset_code).connection_made(asyncio.get_running_loop().time())
@@ -244,22 +276,24 @@ class EmulatedNcp:
         if self._write is not None:
             self._write(frame)
 
-    def _reset(self) -> None:
-        """Host-requested reset: EZSP back to the legacy frame format, network down until
-        networkInit, as EmberZNet does after a reboot (network parameters survive in tokens)."""
+    def _reboot_ram(self) -> None:
+        """The chip restarts (power-on, host RST, watchdog): EZSP back to the legacy frame
+        format, configuration, policies and values at their defaults, endpoints gone, the
+        network down until networkInit; the tokens (network, keys, counters) survive."""
+        self.tokens.sync(self.state)
         self.codec = EzspCodec(4)
-        self.state.endpoints.clear()  # endpoints live in RAM: the host registers them again
-        if self.state.joined:
-            self.state.network_status = t.EmberNetworkStatus.NO_NETWORK
+        self.stack.reboot()
+        self.handlers.reboot()
 
     # -- EZSP --------------------------------------------------------------------------
 
     def _ezsp_frame(self, frame: bytes) -> bytes | None:
         try:
             command = self.codec.parse(frame)
-        except DecodeError as exc:
+        except TruncatedCommand as exc:
+            # EmberZNet answers a frame it cannot read with invalidCommand, never silence
             LOGGER.warning("%s: undecodable EZSP frame: %s", self.name, exc)
-            return None
+            return self.codec.invalid_command(exc.command, t.EzspStatus.ERROR_TRUNCATED)
         self._last_seq = command.seq
         if not command.name:
             LOGGER.warning("%s: unknown EZSP frame id 0x%04x", self.name, command.frame_id)
@@ -295,3 +329,11 @@ class EmulatedNcp:
         frame = self.codec.callback(self._last_seq, name, values)
         self._ash.send(frame, asyncio.get_running_loop().time())
         self._pump()
+
+
+def _check_link_path(link: Path) -> None:
+    """The pty symlink may replace a stale symlink, never a file or folder someone made."""
+    if link.exists() and not link.is_symlink():
+        raise ConfigError(f"{link} exists and is not a symlink: will not replace it with the pty")
+    if not link.parent.is_dir():
+        raise ConfigError(f"{link.parent} is not a folder: cannot put the pty link there")

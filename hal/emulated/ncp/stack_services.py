@@ -19,6 +19,7 @@ from protocol.ieee802154 import FrameType
 from protocol.zigbee_aps import ApsFrame, ApsFrameType
 from protocol.zigbee_nwk import NwkFrameType
 
+from .channel_energy import ChannelEnergy
 from .state import NcpState
 from .timer import Timer
 
@@ -38,6 +39,8 @@ class StackServices(Protocol):
     timer: Timer
     #: Send a callback to the host.
     emit: EmitCallback
+    #: What the radio heard on each channel lately (energy scans).
+    energy: ChannelEnergy
 
     def later(self, delay_s: float, func: Callable[[*Ts], object], *args: *Ts) -> None:
         """Run `func(*args)` after `delay_s` (0: after the current EZSP response has gone out)."""

@@ -31,6 +31,8 @@ class Endpoint:
     device_version: int
     input_clusters: list[int]
     output_clusters: list[int]
+    #: EzspEndpointFlags (VALUE_ENDPOINT_FLAGS): bit 0 set = enabled, as addEndpoint leaves it.
+    flags: int = 0x0001
 
 
 @dataclasses.dataclass
@@ -61,6 +63,8 @@ class NcpState:
     config: dict[str, int] = dataclasses.field(default_factory=dict)
     #: EzspPolicyId name -> decision id.
     policies: dict[str, int] = dataclasses.field(default_factory=dict)
+    #: EzspValueId name -> value bytes, for the values a host sets and reads back (setValue).
+    values: dict[str, bytes] = dataclasses.field(default_factory=dict)
     endpoints: dict[int, Endpoint] = dataclasses.field(default_factory=dict)
     manufacturer_code: int = 0x1002
     radio_power: int = 8

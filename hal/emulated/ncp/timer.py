@@ -54,3 +54,34 @@ class AsyncioTimer:
 
     def monotonic(self) -> float:
         return asyncio.get_running_loop().time()
+
+
+class BootTimer:
+    """A `Timer` whose callbacks die with the boot that scheduled them.
+
+    When the chip reboots (`reboot`), every callback the previous boot scheduled (an APS retry, a
+    join timeout, a scan step) is dropped when it falls due, as a real reset clears the stack's
+    event queue; the clock itself runs on. Wraps the stack's own timer, so a test's
+    `manual_timer.ManualTimer` still decides when things fall due.
+    """
+
+    def __init__(self, inner: Timer) -> None:
+        self.inner = inner
+        self._boot = 0
+
+    def call_later(
+        self, delay_s: float, callback: Callable[[*Ts], object], *args: *Ts
+    ) -> TimerHandle:
+        boot = self._boot
+
+        def fire() -> None:
+            if boot == self._boot:
+                callback(*args)
+
+        return self.inner.call_later(delay_s, fire)
+
+    def monotonic(self) -> float:
+        return self.inner.monotonic()
+
+    def reboot(self) -> None:
+        self._boot += 1

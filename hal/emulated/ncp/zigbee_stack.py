@@ -17,6 +17,10 @@ This module composes the stack from its parts and is what the EZSP handlers driv
 
 The parts see the stack only as `stack_services.StackServices`, which `ZigbeeStack` implements, so
 none of them imports this module. Every delay and deadline goes through the injected `timer`.
+
+`reboot` is the chip restarting (a new host session, a host RST, a watchdog): what EmberZNet
+keeps in RAM is lost (the network is down until networkInit, endpoints, neighbours, routes,
+address and multicast tables, counters, anything in flight) and the tokens stay.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from protocol.zigbee_nwk import NwkFrameType
 from .aps_data import ApsData
 from .aps_delivery import ApsDelivery
 from .aps_security import ApsSecurity
+from .channel_energy import ChannelEnergy
 from .frame_receiver import FrameReceiver, ReceiverParts
 from .frame_transmitter import FrameTransmitter
 from .join_parent import JoinParent
@@ -46,7 +51,7 @@ from .network_management import NetworkManagement
 from .nwk_routing import NwkRouting
 from .stack_services import EmitCallback
 from .state import NcpState, NetworkRole
-from .timer import AsyncioTimer, Timer
+from .timer import AsyncioTimer, BootTimer, Timer
 from .tokens import NcpTokens
 from .trust_centre import TrustCentre
 from .zdo_server import ZdoServer
@@ -70,8 +75,16 @@ class ZigbeeStack:
         self.tokens = tokens if tokens is not None else NcpTokens(None, state.eui64)
         self.radio = radio
         self.emit = emit
-        self.timer: Timer = timer if timer is not None else AsyncioTimer()
+        self._boot_timer = BootTimer(timer if timer is not None else AsyncioTimer())
+        self.timer: Timer = self._boot_timer
         self._counters: collections.Counter[int] = collections.Counter()
+        #: What the radio hears on each channel, for energy scans.
+        self.energy = ChannelEnergy()
+        self._build_parts()
+
+    def _build_parts(self) -> None:
+        """The parts of the stack, as a boot creates them (nothing in flight, no routes)."""
+        state, radio = self.state, self.radio
         self.routing = NwkRouting(self)
         self.transmitter = FrameTransmitter(
             state, self.tokens, radio, self.count, self.routing.next_hop
@@ -105,6 +118,20 @@ class ZigbeeStack:
         )
         self.aps_data = ApsData(self, self.delivery, self.aps_security, self.receiver.loopback)
 
+    def reboot(self) -> None:
+        """The chip restarts: RAM state and everything scheduled are lost, tokens stay."""
+        self._boot_timer.reboot()
+        s = self.state
+        s.network_status = t.EmberNetworkStatus.NO_NETWORK
+        s.endpoints.clear()
+        s.neighbours.clear()
+        s.address_table.clear()
+        s.multicast_table.clear()
+        s.extended_timeout.clear()
+        s.permit_join_until = 0.0
+        self._counters.clear()
+        self._build_parts()
+
     def _leave(self) -> None:
         self.leaving.leave()
 
@@ -137,8 +164,10 @@ class ZigbeeStack:
     def permit_joining(self, duration: int) -> t.sl_Status:
         return self.network.permit_joining(duration)
 
-    def start_scan(self, scan_type: t.EzspNetworkScanType, channels: list[int]) -> t.sl_Status:
-        return self.network.start_scan(scan_type, channels)
+    def start_scan(
+        self, scan_type: t.EzspNetworkScanType, channels: list[int], duration: int
+    ) -> t.sl_Status:
+        return self.network.start_scan(scan_type, channels, duration)
 
     def remove_device(self, dest_short: int, dest_long: int, target_long: int) -> t.sl_Status:
         return self.trust_centre.remove_device(dest_short, dest_long, target_long)
@@ -154,7 +183,8 @@ class ZigbeeStack:
         return self.aps_data.send_broadcast(destination, aps_frame, radius, tag, payload)
 
     def receive(self, message: Receive) -> None:
-        """A frame from the air."""
+        """A frame from the air: energy on its channel, and a frame if it is on ours."""
+        self.energy.heard(message.channel, message.rssi, self.timer.monotonic())
         self.receiver.receive(message)
 
     # -- StackServices: what the parts use ---------------------------------------------------
