@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.rig_files import free_port
+from tests.ports import reserve_port
 from tests.tools.test_ncp_serve import Served
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
@@ -80,7 +80,7 @@ def check_round(port: int) -> dict[str, str]:
 def test_zigpy_cli_forms_reads_backs_up_and_scans_twice_on_one_ncp(
     tmp_path: Path, version: int
 ) -> None:
-    port = free_port()
+    port = reserve_port()
     state = tmp_path / "dongle.sqlite"
     args = ("--tcp", f"127.0.0.1:{port}", "--ezsp-version", str(version), "--state", str(state))
     dongle = Served(*args)

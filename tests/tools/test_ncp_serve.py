@@ -21,10 +21,11 @@ import zigpy.config as zc
 from bellows.ezsp import EZSP
 
 from hal.emulated.air_server import AirServer
-from tests.rig_files import demo_rig_copy, free_port
+from tests.ports import reserve_port
+from tests.rig_files import demo_rig_copy
 from tests.tools.test_cli import assert_user_error, run
 from tests.tools.test_han_capture import air  # noqa: F401  (fixture)
-from tests.waiting import eventually, eventually_sync
+from tests.waiting import eventually, wait_until
 
 pytestmark = pytest.mark.timeout(60)
 READY_S = 20.0
@@ -46,7 +47,7 @@ class Served:
         )
         self.lines: list[str] = []
         threading.Thread(target=self._read, daemon=True).start()
-        eventually_sync(self._ready, READY_S, "the NCP's ready line")
+        wait_until(self._ready, READY_S, "the NCP's ready line")
 
     def _read(self) -> None:
         assert self.process.stdout is not None
@@ -112,7 +113,7 @@ def test_a_pty_path_that_is_not_a_symlink_is_left_alone(
 def test_a_busy_tcp_port_is_one_line(
     served: list[Served], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    port = free_port()
+    port = reserve_port()
     served.append(Served("--tcp", f"127.0.0.1:{port}"))
     status, _out, err = run(capsys, "ncp", "serve", "--tcp", f"127.0.0.1:{port}")
     assert_user_error(status, err, "cannot open the host link")
@@ -158,7 +159,7 @@ async def test_with_a_rig_the_dongle_is_on_the_rigs_air(
         "--rig",
         str(rig),
         "--tcp",
-        f"127.0.0.1:{free_port()}",
+        f"127.0.0.1:{reserve_port()}",
         "--eui64",
         "000d6f00000d0099",
     )
