@@ -253,6 +253,11 @@ class ApsSecurity:
         self._incoming[source] = aux.frame_counter
         return dataclasses.replace(aps, payload=plaintext), source
 
+    def forget_counter(self, eui64: int) -> None:
+        """New key material with `eui64` (its link key transported again at a re-join): the
+        counters of the old are no reason to drop the new one's frames."""
+        self._incoming.pop(eui64, None)
+
     def command(self, nwk: NwkFrame, aps: ApsFrame) -> bool:
         """Key management once joined: Request-Key at the trust centre, Transport-Key of an
         application link key at a device. True if the frame was ours to handle."""

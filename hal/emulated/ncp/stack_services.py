@@ -59,6 +59,12 @@ class StackServices(Protocol):
         """Forget the network (left, refused, or a failed join)."""
         ...
 
+    def forget_peer_counters(self, eui64: int) -> None:
+        """Forget the last NWK and APS frame counters heard from a device: it was just admitted
+        (again) by the trust centre with fresh key material, and a device that lost its state
+        starts its counters again."""
+        ...
+
     # -- building frames ----------------------------------------------------------------
 
     def next_aps_counter(self) -> int:

@@ -58,8 +58,9 @@ class TrustCentre:
             self.report_join(nwk, eui64, t.EmberJoinDecision.DENY_JOIN)
             return False
         # A (re)joining device may have been reset and start its counters again: forget its
-        # last counter, as EmberZNet does when the trust centre admits a device.
-        self.state.incoming_nwk_counters.pop(eui64, None)
+        # last NWK and APS counters, as EmberZNet does when the trust centre admits a device.
+        # A node that did not re-join keeps its counters: replays of it are still refused.
+        self.stack.forget_peer_counters(eui64)
         self._send_network_key(nwk, eui64, link_key)
         return True
 
@@ -74,7 +75,7 @@ class TrustCentre:
             self.report_join(nwk, eui64, t.EmberJoinDecision.DENY_JOIN, router)
             return
         # A (re)joining device may have been reset and start its counters again.
-        self.state.incoming_nwk_counters.pop(eui64, None)
+        self.stack.forget_peer_counters(eui64)
         self._send_network_key(nwk, eui64, link_key, via_router=True)
         self.report_join(nwk, eui64, t.EmberJoinDecision.USE_PRECONFIGURED_KEY, router)
 

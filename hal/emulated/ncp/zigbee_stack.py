@@ -203,6 +203,10 @@ class ZigbeeStack:
     def drop_membership(self) -> None:
         self.network.drop_membership()
 
+    def forget_peer_counters(self, eui64: int) -> None:
+        self.state.incoming_nwk_counters.pop(eui64, None)
+        self.aps_security.forget_counter(eui64)
+
     def next_aps_counter(self) -> int:
         return self.transmitter.next_aps_counter()
 
