@@ -28,14 +28,20 @@ class DecodeError(RemoteProtocolError):
     """Bytes from outside could not be decoded.
 
     Carries what was being decoded, what was expected and what came, so a log line or a bench
-    report says exactly why a frame was refused.
+    report says exactly why a frame was refused. The message shows at most `SHOWN_MAX`
+    characters of what came (`got` keeps all of it): a message is logged and may be sent back to
+    the peer, and neither should grow with the size of the input.
     """
+
+    SHOWN_MAX = 320
 
     def __init__(self, what: str, expected: str, got: bytes | str) -> None:
         self.what = what
         self.expected = expected
         self.got = got
         shown = got.hex() if isinstance(got, bytes | bytearray) else got
+        if len(shown) > self.SHOWN_MAX:
+            shown = f"{shown[: self.SHOWN_MAX]}... ({len(shown)} characters)"
         super().__init__(f"cannot decode {what}: expected {expected}, got {shown}")
 
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import ROUND_DOWN, Decimal, localcontext
+from decimal import ROUND_DOWN, Decimal, InvalidOperation, localcontext
 from enum import IntEnum
 from typing import Any
 
@@ -33,6 +33,10 @@ DEFAULT_CALORIFIC_VALUE = Decimal("39.5")  # MJ/m3, the typical GB declared CV
 MJ_PER_KWH = Decimal("3.6")
 ENERGY_PLACES = Decimal("0.001")  # kWh to the watt-hour
 _BCD_FLAG = 0x80  # UnitOfMeasure values 0x80-0x8D: the same units with BCD-coded values
+# Digits of every Decimal operation here. The largest register is a uint48 times a uint24
+# multiplier (23 digits) shown with 7 digits right of the point: 30 digits, more than the
+# default context's 28, which made quantize raise InvalidOperation. 60 holds it exactly.
+_PRECISION = 60
 
 
 class UnitOfMeasure(IntEnum):
@@ -161,7 +165,8 @@ class NumberFormatting:
         return self.digits_right | self.digits_left << 3 | int(self.suppress_leading_zeros) << 7
 
     def quantize(self, value: Decimal) -> Decimal:
-        return value.quantize(Decimal(1).scaleb(-self.digits_right), rounding=ROUND_DOWN)
+        with localcontext(prec=_PRECISION):
+            return value.quantize(Decimal(1).scaleb(-self.digits_right), rounding=ROUND_DOWN)
 
     def display(self, value: Decimal) -> str:
         """As a meter display shows it: leading zeros up to `digits_left` unless suppressed.
@@ -194,7 +199,7 @@ def _from_bcd(name: str, raw: int) -> int:
 
 
 def _scaled(raw: int, multiplier: int, divisor: int) -> Decimal:
-    with localcontext(prec=60):  # uint48 x uint24 is exact well inside 60 digits
+    with localcontext(prec=_PRECISION):  # uint48 x uint24 is exact well inside 60 digits
         return Decimal(raw) * multiplier / divisor
 
 
@@ -202,9 +207,9 @@ def gas_energy_kwh(
     volume_m3: Decimal, calorific_value: Decimal = DEFAULT_CALORIFIC_VALUE
 ) -> Decimal:
     """GB gas volume to energy: kWh = m3 x 1.02264 x CV (MJ/m3) / 3.6, to the watt-hour (13.2)."""
-    with localcontext(prec=60):
+    with localcontext(prec=_PRECISION):
         kwh = volume_m3 * GAS_CORRECTION_FACTOR * calorific_value / MJ_PER_KWH
-    return kwh.quantize(ENERGY_PLACES, rounding=ROUND_DOWN)
+        return kwh.quantize(ENERGY_PLACES, rounding=ROUND_DOWN)
 
 
 #: kWh in one m3 of gas at the default calorific value (clause 13.2): correction factor x CV / 3.6.
@@ -231,7 +236,13 @@ def metering_registers(
     """
     if isinstance(calorific_value, float):  # 39.5 as a float is not exactly 39.5
         raise LocalProtocolError("calorific value must be a Decimal or a decimal string")
-    calorific_value = Decimal(calorific_value)
+    try:
+        calorific_value = Decimal(calorific_value)
+    except InvalidOperation:
+        calorific_value = Decimal("NaN")
+    # The calorific value is ours (rig or bench setting), not the meter's: a bad one is our bug.
+    if not calorific_value.is_finite() or not 0 < calorific_value < 1000:
+        raise LocalProtocolError(f"calorific value must be 0-1000 MJ/m3, not {calorific_value}")
     if missing := [name for name in REQUIRED if name not in attributes]:
         raise DecodeError("Metering attributes", f"mandatory {list(REQUIRED)}", f"no {missing}")
     unit_code = _raw_int(attributes, "unit_of_measure", 0, 0xFF)

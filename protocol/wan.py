@@ -21,6 +21,9 @@ Decoding is strict: unknown versions, unknown or missing keys, wrong types, naiv
 non-UUID request ids all raise `DecodeError` naming the envelope and the offending field, because
 anything arriving over the WAN comes from outside (clause 18.11.j: malformed WAN messages are
 detected). Versions evolve by adding a new version number, not by tolerating unknown keys.
+Sizes are bounded before parsing (a command is at most `COMMAND_MAX_BYTES`, nesting at most
+`json_fields.MAX_DEPTH` deep) and a device name is at most `DEVICE_NAME_MAX` characters, so the
+hub never parses, stores or echoes unbounded input.
 """
 
 from __future__ import annotations
@@ -34,14 +37,18 @@ from enum import StrEnum
 from protocol.errors import DecodeError, LocalProtocolError
 from protocol.event_report import EventReport
 from protocol.json_fields import (
+    MAX_DOCUMENT_BYTES,
+    MAX_STRING,
     JsonObject,
     aware_iso,
     check_keys,
     parse_object,
+    peek_string,
     require_enum,
     require_object,
     require_str,
     require_time,
+    shown,
 )
 
 WAN_VERSION = 1
@@ -52,6 +59,12 @@ _HUB_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 _REQUEST_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 EVENT_WHAT = "WAN event"
+#: Longest command document: the head-end's commands are a few hundred octets.
+COMMAND_MAX_BYTES = 4096
+#: Longest device name in a command (the rig's names are at most 32 characters).
+DEVICE_NAME_MAX = 64
+#: Longest rejection reason or error text an ack or a result carries.
+TEXT_MAX = MAX_STRING
 
 
 class Channel(StrEnum):
@@ -116,18 +129,26 @@ def parse_topic(name: str) -> tuple[str, Channel]:
 # -- field helpers ------------------------------------------------------------------------------
 
 
-def _load(what: str, data: bytes, required: set[str], optional: set[str]) -> JsonObject:
-    obj = parse_object(what, data)
-    if obj.get("v") != WAN_VERSION:
-        raise DecodeError(what, f'"v": {WAN_VERSION}', f'"v": {obj.get("v")!r}')
+def _load(
+    what: str,
+    data: bytes,
+    required: set[str],
+    optional: set[str],
+    max_bytes: int = MAX_DOCUMENT_BYTES,
+) -> JsonObject:
+    obj = parse_object(what, data, max_bytes=max_bytes)
+    version = obj.get("v")
+    # true == 1 and 1.0 == 1 in Python, but neither is the JSON integer 1.
+    if type(version) is not int or version != WAN_VERSION:
+        raise DecodeError(what, f'"v": {WAN_VERSION}', f'"v": {shown(version)}')
     check_keys(what, {k: v for k, v in obj.items() if k != "v"}, required, optional)
     return obj
 
 
 def _request_id(what: str, obj: JsonObject, key: str = "id") -> str:
-    text = require_str(what, obj, key)
+    text = require_str(what, obj, key, max_length=36)
     if not _REQUEST_ID.fullmatch(text):
-        raise DecodeError(what, f'"{key}" a lower-case hyphenated UUID', repr(text))
+        raise DecodeError(what, f'"{key}" a lower-case hyphenated UUID', shown(text))
     return text
 
 
@@ -135,6 +156,12 @@ def _dump(obj: JsonObject) -> bytes:
     return json.dumps(
         {"v": WAN_VERSION, **obj}, separators=(",", ":"), ensure_ascii=False, allow_nan=False
     ).encode("utf-8")
+
+
+def fit_text(text: str) -> str:
+    """`text` cut to `TEXT_MAX` characters, for a reason or an error the hub sends: whatever
+    went wrong, the head-end can still decode the answer."""
+    return text if len(text) <= TEXT_MAX else f"{text[: TEXT_MAX - 3]}..."
 
 
 def request_id(random_bytes: bytes) -> str:
@@ -150,12 +177,11 @@ def request_id(random_bytes: bytes) -> str:
 
 
 def peek_request_id(data: bytes) -> str | None:
-    """Best effort: the request id of a command that failed to decode, so it can be rejected."""
-    try:
-        obj = parse_object("WAN command", data)
-        return _request_id("WAN command", obj) if "id" in obj else None
-    except DecodeError:
-        return None
+    """Best effort, never raises: the request id of a command that failed to decode, so it can
+    be rejected. Found in the command's first `COMMAND_MAX_BYTES` octets without parsing it,
+    so a command refused for its size or its nesting is still answered."""
+    text = peek_string(data, "id", COMMAND_MAX_BYTES)
+    return text if text is not None and _REQUEST_ID.fullmatch(text) else None
 
 
 # -- envelopes ----------------------------------------------------------------------------------
@@ -187,11 +213,12 @@ class WanCommand:
     @classmethod
     def from_json(cls, data: bytes) -> WanCommand:
         what = cls.WHAT
-        obj = _load(what, data, {"id", "type", "device", "args", "issued_at"}, set())
+        keys = {"id", "type", "device", "args", "issued_at"}
+        obj = _load(what, data, keys, set(), COMMAND_MAX_BYTES)
         return cls(
             id=_request_id(what, obj),
             type=require_enum(what, obj, "type", CommandType),
-            device=require_str(what, obj, "device"),
+            device=require_str(what, obj, "device", max_length=DEVICE_NAME_MAX),
             issued_at=require_time(what, obj, "issued_at"),
             args=require_object(what, obj, "args"),
         )
@@ -218,7 +245,7 @@ class CommandAck:
         what = cls.WHAT
         obj = _load(what, data, {"id", "status"}, {"reason"})
         status = require_enum(what, obj, "status", AckStatus)
-        reason = require_str(what, obj, "reason") if "reason" in obj else None
+        reason = require_str(what, obj, "reason", max_length=TEXT_MAX) if "reason" in obj else None
         if status is AckStatus.REJECTED and reason is None:
             raise DecodeError(what, 'a "reason" for a rejection', "none")
         return cls(id=_request_id(what, obj), status=status, reason=reason)
@@ -253,13 +280,14 @@ class CommandResult:
         obj = _load(what, data, {"id", "ok"}, {"data", "error"})
         ok = obj["ok"]
         if not isinstance(ok, bool):
-            raise DecodeError(what, '"ok" true or false', repr(ok))
+            raise DecodeError(what, '"ok" true or false', shown(ok))
         needed, banned = ("data", "error") if ok else ("error", "data")
         if needed not in obj or banned in obj:
-            raise DecodeError(what, f'"{needed}" and no "{banned}" when ok is {ok}', str(obj))
+            raise DecodeError(what, f'"{needed}" and no "{banned}" when ok is {ok}', shown(obj))
         if ok:
             return cls(id=_request_id(what, obj), ok=True, data=require_object(what, obj, "data"))
-        return cls(id=_request_id(what, obj), ok=False, error=require_str(what, obj, "error"))
+        error = require_str(what, obj, "error", max_length=TEXT_MAX)
+        return cls(id=_request_id(what, obj), ok=False, error=error)
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,7 @@ from protocol.wan import (
     WanCommand,
     check_hub_id,
     event_to_json,
+    fit_text,
     peek_request_id,
     topic,
 )
@@ -324,9 +325,8 @@ class MqttWanLink:
         )
 
     def _ack(self, request_id: str, status: AckStatus, reason: str | None = None) -> None:
-        self._publish(
-            topic(self.hub_id, Channel.ACK), CommandAck(request_id, status, reason).to_json()
-        )
+        ack = CommandAck(request_id, status, None if reason is None else fit_text(reason))
+        self._publish(topic(self.hub_id, Channel.ACK), ack.to_json())
 
     def _on_command(self, name: str, payload: bytes) -> None:
         try:
@@ -364,12 +364,12 @@ class MqttWanLink:
                 raise TypeError(f"handler returned {type(data).__name__}, not a dict")
             result = CommandResult(command.id, ok=True, data=data).to_json()
         except SmartMeterError as exc:
-            result = CommandResult(
-                command.id, ok=False, error=str(exc) or type(exc).__name__
-            ).to_json()
+            error = fit_text(str(exc) or type(exc).__name__)
+            result = CommandResult(command.id, ok=False, error=error).to_json()
         except Exception as exc:  # a firmware bug must still answer the head-end, not time out
             LOGGER.exception("hub %s: command %s failed", self.hub_id, command.id)
-            result = CommandResult(command.id, ok=False, error=f"internal error: {exc!r}").to_json()
+            error = fit_text(f"internal error: {exc!r}")
+            result = CommandResult(command.id, ok=False, error=error).to_json()
         if command.id in self._seen:
             self._seen[command.id] = result
         self._publish(topic(self.hub_id, Channel.RESULT), result)

@@ -270,6 +270,34 @@ async def test_malformed_commands_are_rejected_not_executed(link: HubLink, probe
     assert hub.calls == [good]
 
 
+@pytest.mark.req("18.11.j")
+async def test_deep_and_oversized_commands_are_rejected_with_their_id(link, probe: Probe) -> None:
+    """A command nested 1000 deep (2 KB) or carrying a 1 MiB device name is refused: rejected
+    by its id, with a short reason that does not echo the input, and never executed."""
+    _, hub = link
+    deep, huge, long_name = (read_command() for _ in range(3))
+    nested = b'{"a":' + b"[" * 1000 + b"]" * 1000 + b"}"  # 2 KB
+    wires = {
+        deep.id: deep.to_json().replace(b'"args":{}', b'"args":' + nested),
+        huge.id: json.dumps({**json.loads(huge.to_json()), "device": "x" * (1 << 20)}).encode(),
+        long_name.id: json.dumps({**json.loads(long_name.to_json()), "device": "x" * 65}).encode(),
+    }
+    for wire in wires.values():
+        probe.send("smartmeter/v1/hub-1/cmd", wire)
+    acks = [CommandAck.from_json(payload) for _, payload in await probe.collect(3)]
+    assert [(ack.id, ack.status) for ack in acks] == [(i, AckStatus.REJECTED) for i in wires]
+    reasons = [ack.reason or "" for ack in acks]
+    assert "nested at most 32 deep" in reasons[0]
+    assert "at most 4096 octets" in reasons[1]
+    assert '"device" a non-empty string of at most 64 characters' in reasons[2]
+    assert all(len(reason) < 300 for reason in reasons)
+    good = read_command()
+    probe.send("smartmeter/v1/hub-1/cmd", good.to_json())
+    assert CommandAck.from_json((await probe.next())[1]).id == good.id  # the hub carries on
+    await probe.next()
+    assert hub.calls == [good]
+
+
 async def test_handler_error_becomes_a_failed_result(broker: int, probe: Probe) -> None:
     wan = MqttWanLink(HOST, broker, "hub-1")
     await wan.start(FakeHub(SmartMeterError("esme has not joined the HAN")))

@@ -212,3 +212,28 @@ def test_value_is_the_exact_quotient_cut_to_the_shown_digits(
     else:
         assert register["display"].endswith(register["value"].lstrip("0"))
         assert len(whole) >= (formatting >> 3) & 0x0F
+
+
+@pytest.mark.parametrize("formatting", [0x07, 0x7F, 0xFF])
+def test_the_largest_raw_values_convert(formatting: int) -> None:
+    # 2^48 - 1 x 0xFFFFFF is 23 digits; with 7 digits right of the point that is 30 digits,
+    # more than the 28 of Decimal's default context (it raised InvalidOperation).
+    attributes = {
+        **GAS,
+        "current_summ_delivered": (1 << 48) - 1,
+        "multiplier": 0xFFFFFF,
+        "divisor": 1,
+        "summation_formatting": formatting,
+        "instantaneous_demand": -(1 << 23),
+        "demand_formatting": formatting,
+    }
+    registers = metering_registers(attributes)["registers"]
+    assert registers["CurrentSummationDelivered"]["value"] == "4722366201394651725825.0000000"
+    assert registers["InstantaneousDemand"]["value"] == "-140737479966720.0000000"
+    assert registers["EnergyDelivered"]["value"] == "52987939611575542309849.522"
+
+
+@pytest.mark.parametrize("calorific_value", ["NaN", "Infinity", "-1", "0", "1e50", "39,5"])
+def test_a_calorific_value_out_of_range_is_our_error(calorific_value: str) -> None:
+    with pytest.raises(LocalProtocolError, match="calorific value"):
+        metering_registers(GAS, calorific_value)

@@ -26,6 +26,7 @@ from protocol.wan import (
     check_hub_id,
     event_from_json,
     event_to_json,
+    fit_text,
     parse_topic,
     peek_request_id,
     request_id,
@@ -264,3 +265,90 @@ def test_naive_timestamps_are_refused_on_the_way_out() -> None:
     )
     with pytest.raises(LocalProtocolError, match="UTC offset"):
         command.to_json()
+
+
+# -- bounds: depth, size, string lengths, what is echoed ----------------------------------------
+
+DEEP_ARRAY = b"[" * 1000 + b"]" * 1000  # 2 KB that made the standard parser recurse 1000 deep
+
+
+def _deep_command(levels: int) -> bytes:
+    """A command whose `args` nest `levels` objects deep, everything else well-formed."""
+    args = b'{"a":' * levels + b"1" + b"}" * levels
+    return _with(args={}).replace(b'"args": {}', b'"args": ' + args)
+
+
+@pytest.mark.parametrize(
+    "decode",
+    [
+        WanCommand.from_json,
+        CommandAck.from_json,
+        CommandResult.from_json,
+        HubStatus.from_json,
+        event_from_json,
+        EventReport.from_json,
+    ],
+)
+def test_deep_nesting_is_refused_before_parsing(decode) -> None:
+    for wire in (DEEP_ARRAY, b'{"v":' + DEEP_ARRAY + b"}"):
+        with pytest.raises(DecodeError, match="nested at most 32 deep"):
+            decode(wire)
+
+
+def test_nesting_within_the_bound_still_parses() -> None:
+    assert WanCommand.from_json(_deep_command(31)).type is CommandType.READ
+    with pytest.raises(DecodeError, match="nested"):
+        WanCommand.from_json(_deep_command(32))
+
+
+def test_brackets_inside_strings_are_not_nesting() -> None:
+    command = WanCommand.from_json(_with(args={"note": "[" * 500 + '{\\"' * 100}))
+    assert command.args["note"].startswith("[[[")
+
+
+def test_peek_request_id_never_raises_and_reads_refused_commands() -> None:
+    assert peek_request_id(DEEP_ARRAY) is None
+    assert peek_request_id(b'{"id":' + DEEP_ARRAY + b"}") is None
+    assert peek_request_id(_deep_command(1000)) == REQUEST_ID
+    assert peek_request_id(_with(device="x" * (1 << 20))) == REQUEST_ID
+    assert peek_request_id(_with(args={"id": "0" * 36}, id=...)) is None  # not a top-level id
+    assert peek_request_id(b'{"id": "' + REQUEST_ID.encode()) is None  # the string never ends
+    assert peek_request_id(b'{"x": 1, "id": "' + REQUEST_ID.encode() + b'"') == REQUEST_ID
+
+
+@pytest.mark.parametrize("version", [True, 1.0, "1", None])
+def test_version_is_the_json_integer_1(version: object) -> None:
+    with pytest.raises(DecodeError, match='"v": 1'):
+        WanCommand.from_json(_with(v=version))
+
+
+def test_an_oversized_command_is_refused_unread() -> None:
+    with pytest.raises(DecodeError, match="at most 4096 octets") as caught:
+        WanCommand.from_json(_with(device="x" * (1 << 20)))
+    assert len(str(caught.value)) < 200
+
+
+def test_a_long_device_name_is_refused_and_not_echoed() -> None:
+    assert WanCommand.from_json(_with(device="d" * 64)).device == "d" * 64
+    with pytest.raises(DecodeError, match='"device" a non-empty string of at most 64') as caught:
+        WanCommand.from_json(_with(device="d" * 65))
+    with pytest.raises(DecodeError) as long_type:
+        WanCommand.from_json(_with(type="t" * 3000))
+    for error in (caught.value, long_type.value):
+        assert len(str(error)) < 200
+
+
+def test_a_decode_error_message_is_bounded() -> None:
+    error = DecodeError("frame", "something", b"\x00" * 100_000)
+    assert len(str(error)) < 400 and error.got == b"\x00" * 100_000
+
+
+def test_what_the_hub_sends_back_fits_what_the_head_end_reads() -> None:
+    error = fit_text("internal error: " + "x" * 5000)
+    assert len(error) == 1024 and error.endswith("...")
+    assert fit_text("short") == "short"
+    result = CommandResult(REQUEST_ID, ok=False, error=error)
+    assert CommandResult.from_json(result.to_json()) == result
+    too_long = json.dumps({"v": 1, "id": REQUEST_ID, "ok": False, "error": "x" * 1025})
+    with pytest.raises(DecodeError, match='"error" a non-empty string of at most 1024'):
+        CommandResult.from_json(too_long.encode())
