@@ -24,10 +24,11 @@ class _Timer:
     """pytest plugin: the time spent in each fuzz module's tests (setup, call and teardown)."""
 
     def __init__(self) -> None:
-        self.seconds: Counter[str] = Counter()
+        self.seconds: dict[str, float] = {}
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        self.seconds[report.nodeid.split("::", 1)[0]] += report.duration
+        module = report.nodeid.split("::", 1)[0]
+        self.seconds[module] = self.seconds.get(module, 0.0) + report.duration
 
 
 def _decoders() -> dict[str, str]:
@@ -51,7 +52,7 @@ def main(argv: list[str]) -> int:
     by_decoder: defaultdict[str, Counter[str]] = defaultdict(Counter)
     for (decoder, entry), count in FED.items():
         by_decoder[decoder][entry] += count
-    seconds: Counter[str] = Counter()
+    seconds: defaultdict[str, float] = defaultdict(float)
     modules = _decoders()
     for nodeid, spent in timer.seconds.items():
         seconds[modules.get(Path(nodeid).name, nodeid)] += spent

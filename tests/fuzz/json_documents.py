@@ -17,7 +17,7 @@ from tests.fuzz.mutations import mutated
 __all__ = ["json_fuzzed", "json_values"]
 
 # Values that trip loose type checks: true is 1, 1.0 == 1, "" is falsy, huge integers.
-_AWKWARD = st.sampled_from(
+_AWKWARD: st.SearchStrategy[Any] = st.sampled_from(
     [True, False, None, 0, 1, 1.0, -1, "", "1", 2**64, 10**400, float("nan"), [], {}]
 )
 _SCALARS = (
@@ -60,10 +60,10 @@ def _changed(draw: st.DrawFn, valid: st.SearchStrategy[dict[str, Any]]) -> bytes
         obj[draw(st.text(max_size=8))] = draw(json_values)
     elif change == 3:  # a value buried in nesting, maybe far deeper than any envelope
         levels = draw(st.integers(1, 40) | st.integers(900, 3000))
-        text = _dump({k: v for k, v in obj.items() if k != key})
+        text = _dump({k: v for k, v in obj.items() if k != key}).decode()
         return f'{text[:-1]}, "{key}": {_nested(levels, obj[key])}}}'.encode()
     else:  # the key given twice, the second time with any value
-        text = _dump(obj)
+        text = _dump(obj).decode()
         return f"{text[:-1]}, {json.dumps(key)}: {json.dumps(draw(json_values))}}}".encode()
     return _dump(obj)
 

@@ -28,7 +28,9 @@ RANGES = {
 }
 OPTIONAL = sorted(set(RANGES) - set(REQUIRED))
 # What a broken or hostile meter might put where an integer belongs.
-_WRONG = st.sampled_from([None, True, 1.5, "1", b"\x01", Decimal(1), [], -1, 1 << 64])
+_WRONG: st.SearchStrategy[Any] = st.sampled_from(
+    [None, True, 1.5, "1", b"\x01", Decimal(1), [], -1, 1 << 64]
+)
 
 
 def _value(name: str) -> st.SearchStrategy[Any]:

@@ -21,7 +21,7 @@ from zigpy.zcl import foundation
 from devices.meter.metering_cluster import ELECTRICITY, metering_server
 from firmware.zcl.client import ZclClient, parse_default_response, parse_read_attributes_response
 from firmware.zcl.cluster_server import AttributeBinding, ClusterServer, CommandRequest
-from firmware.zcl.frame import ZclFrame, cluster_command_header, general_command
+from firmware.zcl.frame import ZclFrame, attribute_id, cluster_command_header, general_command
 from firmware.zcl.server import ZclServer
 from hal.emulated.clock import ManualClock
 from hub.time_server import time_server
@@ -88,7 +88,8 @@ def _values(kind: type) -> st.SearchStrategy[Any]:
         low = -(1 << (kind._bits - 1)) if kind._signed else 0
         high = (1 << (kind._bits - 1)) - 1 if kind._signed else (1 << kind._bits) - 1
         return st.integers(low, high).map(kind)
-    return st.just(kind(0))
+    constructor: Any = kind  # zigpy's types are untyped classes
+    return st.just(constructor(0))
 
 
 @st.composite
@@ -107,7 +108,7 @@ def _typed(draw: st.DrawFn, definition: foundation.ZCLAttributeDef) -> foundatio
 def _reporting(draw: st.DrawFn, definition: foundation.ZCLAttributeDef) -> Any:
     config = foundation.AttributeReportingConfig()
     config.direction = draw(st.sampled_from(foundation.ReportingDirection))
-    config.attrid = t.uint16_t(definition.id)
+    config.attrid = attribute_id(int(definition.id))
     config.timeout = draw(u16)
     config.datatype = definition.zcl_type
     config.min_interval, config.max_interval = draw(u16), draw(u16)
@@ -120,7 +121,7 @@ def general_requests(draw: st.DrawFn) -> tuple[int, bytes]:
     """A general command to a server of one of the SE clusters."""
     cluster_id, definition = draw(_attribute())
     tsn = draw(u8)
-    attrid = t.uint16_t(definition.id)
+    attrid = attribute_id(int(definition.id))
     command = draw(
         st.sampled_from(
             [
@@ -136,7 +137,7 @@ def general_requests(draw: st.DrawFn) -> tuple[int, bytes]:
     )
     fields: dict[str, Any]
     if command == GC.Read_Attributes:
-        fields = {"attribute_ids": [attrid, *draw(st.lists(u16.map(t.uint16_t), max_size=4))]}
+        fields = {"attribute_ids": [attrid, *draw(st.lists(u16.map(attribute_id), max_size=4))]}
     elif command == GC.Configure_Reporting:
         fields = {"config_records": [draw(_reporting(definition))]}
     elif command == GC.Read_Reporting_Configuration:
@@ -154,7 +155,7 @@ def general_requests(draw: st.DrawFn) -> tuple[int, bytes]:
 def general_responses(draw: st.DrawFn) -> tuple[int, bytes]:
     """What a server sends a client: reports, read responses, default responses."""
     cluster_id, definition = draw(_attribute())
-    attrid, tsn = t.uint16_t(definition.id), draw(u8)
+    attrid, tsn = attribute_id(int(definition.id)), draw(u8)
     value = draw(_typed(definition))
     command = draw(
         st.sampled_from([GC.Report_Attributes, GC.Read_Attributes_rsp, GC.Default_Response])

@@ -271,7 +271,9 @@ async def test_malformed_commands_are_rejected_not_executed(link: HubLink, probe
 
 
 @pytest.mark.req("18.11.j")
-async def test_deep_and_oversized_commands_are_rejected_with_their_id(link, probe: Probe) -> None:
+async def test_deep_and_oversized_commands_are_rejected_with_their_id(
+    link: HubLink, probe: Probe
+) -> None:
     """A command nested 1000 deep (2 KB) or carrying a 1 MiB device name is refused: rejected
     by its id, with a short reason that does not echo the input, and never executed."""
     _, hub = link

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -289,7 +290,7 @@ def _deep_command(levels: int) -> bytes:
         EventReport.from_json,
     ],
 )
-def test_deep_nesting_is_refused_before_parsing(decode) -> None:
+def test_deep_nesting_is_refused_before_parsing(decode: Callable[[bytes], object]) -> None:
     for wire in (DEEP_ARRAY, b'{"v":' + DEEP_ARRAY + b"}"):
         with pytest.raises(DecodeError, match="nested at most 32 deep"):
             decode(wire)
