@@ -132,7 +132,11 @@ class EzspCodec:
     def switch_version(self, version: int) -> None:
         self.version = version
         self._by_name = commands_for(version)
-        self._by_id = {cmd_id: (name, tx, rx) for name, (cmd_id, tx, rx) in self._by_name.items()}
+        # bellows writes a command without parameters as an empty tuple (e.g. v13's
+        # gpTranslationTableClear), everywhere else as a dict of fields: one shape here.
+        self._by_id = {
+            cmd_id: (name, tx if tx else {}, rx) for name, (cmd_id, tx, rx) in self._by_name.items()
+        }
 
     def parse(self, frame: bytes) -> CommandFrame:
         """Decode a command; `TruncatedCommand` if it is too short for its header or parameters."""
@@ -161,7 +165,7 @@ class EzspCodec:
                 schema = layout
         try:
             raw, _trailing = t.deserialize_dict(body, schema)
-        except (ValueError, KeyError, IndexError) as exc:
+        except (ValueError, KeyError, IndexError, TypeError, OverflowError) as exc:
             header = CommandFrame(seq, frame_id, name, {}, frame_format)
             raise TruncatedCommand(header, body) from exc
         params = {canonical(key): value for key, value in raw.items()}
