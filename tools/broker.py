@@ -74,6 +74,10 @@ def mosquitto_config(spec: BrokerSpec) -> str:
         f"persistence_location {spec.data_dir.resolve()}/",
         "persistence_file mosquitto.db",
         "autosave_interval 10",
+        # Small QoS 1 messages go out at once, not after the client's delayed ACK (Nagle).
+        "set_tcp_nodelay true",
+        # A burst to a subscriber that is briefly slower must not be dropped (default 1000).
+        "max_queued_messages 100000",
         "log_dest stderr",
         "log_type error",
         "log_type warning",
