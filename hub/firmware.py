@@ -20,6 +20,7 @@ from firmware.zcl.server import ZclServer
 from hal.control_socket import ControlError, Handler, Request
 from protocol.event_codes import EventCode
 
+from .commands import register_han_commands
 from .event_uplink import EventUplink
 from .han import HanNetwork
 from .time_server import time_server
@@ -43,7 +44,8 @@ class Hub:
         self._tasks: set[asyncio.Task[None]] = set()
         zcl = ZclServer([time_server(self.clock)], ReportingTable(self.store))
         self.han = HanNetwork(rig, board.ncp, self.clock, self.store, self.record, zcl)
-        self.bridge = WanBridge(rig, self.han, self.clock, self.record)
+        self.bridge = WanBridge(rig, self.record)
+        register_han_commands(self.bridge, self.han, self.clock)
         self._running = False
 
     def record(self, code: EventCode, detail: dict[str, Any]) -> None:
