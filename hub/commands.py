@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from firmware.rig import DeviceConfig
+from hal import trace
 from hal.ports import Clock
 from protocol.ieee802154 import eui64_to_str
 from protocol.metering_units import metering_registers
@@ -20,8 +21,10 @@ __all__ = ["register_han_commands"]
 def register_han_commands(bridge: WanBridge, han: HanNetwork, clock: Clock) -> None:
     async def read(config: DeviceConfig, command: WanCommand) -> dict[str, Any]:
         """An on-demand read of a device's registers, with their units (within 10 s, 6.1.11)."""
+        received = trace.stamp()
         attributes = await han.read_metering(config)
-        return {
+        done = trace.stamp()
+        result: dict[str, Any] = {
             "device": config.name,
             "eui64": eui64_to_str(config.eui64),
             "read_at": clock.now().isoformat(),
@@ -29,6 +32,14 @@ def register_han_commands(bridge: WanBridge, han: HanNetwork, clock: Clock) -> N
             "attributes": attributes,
             **metering_registers(attributes),
         }
+        if trace.enabled():
+            # han_start is received: the HAN request goes out in the same turn of the loop.
+            result["trace"] = {
+                "hub_received": received,
+                "han_done": done,
+                "hub_sent": trace.stamp(),
+            }
+        return result
 
     async def remove(config: DeviceConfig, command: WanCommand) -> dict[str, Any]:
         return await han.remove(config)

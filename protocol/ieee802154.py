@@ -62,17 +62,82 @@ def eui64_from_str(text: str) -> int:
     return int(digits, 16)
 
 
+def _fcs_table() -> tuple[int, ...]:
+    table = []
+    for byte in range(256):
+        crc = byte
+        for _ in range(8):
+            crc = (crc >> 1) ^ 0x8408 if crc & 1 else crc >> 1
+        table.append(crc)
+    return tuple(table)
+
+
+_FCS_TABLE = _fcs_table()
+
+
 def fcs16(data: bytes) -> int:
     """The MAC FCS: CRC-16/KERMIT (ITU-T polynomial x^16+x^12+x^5+1, reflected, init 0).
 
-    802.15.4-2006 clause 7.2.1.9; sent least significant octet first.
+    802.15.4-2006 clause 7.2.1.9; sent least significant octet first. A table per octet, as
+    every frame on the air is checked by every receiver.
     """
     crc = 0
     for byte in data:
-        crc ^= byte
-        for _ in range(8):
-            crc = (crc >> 1) ^ 0x8408 if crc & 1 else crc >> 1
+        crc = (crc >> 8) ^ _FCS_TABLE[(crc ^ byte) & 0xFF]
     return crc
+
+
+@dataclass(frozen=True, slots=True)
+class MacAddressing:
+    """The MHR fields a radio channel routes by, read by `peek_addressing`."""
+
+    frame_type: int
+    seq: int
+    ack_request: bool
+    #: The destination short address, or EUI-64 when `dst_extended`; None without one.
+    dst: int | None
+    dst_extended: bool
+    #: The sender's short address, when it sent one.
+    src_short: int | None
+
+
+def peek_addressing(psdu: bytes) -> MacAddressing | None:
+    """Frame type, sequence number and addresses from the front of a PSDU, without decoding the
+    frame or checking its FCS; None if the header is cut short or its address modes reserved.
+
+    What a medium needs to decide who is addressed, at the cost of a few integer operations per
+    frame (`MacFrame.parse` is what a receiver's MAC uses).
+    """
+    if len(psdu) < 3:
+        return None
+    fc = psdu[0] | psdu[1] << 8
+    dst_mode, src_mode = (fc >> 10) & 3, (fc >> 14) & 3
+    if dst_mode == 1 or src_mode == 1:
+        return None
+    at = 3
+    dst: int | None = None
+    if dst_mode:
+        size = 2 if dst_mode == AddrMode.SHORT else 8
+        at += 2  # the destination PAN
+        dst = int.from_bytes(psdu[at : at + size], "little")
+        at += size
+    src_short: int | None = None
+    if src_mode:
+        if not fc & 0x40:  # no PAN ID compression: the source PAN is sent
+            at += 2
+        if src_mode == AddrMode.SHORT:
+            src_short = int.from_bytes(psdu[at : at + 2], "little")
+        at += 2 if src_mode == AddrMode.SHORT else 8
+    if at > len(psdu):
+        return None
+    return MacAddressing(
+        frame_type=fc & 7,
+        seq=psdu[2],
+        ack_request=bool(fc & 0x20),
+        dst=dst,
+        dst_extended=dst_mode == AddrMode.EXTENDED,
+        src_short=src_short,
+    )
 
 
 # Frame control is a little-endian 16-bit field; BitStruct reads MSB first, so list the bits

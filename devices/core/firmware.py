@@ -48,9 +48,9 @@ from protocol.zigbee_ids import BROADCAST_ENDPOINT, SE_PROFILE, ZDO_PROFILE
 __all__ = ["DeviceIdentity", "Firmware"]
 #: Real seconds between join attempts (a radio matter, so real time; see `zcl_client`).
 JOIN_RETRY_REAL_S = 5.0
-JOIN_RETRY_FIRST_S = 0.5
+JOIN_RETRY_FIRST_S = 0.25
 #: Real seconds between polls of the radio's security-drop counters.
-COUNTERS_POLL_REAL_S = 2.0
+COUNTERS_POLL_REAL_S = 5.0
 FIRMWARE_VERSION = "0.1.0"
 
 

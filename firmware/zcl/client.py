@@ -80,11 +80,23 @@ class ZclClient:
         RemoteProtocolError when the server answers with a Default Response (e.g.
         UNSUPPORTED_CLUSTER), DecodeError when the response is malformed.
         """
-        ids = [attribute_id(a) for a in attribute_ids]
-        body = await self._general(
-            destination, endpoint, cluster_id, GeneralCommand.Read_Attributes, attribute_ids=ids
-        )
-        return parse_read_attributes_response(body)
+        wanted = [attribute_id(a) for a in attribute_ids]
+        values: dict[int, Any] = {}
+        while wanted:  # a server answers with the records that fit one frame (ZCL 2.5.2.3)
+            body = await self._general(
+                destination,
+                endpoint,
+                cluster_id,
+                GeneralCommand.Read_Attributes,
+                attribute_ids=wanted,
+            )
+            records = _read_attributes_records(body)
+            answered = {int(record.attrid) for record in records}
+            if not answered.intersection(wanted):
+                raise DecodeError("Read Attributes Response", "a record asked for", body)
+            values.update(_successes(records))
+            wanted = [a for a in wanted if a not in answered]
+        return values
 
     async def write_attributes(
         self, destination: int, endpoint: int, cluster: type[Cluster], values: Mapping[str, Any]
@@ -267,17 +279,25 @@ def _refused(name: str, destination: int, status: Status) -> tuple[str, Any]:
 
 def parse_read_attributes_response(body: bytes) -> dict[int, Any]:
     """Read Attributes Response records (ZCL 2.5.2) as id -> value, successful records only."""
+    return _successes(_read_attributes_records(body))
+
+
+def _read_attributes_records(body: bytes) -> list[foundation.ReadAttributeRecord]:
     try:
         response, rest = foundation.ReadAttributesResponse.deserialize(body)
     except (ValueError, KeyError) as exc:
         raise DecodeError("Read Attributes Response", f"attribute records ({exc})", body) from None
     if rest:
         raise DecodeError("Read Attributes Response", "nothing after the records", rest)
-    values: dict[int, Any] = {}
-    for record in response.status_records:
-        if record.status == Status.SUCCESS and record.value is not None:
-            values[int(record.attrid)] = record.value.value
-    return values
+    return list(response.status_records)
+
+
+def _successes(records: Iterable[foundation.ReadAttributeRecord]) -> dict[int, Any]:
+    return {
+        int(record.attrid): record.value.value
+        for record in records
+        if record.status == Status.SUCCESS and record.value is not None
+    }
 
 
 def parse_default_response(body: bytes) -> Any:

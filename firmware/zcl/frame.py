@@ -24,9 +24,11 @@ __all__ = [
     "response_header",
 ]
 
-#: Largest ZCL payload sent in one frame: the 82 octets the emulated NCP (like EmberZNet)
-#: advertises as its maximum transfer size in the node descriptor. We do not fragment.
-MAX_ZCL_PAYLOAD = 82
+#: Largest ZCL payload sent in one frame: what fits one APS-secured data frame (Smart Energy
+#: clusters are always APS-secured, SE 5.4.6), so 82 octets of the node descriptor's transfer
+#: size less the NWK extended source (8) and APS security (17). We do not fragment: a longer
+#: answer carries fewer records (ZCL 2.5.2.3) and the client reads the rest again.
+MAX_ZCL_PAYLOAD = 57
 
 
 @dataclass(frozen=True, slots=True)

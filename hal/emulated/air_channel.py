@@ -1,7 +1,8 @@
 """The virtual 2.4 GHz channel ("the air") shared by emulated NCPs, in-process.
 
-Every frame a node transmits reaches every other node tuned to the same channel, as on a real
-radio channel; the receiving MAC filters by address. A `RadioModel` (`hal.radio_model`) gives
+Every frame a node transmits reaches the other nodes it is addressed to (`air_addressing`:
+broadcasts and frames whose addressee is not known yet reach all of them, whose MACs filter by
+address as real ones do). A `RadioModel` (`hal.radio_model`) gives
 each reception an RSSI and an LQI from the two nodes' positions, and loses frames near the
 receiver's sensitivity; without one every link is a good one. `AirServer`
 (`hal.emulated.air_server`) serves a channel to NCPs in other processes; tests attach NCPs
@@ -17,6 +18,7 @@ import logging
 import random
 from collections.abc import Callable
 
+from hal.emulated.air_addressing import AirAddressing
 from hal.radio_model import FADE_MARGIN_DB, SENSITIVITY_DBM, RadioModel, lqi_from_rssi
 from protocol.air_link import Receive, Transmit
 
@@ -31,7 +33,7 @@ Deliver = Callable[[Receive], object]  # what it returns is ignored
 MonitorTap = Callable[[int, bytes], None]
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(eq=False)  # a node is itself: hashed and compared by identity
 class AirNode:
     eui64: int
     name: str
@@ -51,6 +53,7 @@ class AirChannel:
         self.model = model
         self._random = random.Random(model.seed if model else 0)
         self._nodes: list[AirNode] = []
+        self._addressing: AirAddressing[AirNode] = AirAddressing()
         self._monitors: list[MonitorTap] = []
 
     def attach(self, eui64: int, name: str, deliver: Deliver) -> AirNode:
@@ -62,6 +65,7 @@ class AirChannel:
     def detach(self, node: AirNode) -> None:
         with contextlib.suppress(ValueError):
             self._nodes.remove(node)
+        self._addressing.forget(node)
 
     def add_monitor(self, monitor: MonitorTap) -> None:
         """A capture tap: sees every frame transmitted on any channel."""
@@ -76,9 +80,7 @@ class AirChannel:
         sender.frames_sent += 1
         for monitor in list(self._monitors):
             monitor(frame.channel, frame.psdu)
-        for node in list(self._nodes):
-            if node is sender:
-                continue
+        for node in self._addressing.receivers(sender, frame.psdu, self._nodes):
             reception = self.reception(sender.name, node.name)
             if reception is None:
                 node.frames_lost += 1

@@ -1,4 +1,10 @@
-"""The on-demand read of a meter over the HAN (clauses 6.1.3 pull, 6.1.11, 16.15)."""
+"""The on-demand read of a meter over the HAN (clauses 6.1.3 pull, 6.1.11, 16.15).
+
+A read costs one HAN exchange: the live registers (summation, status, demand). What describes
+them — unit, multiplier, divisor, formatting, device type — does not change while a meter stays
+joined, so it is read once per join and kept; a meter that joins again, or fails a read, is
+described afresh at its next read.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,7 @@ import asyncio
 
 import zigpy.device
 import zigpy.exceptions
+import zigpy.zcl
 
 from firmware.rig import DeviceConfig
 from protocol.errors import TransientLinkError
@@ -13,25 +20,62 @@ from protocol.se import Metering
 
 from .commissioning import DeviceUnavailable
 
-__all__ = ["METERING_ATTRIBUTES", "READ_TIMEOUT_S", "read_metering"]
+__all__ = [
+    "DESCRIPTION_ATTRIBUTES",
+    "LIVE_ATTRIBUTES",
+    "READ_TIMEOUT_S",
+    "MeteringReader",
+]
 
 READ_TIMEOUT_S = 7.0
-METERING_ATTRIBUTES = (
-    "current_summ_delivered",
-    "status",
+#: Read once per join: how to scale and show the registers, and what the meter is.
+DESCRIPTION_ATTRIBUTES = (
     "unit_of_measure",
     "multiplier",
     "divisor",
     "summation_formatting",
     "demand_formatting",
     "metering_device_type",
-    "instantaneous_demand",
 )
+#: Read every time; few enough that their answer fits one APS-secured frame.
+LIVE_ATTRIBUTES = ("current_summ_delivered", "status", "instantaneous_demand")
 
 
-async def read_metering(device: zigpy.device.Device, config: DeviceConfig) -> dict[str, int]:
-    """Read the Metering cluster of a joined device; DeviceUnavailable if it does not answer."""
-    cluster = next(
+class MeteringReader:
+    """Reads meters' Metering clusters, remembering each meter's description while it stays
+    joined."""
+
+    def __init__(self) -> None:
+        self._descriptions: dict[str, dict[str, int]] = {}
+
+    def forget(self, eui64: str) -> None:
+        """The meter (re)joined: its description may have changed; read it again."""
+        self._descriptions.pop(eui64, None)
+
+    async def read(self, device: zigpy.device.Device, config: DeviceConfig) -> dict[str, int]:
+        """The Metering cluster's registers and description; DeviceUnavailable if the device
+        does not answer."""
+        cluster = _metering_cluster(device)
+        if cluster is None:
+            raise DeviceUnavailable(f"{config.name} serves no Metering cluster")
+        eui64 = str(device.ieee)
+        try:
+            async with asyncio.timeout(READ_TIMEOUT_S):
+                description = self._descriptions.get(eui64)
+                if description is None:
+                    description = await _read(cluster, config, DESCRIPTION_ATTRIBUTES)
+                live = await _read(cluster, config, LIVE_ATTRIBUTES)
+        except (TimeoutError, TransientLinkError, zigpy.exceptions.ZigbeeException) as exc:
+            self.forget(eui64)
+            raise DeviceUnavailable(
+                f"{config.name} did not answer over the HAN: {exc or 'timeout'}"
+            ) from exc
+        self._descriptions[eui64] = description
+        return description | live
+
+
+def _metering_cluster(device: zigpy.device.Device) -> zigpy.zcl.Cluster | None:
+    return next(
         (
             ep.in_clusters[Metering.cluster_id]
             for ep_id, ep in device.endpoints.items()
@@ -39,20 +83,16 @@ async def read_metering(device: zigpy.device.Device, config: DeviceConfig) -> di
         ),
         None,
     )
-    if cluster is None:
-        raise DeviceUnavailable(f"{config.name} serves no Metering cluster")
-    try:
-        async with asyncio.timeout(READ_TIMEOUT_S):
-            success, failure = await cluster.read_attributes(
-                list(METERING_ATTRIBUTES), allow_cache=False
-            )
-    except (TimeoutError, TransientLinkError, zigpy.exceptions.ZigbeeException) as exc:
-        raise DeviceUnavailable(
-            f"{config.name} did not answer over the HAN: {exc or 'timeout'}"
-        ) from exc
-    missing = [
-        name for name in ("current_summ_delivered", "unit_of_measure") if name not in success
-    ]
-    if missing:
-        raise DeviceUnavailable(f"{config.name} did not return {', '.join(missing)} ({failure})")
+
+
+async def _read(
+    cluster: zigpy.zcl.Cluster, config: DeviceConfig, names: tuple[str, ...]
+) -> dict[str, int]:
+    """One Read Attributes exchange (zigpy asks again for records that did not fit); the first
+    attribute named is required."""
+    success, failure = await cluster.read_attributes(
+        list(names), allow_cache=False, split_requests=False
+    )
+    if names[0] not in success:
+        raise DeviceUnavailable(f"{config.name} did not return {names[0]} ({failure})")
     return {name: int(value) for name, value in success.items()}

@@ -31,7 +31,7 @@ from protocol.zigbee_ids import SE_PROFILE, ClusterId, SeDeviceId
 
 from .commissioning import Commissioning, DeviceUnavailable, RecordEvent, ieee_of
 from .known_devices import KnownDevices
-from .metering_read import read_metering
+from .metering_read import MeteringReader
 from .presence import Presence
 from .se_controller import SmartEnergyController
 
@@ -45,7 +45,7 @@ JOIN_CONFIRM_S = 10.0
 RECONNECT_FIRST_S = 0.5
 RECONNECT_MAX_S = 10.0
 #: Real seconds between polls of the NCP's security-drop counters.
-COUNTERS_POLL_S = 2.0
+COUNTERS_POLL_S = 5.0
 
 
 class HanNetwork:
@@ -70,6 +70,7 @@ class HanNetwork:
         self.app: SmartEnergyController | None = None
         self.commissioning = Commissioning(rig, self.known, clock, record, lambda: self.app)
         self.presence = Presence(rig, clock, record, self._interviewed)
+        self._metering = MeteringReader()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._reconnect_task: asyncio.Task[None] | None = None
         self._config: dict[str, Any] = {}
@@ -115,7 +116,9 @@ class HanNetwork:
         return task
 
     async def _start_app(self) -> None:
+        started = asyncio.get_running_loop().time()
         app = await SmartEnergyController.new(self._config, auto_form=True, start_radio=True)
+        LOGGER.info("HAN controller up in %.2f s", asyncio.get_running_loop().time() - started)
         app.se_packet_hook = self._se_packet
         app.denied_join_hook = self._denied_join
         app.heard_hook = self._heard
@@ -194,6 +197,7 @@ class HanNetwork:
     def device_joined(self, device: zigpy.device.Device) -> None:
         """The trust centre sent this device the network key; if it never announces itself and
         answers its interview, it could not decrypt the key: a failed connection attempt."""
+        self._metering.forget(str(device.ieee))
         self._spawn(self._confirm_join(device))
 
     async def _confirm_join(self, device: zigpy.device.Device) -> None:
@@ -219,6 +223,7 @@ class HanNetwork:
     def device_initialized(self, device: zigpy.device.Device, *args: Any) -> None:
         config = self._by_eui.get(str(device.ieee))
         name = config.name if config else None
+        self._metering.forget(str(device.ieee))
         self.known.seen(str(device.ieee), int(device.nwk))
         LOGGER.info("device %s (%s) joined as 0x%04x", name or "unknown", device.ieee, device.nwk)
         self._record(
@@ -322,7 +327,7 @@ class HanNetwork:
         device = self._device(config)
         if device is None:
             raise DeviceUnavailable(f"{config.name} has not joined the HAN")
-        return await read_metering(device, config)
+        return await self._metering.read(device, config)
 
     async def remove(self, config: DeviceConfig) -> dict[str, Any]:
         return await self.commissioning.remove(config)

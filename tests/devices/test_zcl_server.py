@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 import zigpy.types as t
@@ -76,10 +78,11 @@ def test_read_attributes_response_parses_with_zigpy() -> None:
 @pytest.mark.parametrize("commodity", [ELECTRICITY, GAS], ids=["electricity", "gas"])
 def test_every_attribute_reads_back_into_registers_with_units(commodity: Commodity) -> None:
     srv = ZclServer([metering_server(commodity, lambda: 56_789, lambda: 120)])
-    reply = answer(
-        srv, read_request(1, 0x0000, 0x0200, 0x0300, 0x0301, 0x0302, 0x0303, 0x0304, 0x0306, 0x0400)
-    )
-    values = parse_read_attributes_response(ZclFrame.parse(reply or b"").body)
+    wanted = [0x0000, 0x0200, 0x0300, 0x0301, 0x0302, 0x0303, 0x0304, 0x0306, 0x0400]
+    values: dict[int, Any] = {}
+    while missing := [a for a in wanted if a not in values]:  # as a client reads: until all came
+        reply = answer(srv, read_request(1, *missing))
+        values.update(parse_read_attributes_response(ZclFrame.parse(reply or b"").body))
     registers = metering_registers(attribute_names(values))["registers"]
     unit = {ELECTRICITY: ("kWh", "kW"), GAS: ("m³", "m³/h")}[commodity]
     assert registers["CurrentSummationDelivered"]["display"] == "56.789"
@@ -186,6 +189,48 @@ async def test_client_reads_through_a_server_and_matches_by_tsn() -> None:
         0x0000: 1_234_567,
         0x0400: 512,
     }
+
+
+def client_of(srv: Callable[[int, ZclFrame], bytes | None], requests: list[bytes]) -> ZclClient:
+    """A client whose requests `srv` answers on the next loop iteration; each one kept."""
+    clock = ManualClock(datetime(2026, 1, 15, tzinfo=UTC))
+    client: ZclClient
+
+    async def send(destination: int, cluster: int, endpoint: int, payload: bytes) -> None:
+        requests.append(payload)
+        reply = srv(cluster, ZclFrame.parse(payload))
+        assert reply is not None
+        asyncio.get_running_loop().call_soon(
+            client.handle, destination, 1, cluster, ZclFrame.parse(reply)
+        )
+
+    client = ZclClient(clock, send)
+    return client
+
+
+async def test_client_asks_again_for_what_did_not_fit_one_answer() -> None:
+    srv = ZclServer([metering_server(ELECTRICITY, lambda: 56_789, lambda: 120)])
+    wanted = [0x0000, 0x0200, 0x0300, 0x0301, 0x0302, 0x0303, 0x0304, 0x0306, 0x0400]
+    requests: list[bytes] = []
+    values = await client_of(srv.handle, requests).read_attributes(0x1234, 1, METERING, wanted)
+    assert sorted(values) == wanted
+    assert values[0x0000] == 56_789 and values[0x0400] == 120
+    assert len(requests) == 2  # nine records are more than one APS-secured frame holds
+
+
+async def test_client_refuses_an_answer_with_none_of_the_records_asked_for() -> None:
+    srv = ZclServer([metering_server(ELECTRICITY, lambda: 1, lambda: 1)])
+
+    def off_the_point(cluster: int, frame: ZclFrame) -> bytes | None:
+        # Answers every read with the record of another attribute: a client that only asked
+        # again for what was missing would ask for ever.
+        return answer(srv, read_request(frame.header.tsn, 0x0306), cluster)
+
+    requests: list[bytes] = []
+    client = client_of(off_the_point, requests)
+    with pytest.raises(DecodeError):
+        await client.read_attributes(0x1234, 1, METERING, [0x0000])
+    assert len(requests) == 1
 
 
 async def test_client_gives_up_after_the_reply_timeout() -> None:

@@ -34,6 +34,7 @@ from protocol.ieee802154 import (
     eui64_to_str,
     fcs16,
     parse_mac_command,
+    peek_addressing,
 )
 from tests.programs import require_program
 
@@ -210,6 +211,38 @@ def test_mac_vectors(wire: str, frame: MacFrame) -> None:
     assert MacFrame.parse(data, has_fcs=False) == frame
     assert frame.build(include_fcs=False) == data
     assert MacFrame.parse(data + fcs16(data).to_bytes(2, "little")) == frame
+
+
+@given(st.binary(max_size=130))
+def test_the_fcs_table_computes_the_bitwise_crc(data: bytes) -> None:
+    crc = 0
+    for byte in data:  # the CRC as 802.15.4-2006 7.2.1.9 defines it, one bit at a time
+        crc ^= byte
+        for _ in range(8):
+            crc = (crc >> 1) ^ 0x8408 if crc & 1 else crc >> 1
+    assert fcs16(data) == crc
+
+
+@given(mac_frames())
+def test_peeked_addressing_agrees_with_the_full_decode(frame: MacFrame) -> None:
+    peeked = peek_addressing(frame.build())
+    assert peeked is not None
+    assert (peeked.frame_type, peeked.seq, peeked.ack_request) == (
+        frame.frame_type,
+        frame.seq,
+        frame.ack_request,
+    )
+    assert peeked.dst == frame.dst_addr
+    assert peeked.dst_extended == (frame.dst_addr_mode == AddrMode.EXTENDED)
+    short = frame.src_addr if frame.src_addr_mode == AddrMode.SHORT else None
+    assert peeked.src_short == short
+
+
+@given(st.binary(max_size=30))
+def test_peeking_any_octets_gives_addressing_or_none(data: bytes) -> None:
+    peeked = peek_addressing(data)
+    if peeked is not None:  # only what the header holds, never read past its end
+        assert 0 <= peeked.frame_type < 8 and 0 <= peeked.seq < 256
 
 
 def test_source_pan_is_filled_in_under_compression() -> None:

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from hal import trace
 from hal.control_socket import ControlError, Handler, Reply, Request
 from hal.real.mqtt_wan import MqttSession
 from protocol.errors import DecodeError, TransientLinkError
@@ -59,6 +60,8 @@ class _Pending:
     hub_id: str
     ack: asyncio.Future[CommandAck] = field(default_factory=asyncio.Future)
     result: asyncio.Future[CommandResult] = field(default_factory=asyncio.Future)
+    #: When the result came in (hal.trace), for the latency breakdown.
+    result_stamp: float = 0.0
 
 
 class HeadEnd:
@@ -123,7 +126,11 @@ class HeadEnd:
                 self.store.record_ack(hub_id, ack, received_at)
                 self._resolve(ack.id, hub_id, lambda p: p.ack, ack)
             elif channel is Channel.RESULT:
+                stamp = trace.stamp()
                 result = CommandResult.from_json(payload)
+                pending = self._pending.get(result.id)
+                if pending is not None:
+                    pending.result_stamp = stamp
                 self.store.record_result(hub_id, result, received_at)
                 self._resolve(result.id, hub_id, lambda p: p.result, result)
             elif channel is Channel.EVENT:
@@ -172,9 +179,11 @@ class HeadEnd:
         pending = self._pending[command.id] = _Pending(device.hub_id)
         LOGGER.info("%s %s via hub %s (request %s)", what, device.name, device.hub_id, command.id)
         started = time.monotonic()
+        sent = 0.0
         try:
             self.store.record_command(device.hub_id, command, self._clock())
             try:
+                sent = trace.stamp()
                 self._session.publish(topic(device.hub_id, Channel.CMD), command.to_json())
             except TransientLinkError as exc:
                 raise ControlError(f"cannot send the {what} of {device.name}: {exc}") from None
@@ -199,13 +208,21 @@ class HeadEnd:
             raise ControlError(
                 f"hub {device.hub_id} could not {what} {device.name}: {result.error}"
             )
-        return {
+        reply: Reply = {
             "device": device.name,
             "hub_id": device.hub_id,
             "request_id": command.id,
             "round_trip_s": round(time.monotonic() - started, 3),
             "data": result.data,
         }
+        hub_trace = result.data.get("trace") if result.data else None
+        if trace.enabled() and isinstance(hub_trace, dict):
+            reply["trace"] = {
+                "headend_sent": sent,
+                **hub_trace,
+                "headend_received": pending.result_stamp,
+            }
+        return reply
 
     def _no_answer(self, hub_id: str, device: str, deadline_s: float, pending: _Pending) -> str:
         acked = pending.ack.done() and not pending.ack.cancelled()

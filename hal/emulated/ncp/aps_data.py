@@ -16,6 +16,7 @@ from protocol.zigbee_aps import ApsFrame, ApsFrameType, DeliveryMode
 
 from .aps_delivery import ApsDelivery
 from .aps_security import ApsSecurity
+from .frame_transmitter import max_aps_payload
 from .stack_services import BROADCAST_ADDRESSES, StackServices
 
 C = t.EmberCounterType
@@ -43,6 +44,9 @@ class ApsData:
     ) -> tuple[t.sl_Status, int]:
         if not self.state.joined:
             return t.sl_Status.NETWORK_DOWN, 0
+        secured = self._security.wants(aps_frame)
+        if len(payload) > max_aps_payload(aps_secured=secured):
+            return t.sl_Status.MESSAGE_TOO_LONG, 0
         counter = self.stack.next_aps_counter()
         wants_ack = bool(aps_frame.options & t.EmberApsOption.APS_OPTION_RETRY)
         aps = ApsFrame(
@@ -64,7 +68,7 @@ class ApsData:
         def transmit(frame: ApsFrame) -> None:
             self._delivery.transmit_unicast(destination, frame, sent, tag, payload)
 
-        if self._security.wants(aps_frame):
+        if secured:
             failed = t.sl_Status.ZIGBEE_DELIVERY_FAILED
             self._security.send(
                 destination,
@@ -81,6 +85,8 @@ class ApsData:
     ) -> tuple[t.sl_Status, int]:
         if not self.state.joined:
             return t.sl_Status.NETWORK_DOWN, 0
+        if len(payload) > max_aps_payload(aps_secured=False):
+            return t.sl_Status.MESSAGE_TOO_LONG, 0
         counter = self.stack.next_aps_counter()
         aps = ApsFrame(
             frame_type=ApsFrameType.DATA,

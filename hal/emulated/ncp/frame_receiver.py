@@ -204,7 +204,9 @@ class FrameReceiver:
             return  # failed APS security or policy: dropped, counted, never acked
         aps = opened
         if aps.ack_request and nwk.dst == self.state.node_id:
-            p.delivery.acknowledge(nwk.src, aps)
+            # Once the frame is on its way to the host: the host's answer starts a little sooner
+            # and the ack still goes out at once, long before a sender's retry is due.
+            self.stack.later(0, p.delivery.acknowledge, nwk.src, aps)
         if p.delivery.duplicate(nwk.src, aps.counter):
             self.stack.count(C.COUNTER_APS_DATA_RX_UNICAST)
             return  # a retransmission of something already delivered: acked again, not delivered twice

@@ -14,7 +14,7 @@ import bellows.types as t
 
 from hal.radio_link import RadioLink
 from protocol import zigbee_security as sec
-from protocol.ieee802154 import AddrMode, FrameType, MacFrame
+from protocol.ieee802154 import MAX_PSDU, AddrMode, FrameType, MacFrame
 from protocol.zigbee_nwk import NwkFrame, NwkFrameType
 
 from .stack_services import BROADCAST_ADDRESSES
@@ -24,6 +24,21 @@ from .tokens import NcpTokens
 C = t.EmberCounterType
 Count = Callable[[t.EmberCounterType], None]
 NextHop = Callable[[int], int]
+
+#: Octets this stack puts around an APS payload in a data frame: the MAC header and FCS (11,
+#: short addresses with the PAN id compressed), the NWK header with its extended source (16), the
+#: NWK auxiliary security header (14) and MIC (4), and the APS data header (8).
+_DATA_FRAME_OVERHEAD = 11 + 16 + 14 + 4 + 8
+#: What APS security adds: its auxiliary header with the extended nonce (13) and MIC (4).
+_APS_SECURITY_OVERHEAD = 13 + 4
+
+
+def max_aps_payload(*, aps_secured: bool) -> int:
+    """The largest APS payload one unfragmented data frame of this stack carries (74 octets,
+    57 when APS-secured as Smart Energy clusters are): a longer one is refused with
+    MESSAGE_TOO_LONG, as EmberZNet refuses it, rather than overflowing the 127-octet PSDU."""
+    overhead = _DATA_FRAME_OVERHEAD + (_APS_SECURITY_OVERHEAD if aps_secured else 0)
+    return MAX_PSDU - overhead
 
 
 class FrameTransmitter:
