@@ -9,6 +9,7 @@ as a subprocess, the head-end's control socket for the read, tshark on the file.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -28,6 +29,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
 ROOT = Path(__file__).resolve().parents[2]
 SMARTMETER = [sys.executable, "-m", "tools.cli"]
 CAPTURE_S = 6.0
+READS = 3
 METERING, SMART_ENERGY = 0x0702, 0x0109
 
 
@@ -55,9 +57,21 @@ def tshark(
     return [line.split("\t") for line in done.stdout.splitlines()]
 
 
-@pytest.mark.req("17.2.1", "17.2.2", "17.2.4")
-def test_a_han_capture_decodes_with_the_hubs_key_and_only_with_it(tmp_path: Path) -> None:
+@dataclasses.dataclass(frozen=True)
+class Capture:
+    """A capture of the demo premises while the head-end read the ESME `READS` times (after
+    one read before the capture), and the network key `han keys` gave."""
+
+    pcap: Path
+    frames: int
+    network_key: str
+    link_keys: tuple[str, ...]
+
+
+@pytest.fixture(scope="module")
+def capture(tmp_path_factory: pytest.TempPathFactory) -> Capture:
     require_program("tshark")
+    tmp_path = tmp_path_factory.mktemp("capture")
     rig = load_rig(demo_rig_copy(tmp_path, broker_kind="mosquitto"))
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     out = tmp_path / "han.pcap"
@@ -65,6 +79,7 @@ def test_a_han_capture_decodes_with_the_hubs_key_and_only_with_it(tmp_path: Path
     launcher.start()
     try:
         launcher.wait_joined(90)
+        client.read(rig.control_path(HEADEND), "esme", 10)  # the hub learns the meter's units
         command = ["han", "capture", str(out), "--duration", str(CAPTURE_S), "--rig", str(rig.path)]
         capturing = subprocess.Popen(
             [*SMARTMETER, *command],
@@ -76,20 +91,20 @@ def test_a_han_capture_decodes_with_the_hubs_key_and_only_with_it(tmp_path: Path
         )
         try:
             air_log = rig.run_dir / "logs" / "air.log"
-            wait_until(  # the monitor attached before the read goes over the air
+            wait_until(  # the monitor attached before the reads go over the air
                 lambda: "monitor attached to the air" in air_log.read_text(),
                 10,
                 "the capture attaching to the air",
             )
-            reply = client.read(rig.control_path(HEADEND), "esme", 10)
-            assert "CurrentSummationDelivered" in reply["data"]["registers"]
+            for _ in range(READS):
+                reply = client.read(rig.control_path(HEADEND), "esme", 10)
+                assert "CurrentSummationDelivered" in reply["data"]["registers"]
             stdout, stderr = capturing.communicate(timeout=CAPTURE_S + 20)
         finally:
             if capturing.poll() is None:
                 capturing.kill()
                 capturing.wait(5)
         assert capturing.returncode == 0, stderr
-        frames = json.loads(stdout)["frames"]
         keys = subprocess.run(
             [*SMARTMETER, "han", "keys", "--rig", str(rig.path)],
             cwd=ROOT,
@@ -99,11 +114,22 @@ def test_a_han_capture_decodes_with_the_hubs_key_and_only_with_it(tmp_path: Path
             timeout=30,
         )
         assert keys.returncode == 0, keys.stderr
-        key = json.loads(keys.stdout)["network_key"]
     finally:
         launcher.stop()
+    return Capture(
+        out,
+        json.loads(stdout)["frames"],
+        json.loads(keys.stdout)["network_key"],
+        tuple(device.link_key.hex() for device in rig.devices.values()),
+    )
 
-    assert frames > 0
+
+@pytest.mark.req("17.2.1", "17.2.2", "17.2.4")
+def test_a_han_capture_decodes_with_the_hubs_key_and_only_with_it(
+    tmp_path: Path, capture: Capture
+) -> None:
+    out, key = capture.pcap, capture.network_key
+    assert capture.frames > 0
     assert len(bytes.fromhex(key)) == 16
     fields = ("-e", "frame.number", "-e", "zbee_aps.cluster", "-e", "zbee_aps.profile")
     nwk = tshark(tmp_path, out, key, "-Y", "zbee_nwk", "-e", "frame.number")
@@ -111,11 +137,34 @@ def test_a_han_capture_decodes_with_the_hubs_key_and_only_with_it(tmp_path: Path
     assert nwk and aps, "tshark found no NWK/APS frames with the key"
     nwk_only = tshark(tmp_path, out, key, "-Y", "zbee_zcl", *fields)
     assert not [row for row in nwk_only if int(row[1], 0) == METERING], "Metering not APS-secured"
-    link_keys = tuple(device.link_key.hex() for device in rig.devices.values())
-    zcl = tshark(tmp_path, out, key, "-Y", "zbee_zcl", *fields, link_keys=link_keys)
+    zcl = tshark(tmp_path, out, key, "-Y", "zbee_zcl", *fields, link_keys=capture.link_keys)
     metering = [row for row in zcl if int(row[1], 0) == METERING]
     assert metering, f"no ZCL Metering frame among {zcl}"
     assert all(int(row[2], 0) == SMART_ENERGY for row in metering)
     # Without the key the same frames are there but their ZCL payload stays ciphertext.
     assert tshark(tmp_path, out, None, "-Y", "zbee_nwk", "-e", "frame.number") == nwk
     assert tshark(tmp_path, out, None, "-Y", "zbee_zcl", *fields) == []
+
+
+def test_each_read_is_one_read_attributes_exchange_answered_in_full(
+    tmp_path: Path, capture: Capture
+) -> None:
+    rows = tshark(
+        tmp_path,
+        capture.pcap,
+        capture.network_key,
+        "-Y",
+        "zbee_aps.cluster == 0x0702 && (zbee_zcl.cmd.id == 0x00 || zbee_zcl.cmd.id == 0x01)",
+        "-e",
+        "zbee_nwk.src",
+        "-e",
+        "zbee_zcl.cmd.id",
+        "-e",
+        "zbee_zcl_se.met.attr_id",
+        link_keys=capture.link_keys,
+    )
+    # The hub (0x0000) asks; other requests (the IHD finding its meters) are not the hub's.
+    asked = [row for row in rows if int(row[0], 0) == 0 and int(row[1], 0) == 0x00]
+    assert len(asked) == READS, rows
+    answers = [row for row in rows if int(row[1], 0) == 0x01 and len(row[2].split(",")) == 3]
+    assert len(answers) >= READS, rows  # summation, status and demand in one answer each
