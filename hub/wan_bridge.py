@@ -48,9 +48,7 @@ class WanBridge:
         try:
             config = self._rig.devices.get(command.device)
             if config is None:
-                raise CommandRejected(
-                    f"no device {command.device!r} on hub {self._rig.hub.wan_id}"
-                )
+                raise CommandRejected(f"no device {command.device!r} on hub {self._rig.hub.wan_id}")
             handler = self._handlers.get(command.type)
             if handler is None:
                 raise CommandRejected(f"command type {command.type} is not supported by this hub")

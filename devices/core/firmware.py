@@ -63,6 +63,8 @@ class DeviceIdentity:
     link_key: bytes
     channel: int
     extended_pan_id: int = 0
+    #: The install code with its CRC, as printed on the nameplate (the link key's source).
+    install_code: bytes = b""
 
 
 class Firmware:

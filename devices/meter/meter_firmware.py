@@ -18,14 +18,18 @@ from __future__ import annotations
 import math
 from typing import Any, ClassVar
 
-from devices.core.firmware import DeviceIdentity, Firmware
-from firmware.boards import MeterBoard
+from devices.core.firmware import FIRMWARE_VERSION, DeviceIdentity, Firmware
+from firmware.boards import MeterBoard, Panel
 from firmware.zcl.cluster_server import ClusterServer
 from hal.control_socket import ControlError, Handler, Request
+from hal.peripherals import TamperInput
+from protocol.iec62056_21.obis import Obis
 from protocol.metering_units import metering_registers
 
 from .integrator import EnergyIntegrator, to_microseconds
 from .metering_cluster import METERING_CLUSTER, Commodity, metering_server
+from .optical_setup import MeterOptical
+from .readings import Reading, ReadingSource, readings_of
 from .register_store import PERSIST_INTERVAL_S, RegisterStore
 
 __all__ = ["SAMPLE_PERIOD_S", "MeterFirmware", "display_unit"]
@@ -60,6 +64,10 @@ class MeterFirmware(Firmware):
     """Base of the ESME and GSME: a cumulative register served as Metering (0x0702)."""
 
     commodity: ClassVar[Commodity]
+    #: The programming seal of the optical port (17.2.21.a).
+    panel = Panel(tamper=frozenset({TamperInput.SEAL}))
+    #: OBIS names of the total register and the demand (IEC 62056-61: A=1 electricity, 7 gas).
+    register_obis: ClassVar[tuple[str, str]]
 
     def __init__(self, identity: DeviceIdentity, board: MeterBoard) -> None:
         self.registers = RegisterStore(board.store)
@@ -70,7 +78,24 @@ class MeterFirmware(Firmware):
         #: The register as the outside world may see it (raw CurrentSummationDelivered, the
         #: display's last digit), as last saved: nothing above it has left the meter.
         self._saved_raw = self.commodity.raw_summation(self.register.units)
+        self._reading_sources: list[ReadingSource] = [readings_of(self._own_readings)]
         super().__init__(identity, board)
+        self.optical = MeterOptical(
+            kind=self.kind.value,
+            eui64=identity.eui64,
+            install_code=identity.install_code,
+            firmware_version=FIRMWARE_VERSION,
+            electricity=self.commodity.metering_device_type == 0,
+            clock=board.clock,
+            store=board.store,
+            events=self.events,
+            line=board.optical,
+            tamper=board.tamper,
+            switch=board.supply_switch,
+            readings=self.readings,
+            refresh=lambda: self.display.show(self.display_lines()),
+            factory_verifier=board.factory_verifier,
+        )
 
     def measure_rate(self) -> int:
         """The measuring element's rate now, in register units per hour (mW or ml/h)."""
@@ -117,6 +142,40 @@ class MeterFirmware(Firmware):
     async def on_start(self) -> None:
         self.sample()
         self.spawn(self._metrology_loop(), "metrology")
+        # The optical port is a task of its own: it answers whatever the HAN does (20.5.4.2).
+        self.spawn(self.optical.port.run(), "optical")
+
+    # -- registers as the optical port reads them --------------------------------------
+
+    def add_reading_source(self, source: ReadingSource) -> None:
+        """Offer more registers (a tariff's) on the optical port, by their OBIS names."""
+        self._reading_sources.append(source)
+
+    def readings(self) -> list[Reading]:
+        """Every source's readings; a source that fails is left out, not the others (20.5.4.2)."""
+        found: list[Reading] = []
+        for source in self._reading_sources:
+            try:
+                found.extend(source.readings())
+            except Exception:
+                self.log.exception("a register source failed; its registers are left out")
+        return found
+
+    def _own_readings(self) -> list[Reading]:
+        registers = self.metering_view()["registers"]
+        total, demand = self.register_obis
+        return [
+            Reading(
+                Obis.parse(total),
+                self.commodity.summation_label,
+                *_shown(registers, "CurrentSummationDelivered"),
+            ),
+            Reading(
+                Obis.parse(demand),
+                self.commodity.demand_label,
+                *_shown(registers, "InstantaneousDemand"),
+            ),
+        ]
 
     async def on_stop(self) -> None:
         # Count the energy up to this instant, then save: a clean stop loses nothing.
@@ -151,16 +210,19 @@ class MeterFirmware(Firmware):
         registers = self.metering_view()["registers"]
         summation = registers["CurrentSummationDelivered"]
         demand = registers["InstantaneousDemand"]
-        return [
+        lines = [
             f"{self.commodity.summation_label} {summation['display']} "
             f"{display_unit(summation['unit'])}",
             f"{self.commodity.demand_label} {demand['display']} {display_unit(demand['unit'])}",
         ]
+        optical: MeterOptical | None = getattr(self, "optical", None)
+        message = optical.settings.settings.message if optical is not None else ""
+        return [*lines, message] if message else lines
 
     # -- bench port --------------------------------------------------------------------
 
     def extra_handlers(self) -> dict[str, Handler]:
-        return {"registers": self._cmd_registers}
+        return {"registers": self._cmd_registers, **self.optical.handlers()}
 
     async def _cmd_registers(self, request: Request) -> dict[str, Any]:
         return {
@@ -171,3 +233,9 @@ class MeterFirmware(Firmware):
                 "rate_per_hour": self._rate,
             },
         }
+
+
+def _shown(registers: dict[str, Any], name: str) -> tuple[str, str]:
+    """A register's value and unit as the display shows them (units without superscripts)."""
+    register = registers[name]
+    return str(register["value"]), display_unit(str(register["unit"]))
