@@ -125,13 +125,15 @@ def _contains_word(password: str, words: Iterable[str], minimum: int = 3) -> str
     return None
 
 
-def _contains_part(password: str, references: Iterable[str], chunk: int = 5) -> str | None:
+def _contains_part(
+    password: str, references: Iterable[str], chunk: int = 5, shortest: int = 3
+) -> str | None:
     """A reference, or any `chunk` characters of it, inside the password (serials, ids)."""
     low = password.lower()
     for reference in references:
         plain = _plain(reference)
         if len(plain) <= chunk:
-            if len(plain) >= 3 and plain in low:
+            if len(plain) >= shortest and plain in low:
                 return plain
             continue
         for at in range(len(plain) - chunk + 1):
@@ -186,7 +188,7 @@ def check_password(password: str, context: PasswordContext | None = None) -> lis
         breaks("F.1.g.2", "contains digits that read as a date or a year")
     if word := _contains_word(password, [*SURNAMES, *ctx.names], minimum=4):
         breaks("F.1.g.3", f"contains the family name {word!r}")
-    elif initials := _contains_part(password, ctx.initials, chunk=8):
+    elif initials := _contains_part(password, ctx.initials, chunk=8, shortest=2):
         breaks("F.1.g.3", f"contains the initials {initials!r}")
     low = password.lower()
     if _VEHICLE.search(low) or _contains_part(password, ctx.vehicles):
