@@ -133,12 +133,13 @@ def test_a_programming_session_back_to_back() -> None:
         hht.send(Command("R", "1", DataSet("1.8.0")))  # one command at a time
     pump(meter, hht, Ack())
     pump(hht, meter, Command("B", "0"))
-    assert meter.state is hht.state is State.IDLE and meter.baud == hht.baud == 300
+    assert (meter.state, hht.state) == (State.IDLE, State.IDLE)
+    assert meter.baud == hht.baud == 300
 
 
 def test_a_garbled_answer_is_asked_for_again() -> None:
     meter, hht = Connection(Role.METER), Connection(Role.HHT)
-    for message, sender in [
+    exchange: list[tuple[Message, Connection]] = [
         (SignOnRequest(), hht),
         (Identification("EMU", BaudChar.B9600, "EM1"), meter),
         (OptionSelect(BaudChar.B9600, ModeChar.PROGRAMMING), hht),
@@ -146,7 +147,8 @@ def test_a_garbled_answer_is_asked_for_again() -> None:
         (Command("P", "2", DataSet("E", "p")), hht),
         (Ack(), meter),
         (Command("R", "1", DataSet("1.8.0")), hht),
-    ]:
+    ]
+    for message, sender in exchange:
         pump(sender, meter if sender is hht else hht, message)
     answer = meter.send(DataMessage((DataSet("1.8.0", "1.0"),)))
     hht.receive_data(answer[:-1] + bytes([answer[-1] ^ 1]))  # BCC broken on the way
