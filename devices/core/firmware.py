@@ -43,6 +43,7 @@ from hal.radio import EndpointDescriptor, IncomingMessage
 from protocol.errors import DecodeError, TransientLinkError
 from protocol.event_codes import EventCode
 from protocol.ieee802154 import eui64_to_str
+from protocol.se import Messaging
 from protocol.zigbee_ids import BROADCAST_ENDPOINT, SE_PROFILE, ZDO_PROFILE
 
 __all__ = ["DeviceIdentity", "Firmware"]
@@ -52,6 +53,8 @@ JOIN_RETRY_FIRST_S = 0.5
 #: Real seconds between polls of the radio's security-drop counters.
 COUNTERS_POLL_REAL_S = 2.0
 FIRMWARE_VERSION = "0.1.0"
+#: The coordinator, trust centre and ESI of the HAN: the hub.
+TRUST_CENTRE = 0x0000
 
 
 @dataclass(frozen=True)
@@ -94,6 +97,11 @@ class Firmware:
         self._han_ok: bool | None = None
         self._connected = False
         self._running = False
+        #: LQI and RSSI of the last frame heard from the hub: the hub-to-device half of the
+        #: HAN link quality an installer checks (20.4.1.c).
+        self.hub_signal: dict[str, int | None] = {"lqi": None, "rssi": None}
+        # The hub (the ESI) sends the consumer messages, e.g. 'Welcome' (20.2.8).
+        self.zcl_client.on_command(Messaging, self._messaging)
 
     # -- subclass hooks ----------------------------------------------------------------
 
@@ -113,6 +121,17 @@ class Firmware:
     def extra_handlers(self) -> dict[str, Handler]:
         """The device's own bench commands."""
         return {}
+
+    def on_display_message(self, text: str) -> None:
+        """A message from the hub to show ('' when cancelled); the device decides where."""
+
+    def _messaging(self, sender: int, endpoint: int, name: str, fields: Any) -> None:
+        if sender != TRUST_CENTRE:
+            self.log.warning("message from 0x%04x ignored: only the hub sends them", sender)
+        elif name in ("display_message", "display_protected_message"):
+            self.on_display_message(str(fields.message))
+        elif name in ("cancel_message", "cancel_all_messages"):
+            self.on_display_message("")
 
     # -- life cycle --------------------------------------------------------------------
 
@@ -280,6 +299,8 @@ class Firmware:
         )
 
     def handle_message(self, message: IncomingMessage) -> None:
+        if message.sender == TRUST_CENTRE:
+            self.hub_signal = {"lqi": message.lqi, "rssi": message.rssi}
         if message.profile_id == ZDO_PROFILE:
             self.on_zdo(message)
             return
@@ -348,6 +369,7 @@ class Firmware:
             "nwk": self.nwk,
             "eui64": eui64_to_str(self.identity.eui64),
             "now": self.clock.now().isoformat(),
+            "hub_signal": self.hub_signal,
         }
 
     async def _cmd_status(self, request: Request) -> dict[str, Any]:

@@ -145,6 +145,13 @@ class MeterFirmware(Firmware):
         # The optical port is a task of its own: it answers whatever the HAN does (20.5.4.2).
         self.spawn(self.optical.port.run(), "optical")
 
+    def on_display_message(self, text: str) -> None:
+        """The hub's message goes where the optical port's does (0-0:128.0.2), logged."""
+        old = self.optical.settings.settings.message
+        self.optical.settings.update({"message": text[:16]})
+        self.optical.access.log_change("head-end", "han", "display message", old, text[:16])
+        self.display.show(self.display_lines())
+
     # -- registers as the optical port reads them --------------------------------------
 
     def add_reading_source(self, source: ReadingSource) -> None:

@@ -17,6 +17,8 @@ from firmware.rig import BrokerKind, DeviceKind, Rig
 from protocol.ieee802154 import eui64_to_str
 from tools import broker as broker_tool
 
+from .factory import provision_meters
+
 __all__ = ["AIR", "BROKER", "HEADEND", "ProcessSpec", "inventory_for", "module_for", "plan_rig"]
 
 BROKER, AIR, HEADEND = "broker", "air", "headend"
@@ -72,7 +74,8 @@ def plan_rig(rig: Rig, broker_kind: BrokerKind, log_dir: Path) -> list[ProcessSp
                 listens_on=(host, port),
             )
         )
-    specs.append(_headend(rig, log_dir))
+    passwords = provision_meters(rig)
+    specs.append(_headend(rig, log_dir, passwords))
     rig_args = ["--rig", str(rig.path)]
     specs.append(
         ProcessSpec(
@@ -109,7 +112,7 @@ def _broker(rig: Rig, kind: BrokerKind) -> ProcessSpec:
     )
 
 
-def _headend(rig: Rig, log_dir: Path) -> ProcessSpec:
+def _headend(rig: Rig, log_dir: Path, passwords: Path) -> ProcessSpec:
     inventory = rig.run_dir / "headend-inventory.json"
     inventory.write_text(json.dumps(inventory_for(rig), indent=2) + "\n")
     control = rig.control_path(HEADEND)
@@ -127,5 +130,7 @@ def _headend(rig: Rig, log_dir: Path) -> ProcessSpec:
         str(rig.store_path(HEADEND)),
         "--inventory",
         str(inventory),
+        "--factory-passwords",
+        str(passwords),
     ]
     return ProcessSpec(HEADEND, argv, log_dir / f"{HEADEND}.log", "head-end simulator", control)
