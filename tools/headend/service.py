@@ -154,7 +154,11 @@ class HeadEnd:
         return await self.command(CommandType.READ, device_name, deadline_s)
 
     async def command(
-        self, kind: CommandType, device_name: str, deadline_s: float = READ_DEADLINE_S
+        self,
+        kind: CommandType,
+        device_name: str,
+        deadline_s: float = READ_DEADLINE_S,
+        args: dict[str, Any] | None = None,
     ) -> Reply:
         """Send `kind` about a device to its hub and wait for the ack and the result."""
         what = kind.value
@@ -167,7 +171,7 @@ class HeadEnd:
             type=kind,
             device=device.name,
             issued_at=self._clock(),
-            args={},
+            args=dict(args or {}),
         )
         pending = self._pending[command.id] = _Pending(device.hub_id)
         LOGGER.info("%s %s via hub %s (request %s)", what, device.name, device.hub_id, command.id)

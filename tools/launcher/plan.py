@@ -15,6 +15,7 @@ from typing import Any
 
 from firmware.rig import BrokerKind, DeviceKind, Rig
 from protocol.ieee802154 import eui64_to_str
+from protocol.nameplate import serial_number, variant_code
 from tools import broker as broker_tool
 
 from .factory import provision_meters
@@ -51,6 +52,8 @@ def inventory_for(rig: Rig) -> dict[str, Any]:
                 "hub_id": rig.hub.wan_id,
                 "eui64": eui64_to_str(device.eui64),
                 "kind": device.kind.value,
+                "serial": serial_number(device.kind.value, device.eui64),
+                "variant": variant_code(device.kind.value),
             }
             for name, device in rig.devices.items()
         }
