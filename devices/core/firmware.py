@@ -43,6 +43,7 @@ from hal.radio import EndpointDescriptor, IncomingMessage
 from protocol.errors import DecodeError, TransientLinkError
 from protocol.event_codes import EventCode
 from protocol.ieee802154 import eui64_to_str
+from protocol.nameplate import Nameplate
 from protocol.se import Messaging
 from protocol.zigbee_ids import BROADCAST_ENDPOINT, SE_PROFILE, ZDO_PROFILE
 
@@ -91,6 +92,10 @@ class Firmware:
         self.zcl_server = ZclServer(self.served_clusters(), ReportingTable(board.store))
         self.zcl_client = ZclClient(board.clock, self.send)
         self.log = logging.getLogger(f"devices.{self.name}")
+        #: What the case's label says, and its bar code (20.4.2.a).
+        self.nameplate = Nameplate.of(
+            self.kind.value, identity.eui64, identity.install_code, eui64_to_str(identity.eui64)
+        )
         self._tasks: set[asyncio.Task[Any]] = set()
         self._joined = asyncio.Event()
         self._network_down = asyncio.Event()
@@ -357,6 +362,7 @@ class Firmware:
             "status": self._cmd_status,
             "display": self._cmd_display,
             "events": self._cmd_events,
+            "nameplate": self._cmd_nameplate,
         }
         handlers.update(self.extra_handlers())
         return handlers
@@ -380,6 +386,19 @@ class Firmware:
         return {
             "lines": self.display.lines(),
             "updated_at": None if updated is None else updated.isoformat(),
+        }
+
+    async def _cmd_nameplate(self, request: Request) -> dict[str, Any]:
+        """The nameplate as printed: serial number, variant code, EUI-64, install code, and the
+        bar code the HHT's reader scans (20.4.2.a)."""
+        plate = self.nameplate
+        return {
+            "kind": plate.kind,
+            "serial": plate.serial,
+            "variant": plate.variant,
+            "eui64": plate.eui64,
+            "install_code": plate.install,
+            "barcode": plate.barcode(),
         }
 
     async def _cmd_events(self, request: Request) -> dict[str, Any]:

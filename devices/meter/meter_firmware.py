@@ -81,9 +81,7 @@ class MeterFirmware(Firmware):
         self._reading_sources: list[ReadingSource] = [readings_of(self._own_readings)]
         super().__init__(identity, board)
         self.optical = MeterOptical(
-            kind=self.kind.value,
-            eui64=identity.eui64,
-            install_code=identity.install_code,
+            nameplate=self.nameplate,
             firmware_version=FIRMWARE_VERSION,
             electricity=self.commodity.metering_device_type == 0,
             clock=board.clock,

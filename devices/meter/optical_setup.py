@@ -3,8 +3,6 @@
 `MeterOptical` is built by `MeterFirmware` from its board and its own parts, so the meter's
 firmware module only starts it; the bench commands it adds:
 
-- `nameplate`: the nameplate as printed (serial number, variant code, EUI-64, install code) and
-  its bar code (what the HHT's barcode reader reads, 20.4.2.a);
 - `seal` {"broken": bool}: the bench's hand on the programming seal (17.2.21.a);
 - `optical`: the port's path and line settings, the session, the settings, and local access
   (whether a password is set, the lock, the change log: never the verifier, 17.2.20).
@@ -21,7 +19,6 @@ from hal.peripherals import BenchTamper, TamperInput, TamperSwitches
 from hal.ports import Clock, SupplySwitch
 from hal.serial_line import SerialLine
 from protocol.errors import TransientLinkError
-from protocol.ieee802154 import eui64_to_str
 from protocol.local_auth import Verifier
 from protocol.nameplate import Nameplate
 
@@ -38,9 +35,7 @@ class MeterOptical:
     def __init__(
         self,
         *,
-        kind: str,
-        eui64: int,
-        install_code: bytes,
+        nameplate: Nameplate,
         firmware_version: str,
         electricity: bool,
         clock: Clock,
@@ -53,7 +48,7 @@ class MeterOptical:
         refresh: Callable[[], None],
         factory_verifier: Verifier | None,
     ) -> None:
-        self.nameplate = Nameplate.of(kind, eui64, install_code, eui64_to_str(eui64))
+        self.nameplate = nameplate
         self.settings = SettingsStore(store)
         self.access = LocalAccess(store, clock, events, factory_verifier)
         self._line = line
@@ -76,17 +71,7 @@ class MeterOptical:
         self.port = OpticalPort(line, clock, self.table, self.access, self.nameplate.serial, tamper)
 
     def handlers(self) -> dict[str, Handler]:
-        return {"nameplate": self._nameplate, "seal": self._seal, "optical": self._optical}
-
-    async def _nameplate(self, request: Request) -> dict[str, Any]:
-        plate = self.nameplate
-        return {
-            "serial": plate.serial,
-            "variant": plate.variant,
-            "eui64": plate.eui64,
-            "install_code": plate.install,
-            "barcode": plate.barcode(),
-        }
+        return {"seal": self._seal, "optical": self._optical}
 
     async def _seal(self, request: Request) -> dict[str, Any]:
         broken = request.get("broken")

@@ -95,11 +95,20 @@ def plan_rig(rig: Rig, broker_kind: BrokerKind, log_dir: Path) -> list[ProcessSp
                 name,
                 [sys.executable, "-m", module_for(device.kind), *rig_args, "--name", name],
                 log_dir / f"{name}.log",
-                device.kind.value.upper(),
+                _device_detail(rig, name),
                 control_path=rig.control_path(name),
             )
         )
     return specs
+
+
+def _device_detail(rig: Rig, name: str) -> str:
+    """The device's kind, and for a meter where its optical port is (a pty or a probe)."""
+    device = rig.devices[name]
+    if device.kind not in (DeviceKind.ESME, DeviceKind.GSME):
+        return device.kind.value.upper()
+    port = device.optical.device or str(rig.run_dir / f"{name}.optical")
+    return f"{device.kind.value.upper()}, optical port {port}"
 
 
 def _broker(rig: Rig, kind: BrokerKind) -> ProcessSpec:
