@@ -241,6 +241,7 @@ class MeterFirmware(Firmware):
 
 
 def _shown(registers: dict[str, Any], name: str) -> tuple[str, str]:
-    """A register's value and unit as the display shows them (units without superscripts)."""
+    """A register's value and unit as the display shows them, less the "/" an IEC 62056-21
+    data set may not hold ("m3/h" is "m3h" on the optical port)."""
     register = registers[name]
-    return str(register["value"]), display_unit(str(register["unit"]))
+    return str(register["value"]), display_unit(str(register["unit"])).replace("/", "")

@@ -131,10 +131,12 @@ class ObjectTable:
             raise WriteRefused(ERR_NOT_READABLE, f"{obj.obis} ({obj.name}) cannot be read")
         try:
             value, unit = obj.read()
+            shown = DataSet(str(obj.obis), value, unit)
+            shown.encode()  # what a data set cannot carry must not cost the whole readout
         except Exception:
             LOGGER.exception("reading %s failed", obj.obis)
             return DataSet(str(obj.obis), "ERR")
-        return DataSet(str(obj.obis), value, unit)
+        return shown
 
     def readout(self) -> list[DataSet]:
         """Every readable object of the readout, in order."""

@@ -121,7 +121,7 @@ class FieldService:
             role = EngineerRole(request.get("role", "read"))
         except ValueError:
             raise ControlError("role must be read or configure") from None
-        token = secrets.token_urlsafe(24)
+        token = secrets.token_hex(24)  # hex: never read as an option on a command line
         expires = self._clock() + self._days(request)
         self.store.put_engineer(code, role.value, token, expires, self._clock())
         LOGGER.info("engineer %s issued (%s) until %s", code, role, expires.isoformat())
