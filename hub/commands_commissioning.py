@@ -7,7 +7,10 @@
   as the hub hears it (the device's view of the hub is its own status), whether it still waits
   for the commissioning window, and the WAN link (20.4.1.a, c; 20.2.4.e);
 - `display_message` {"text": ...}: a message on the device's display, e.g. 'Welcome' once the
-  installation is over (20.2.8) or the stage reached (20.2.5).
+  installation is over (20.2.8) or the stage reached (20.2.5);
+- `local_password` {"password": ...}: a meter's new local-access password, reset remotely by
+  the head-end (17.2.21.b.2), passed on APS-encrypted (Device Management); the hub keeps
+  nothing of it and its answer does not repeat it.
 """
 
 from __future__ import annotations
@@ -24,6 +27,9 @@ from .han.messages import MESSAGE_MAX
 from .wan_bridge import CommandRejected, WanBridge
 
 __all__ = ["register_commissioning_commands"]
+
+#: SE's Password field holds at most 10 octets.
+PASSWORD_OCTETS = 10
 
 
 def _text_arg(command: WanCommand, key: str, limit: int) -> str:
@@ -57,6 +63,12 @@ def register_commissioning_commands(bridge: WanBridge, han: HanNetwork, wan: Wan
         message_id = await han.display_message(config, text)
         return {"device": config.name, "message_id": message_id, "text": text}
 
+    async def local_password(config: DeviceConfig, command: WanCommand) -> dict[str, Any]:
+        password = _text_arg(command, "password", PASSWORD_OCTETS)
+        event_id = await han.set_local_password(config, password)
+        return {"device": config.name, "password_set": True, "issuer_event_id": event_id}
+
+    bridge.register(CommandType.LOCAL_PASSWORD, local_password)
     bridge.register(CommandType.INSTALL_CODE, install_code)
     bridge.register(CommandType.DEVICE_STATUS, device_status)
     bridge.register(CommandType.DISPLAY_MESSAGE, display_message)

@@ -87,6 +87,7 @@ class CommandType(StrEnum):
     INSTALL_CODE = "install_code"  # a device's install code, out of band (17.2.9, 20.4.2.b)
     DEVICE_STATUS = "device_status"  # joined, presence, HAN signal both ways, WAN (20.4.1)
     DISPLAY_MESSAGE = "display_message"  # a message on a device's display, e.g. 'Welcome' (20.2.8)
+    LOCAL_PASSWORD = "local_password"  # a meter's new local-access password (17.2.21.b.2)
 
 
 class AckStatus(StrEnum):

@@ -6,6 +6,7 @@
     smartmeter headend engineer list
     smartmeter headend installations [DEVICE]     what installations synchronised (20.2.4)
     smartmeter headend set-account DEVICE [--mode credit|prepayment] [--mpxn DIGITS]
+    smartmeter headend reset-password DEVICE      remotely, through the hub (17.2.21.b.2)
 
 `issue` prints the token once: give it to the engineer's HHT (`smartmeter hht login`).
 """
@@ -48,6 +49,12 @@ def add_headend_actions(actions: Any) -> None:
     account.add_argument("--mpxn")
     add_rig_option(account)
     account.set_defaults(handler=headend_set_account)
+    reset = actions.add_parser(
+        "reset-password", help="a new local-access password for a meter, sent through its hub"
+    )
+    reset.add_argument("device")
+    add_rig_option(reset)
+    reset.set_defaults(handler=headend_reset_password)
 
 
 def _call(args: argparse.Namespace, cmd: str, **fields: Any) -> dict[str, Any]:
@@ -81,4 +88,9 @@ def headend_set_account(args: argparse.Namespace) -> int:
     if args.mpxn:
         fields["mpxn"] = args.mpxn
     print_json(_call(args, "set_account", **fields))
+    return 0
+
+
+def headend_reset_password(args: argparse.Namespace) -> int:
+    print_json(_call(args, "reset_password", device=args.device))
     return 0

@@ -16,15 +16,19 @@ older than one sample.
 from __future__ import annotations
 
 import math
+import secrets
 from typing import Any, ClassVar
 
-from devices.core.firmware import FIRMWARE_VERSION, DeviceIdentity, Firmware
+from devices.core.firmware import FIRMWARE_VERSION, TRUST_CENTRE, DeviceIdentity, Firmware
 from firmware.boards import MeterBoard, Panel
 from firmware.zcl.cluster_server import ClusterServer
 from hal.control_socket import ControlError, Handler, Request
 from hal.peripherals import TamperInput
 from protocol.iec62056_21.obis import Obis
+from protocol.local_auth import SALT_BYTES, make_verifier
 from protocol.metering_units import metering_registers
+from protocol.password_policy import PasswordContext, check_password
+from protocol.se import DeviceManagement
 
 from .integrator import EnergyIntegrator, to_microseconds
 from .metering_cluster import METERING_CLUSTER, Commodity, metering_server
@@ -94,6 +98,8 @@ class MeterFirmware(Firmware):
             refresh=lambda: self.display.show(self.display_lines()),
             factory_verifier=board.factory_verifier,
         )
+        # The head-end resets the local-access password through the hub (17.2.21.b.2).
+        self.zcl_client.on_command(DeviceManagement, self._device_management)
 
     def measure_rate(self) -> int:
         """The measuring element's rate now, in register units per hour (mW or ml/h)."""
@@ -142,6 +148,25 @@ class MeterFirmware(Firmware):
         self.spawn(self._metrology_loop(), "metrology")
         # The optical port is a task of its own: it answers whatever the HAN does (20.5.4.2).
         self.spawn(self.optical.port.run(), "optical")
+
+    def _device_management(self, sender: int, endpoint: int, name: str, fields: Any) -> None:
+        """RequestNewPasswordResponse from the hub: a new password, kept as a verifier only,
+        if it meets Appendix F (17.2.21.b.1); the meter refuses a weak one."""
+        if sender != TRUST_CENTRE or name != "request_new_password_response":
+            self.log.info("Device Management %s from 0x%04x not taken", name, sender)
+            return
+        try:
+            password = bytes(fields.password).decode("ascii")
+        except UnicodeDecodeError:
+            password = ""
+        context = PasswordContext(serials=(self.nameplate.serial, self.nameplate.eui64))
+        weak = check_password(password, context)
+        if weak:
+            self.log.warning("new local password refused: %s", "; ".join(v.reason for v in weak))
+            return
+        verifier = make_verifier(password, secrets.token_bytes(SALT_BYTES))
+        self.optical.access.set_verifier(verifier, engineer="head-end", channel="han")
+        self.log.info("local-access password reset by the head-end")
 
     def on_display_message(self, text: str) -> None:
         """The hub's message goes where the optical port's does (0-0:128.0.2), logged."""

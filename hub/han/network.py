@@ -31,7 +31,7 @@ from protocol.zigbee_ids import SE_PROFILE, ClusterId, SeDeviceId
 
 from .commissioning import Commissioning, DeviceUnavailable, RecordEvent, ieee_of
 from .known_devices import KnownDevices
-from .messages import send_display_message
+from .messages import send_display_message, send_new_password
 from .metering_read import read_metering
 from .presence import Presence
 from .se_controller import SmartEnergyController
@@ -333,6 +333,13 @@ class HanNetwork:
         if device is None:
             raise DeviceUnavailable(f"{config.name} has not joined the HAN")
         return await send_display_message(device, config.name, HUB_ENDPOINT, text)
+
+    async def set_local_password(self, config: DeviceConfig, password: str) -> int:
+        """Give a meter a new local-access password (DM RequestNewPasswordResponse)."""
+        device = self._device(config)
+        if device is None:
+            raise DeviceUnavailable(f"{config.name} has not joined the HAN")
+        return await send_new_password(device, config.name, HUB_ENDPOINT, password)
 
     async def remove(self, config: DeviceConfig) -> dict[str, Any]:
         return await self.commissioning.remove(config)

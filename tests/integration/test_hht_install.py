@@ -25,7 +25,6 @@ import pytest
 
 from firmware.rig import Rig, load_rig
 from hal.control_socket import ControlError, request_sync
-from tests.ports import reserve_port
 from tests.rig_files import demo_rig_copy
 from tests.waiting import wait_until
 from tools.broker import BrokerSpec, start_broker, stop_broker
@@ -172,3 +171,58 @@ def test_install_stops_with_guidance_when_the_wan_is_pulled(tmp_path: Path) -> N
         launcher.stop()
         if broker.poll() is None:
             stop_broker(broker)
+
+
+def ok(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+@pytest.mark.req("17.2.21.b.2", "20.2.9", "20.5.1", "20.5.2.1", "20.5.4.1", "C.6", "C.7", "C.9")
+def test_after_the_installation(fresh: tuple[Rig, RigLauncher]) -> None:
+    """Remote password reset, a replacement, a home move and a decommissioning, in turn."""
+    rig, _ = fresh
+    wait_until(lambda: hub_up(rig), 60, "the hub's bench port", ignore=(ControlError,))
+    log_in(rig)
+    ok(smartmeter(rig, "hht", "install"))
+
+    # The head-end resets the ESME's password through the hub; the HHT gets the new one.
+    ok(smartmeter(rig, "headend", "reset-password", "esme"))
+    changes = bench(rig, "esme", "optical")["local_access"]["changes"]
+    assert (changes[-1]["engineer"], changes[-1]["channel"], changes[-1]["item"]) == (
+        "head-end",
+        "han",
+        "password",
+    )
+    ok(smartmeter(rig, "hht", "write", "0-0:128.0.1", "Supplier C", "--meter", "esme"))
+
+    # A replacement inherits the old meter's configuration: what the old meter holds (read
+    # through the probe), the head-end's records where it cannot be read.
+    before = bench(rig, "esme", "optical")["settings"]
+    out = ok(smartmeter(rig, "hht", "replace", "esme"))
+    assert "Replacement complete." in out
+    after = bench(rig, "esme", "optical")["settings"]
+    assert after == {**before, "message": "Welcome"} and after["supplier"] == "Supplier C"
+
+    # A home move: final readings to the head-end, then opening readings and 'Welcome'.
+    ok(smartmeter(rig, "hht", "move-out"))
+    assert bench(rig, "esme", "display")["lines"][-1] != "Welcome"
+    wait_until(lambda: "Moved out" in bench(rig, "ihd", "display")["lines"], 10, "IHD moved out")
+    ok(smartmeter(rig, "hht", "move-in"))
+    assert bench(rig, "esme", "display")["lines"][-1] == "Welcome"
+
+    # Decommissioning the GSME: final readings reach the head-end, it leaves the HAN, its log
+    # stays.
+    out = ok(smartmeter(rig, "hht", "decommission", "gsme"))
+    assert "gsme removed" in out
+    wait_until(
+        lambda: not bench(rig, rig.hub.name, "status")["joined"]["gsme"], 15, "gsme off the HAN"
+    )
+    records = json.loads(ok(smartmeter(rig, "headend", "installations", "gsme")))["records"]
+    final = [r for r in records if r["kind"] == "decommission"][-1]["data"]
+    assert final["serial"] == "GM00002001" and "7-0:3.0.0" in final["optical_readout"]
+    assert bench(rig, "gsme", "events")["events"]
+    kinds = [
+        r["kind"] for r in json.loads(ok(smartmeter(rig, "headend", "installations")))["records"]
+    ]
+    assert {"move-out", "move-in", "replacement"} <= set(kinds)

@@ -20,6 +20,9 @@ Control commands (the head-end's control socket; `smartmeter headend engineer ..
 - `record_sync` {device, kind, data}: what an installation, a replacement, a decommissioning
   or a home move synchronised (20.2.4, 20.5.1); `installations` lists them.
 - `set_account` {device, payment_mode, mpxn}: the head-end's choices for a meter (20.2.8).
+- `reset_password` {device}: a new local-access password for a meter, drawn to meet Appendix F
+  and unique to it, sent through its hub (17.2.21.b.2); kept (sealed) only once the hub has
+  handed it over, and never written to the head-end's command log.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from typing import Any
 
 from hal.control_socket import ControlError, Handler, Reply, Request
 from protocol.errors import ConfigError
+from protocol.password_policy import PasswordContext, generate_password
 from protocol.wan import CommandType
 from tools.headend.field_store import FieldStore, token_hash
 from tools.headend.inventory import Device, Inventory
@@ -43,9 +47,11 @@ __all__ = ["EngineerRole", "FieldService"]
 
 LOGGER = logging.getLogger(__name__)
 MAX_DAYS = 366
-Command = Callable[[CommandType, str, float, dict[str, Any]], Awaitable[Reply]]
+Command = Callable[..., Awaitable[Reply]]
 Clock = Callable[[], datetime]
 HUB_DEADLINE_S = 10.0
+#: SE's Password field (Device Management) holds 10 octets, Appendix F's minimum length.
+PASSWORD_LENGTH = 10
 
 
 class EngineerRole(enum.StrEnum):
@@ -103,6 +109,7 @@ class FieldService:
             "record_sync": self._record_sync,
             "installations": self._installations,
             "set_account": self._set_account,
+            "reset_password": self._reset_password,
         }
 
     # -- engineers -----------------------------------------------------------------------
@@ -217,6 +224,7 @@ class FieldService:
             device.name,
             HUB_DEADLINE_S,
             {"install_code": _text(request, "install_code", 64)},
+            secret=True,  # key material: not in the command log (17.2.10)
         )
         self.store.record(device.name, "install-code", engineer["code"], {}, self._clock())
         return reply
@@ -258,3 +266,20 @@ class FieldService:
             raise ControlError("payment_mode is credit or prepayment; mpxn is text")
         self.store.put_account(device.name, mode, mpxn)
         return {"device": device.name, "payment_mode": mode, "mpxn": mpxn}
+
+    async def _reset_password(self, request: Request) -> Reply:
+        device = self._device(request)
+        if device.kind.value not in ("esme", "gsme"):
+            raise ControlError(f"{device.name} has no local-access password")
+        context = PasswordContext(serials=(device.serial, device.eui64), user_ids=(device.name,))
+        password = generate_password(secrets.token_bytes, context, length=PASSWORD_LENGTH)
+        reply = await self._command(
+            CommandType.LOCAL_PASSWORD,
+            device.name,
+            HUB_DEADLINE_S,
+            {"password": password},
+            secret=True,
+        )
+        self.store.put_password(device.name, password, self._clock(), "reset")
+        LOGGER.info("local-access password of %s reset", device.name)
+        return {"device": device.name, "reset": True, "request_id": reply["request_id"]}

@@ -14,6 +14,7 @@ from its HAN and commissioning it again (clause 17.2.6) travel the same way as `
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import secrets
 import time
@@ -159,8 +160,10 @@ class HeadEnd:
         device_name: str,
         deadline_s: float = READ_DEADLINE_S,
         args: dict[str, Any] | None = None,
+        secret: bool = False,
     ) -> Reply:
-        """Send `kind` about a device to its hub and wait for the ack and the result."""
+        """Send `kind` about a device to its hub and wait for the ack and the result; a
+        `secret` command's arguments (a password) are not kept in the head-end's log."""
         what = kind.value
         try:
             device = self.inventory.device(device_name)
@@ -177,7 +180,8 @@ class HeadEnd:
         LOGGER.info("%s %s via hub %s (request %s)", what, device.name, device.hub_id, command.id)
         started = time.monotonic()
         try:
-            self.store.record_command(device.hub_id, command, self._clock())
+            kept = dataclasses.replace(command, args=dict.fromkeys(command.args, "(withheld)"))
+            self.store.record_command(device.hub_id, kept if secret else command, self._clock())
             try:
                 self._session.publish(topic(device.hub_id, Channel.CMD), command.to_json())
             except TransientLinkError as exc:
