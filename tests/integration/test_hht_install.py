@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from firmware.rig import Rig, load_rig
+from firmware.rig import BrokerKind, Rig, load_rig
 from hal.control_socket import ControlError, request_sync
 from tests.rig_files import demo_rig_copy
 from tests.waiting import wait_until
@@ -63,7 +63,7 @@ def bench(rig: Rig, component: str, cmd: str) -> dict[str, Any]:
 
 
 def hub_up(rig: Rig) -> bool:
-    return bench(rig, rig.hub.name, "status")["wan"] == "connected"
+    return bool(bench(rig, rig.hub.name, "status")["wan"] == "connected")
 
 
 def log_in(rig: Rig) -> None:
@@ -132,7 +132,7 @@ def test_hht_install_commissions_a_fresh_premises(fresh: tuple[Rig, RigLauncher]
 def test_install_stops_with_guidance_when_the_wan_is_pulled(tmp_path: Path) -> None:
     rig = handed_rig(tmp_path, broker_kind="external")
     broker = start_broker(
-        BrokerSpec("mosquitto", rig.broker.host, rig.broker.port, tmp_path / "broker")
+        BrokerSpec(BrokerKind.MOSQUITTO, rig.broker.host, rig.broker.port, tmp_path / "broker")
     )
     launcher = RigLauncher(rig)
     try:
