@@ -54,7 +54,7 @@ async def test_readout_lists_the_meters_data_and_no_secret(optical_meter: Optica
     assert bauds[-2:] == [9600, 300] and LineSettings(300) in optical_meter.line.history
 
 
-@pytest.mark.req("19.2.1", "12.1.p", "12.1.w", "17.2.21.e")
+@pytest.mark.req("19.2.1", "12.1.p", "12.1.w", "12.1.z", "17.2.21.e", "17.2.21.c")
 async def test_programming_writes_configuration_and_logs_each_change(
     optical_meter: OpticalMeter,
 ) -> None:
@@ -90,7 +90,7 @@ async def test_setting_the_clock_needs_the_seal_broken(optical_meter: OpticalMet
     assert EventCode.CLOCK_ADJUSTED_NEW_TIME in codes
 
 
-@pytest.mark.req("18.11.d", "17.2.21.b")
+@pytest.mark.req("18.11.d", "17.2.21.b", "D.1.2")
 async def test_wrong_passwords_lock_programming_and_raise_the_tamper_event(
     optical_meter: OpticalMeter,
 ) -> None:
