@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -61,8 +62,7 @@ def optical_esme(
         metrology=ConstantLoad(load_w),
         factory_verifier=verifier,
     )
-    ident = identity("esme", EUI64)
-    ident = type(ident)(**{**ident.__dict__, "install_code": INSTALL_CODE})
+    ident = dataclasses.replace(identity("esme", EUI64), install_code=INSTALL_CODE)
     return OpticalMeter(EsmeFirmware(ident, board), line, store)
 
 
