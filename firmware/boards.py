@@ -7,7 +7,7 @@ Only ports (the protocols of `hal.ports`, `hal.peripherals`, `hal.radio`, `hal.s
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from hal.peripherals import Battery, Buzzer, TamperInput, TamperSwitches
 from hal.ports import (
@@ -22,6 +22,7 @@ from hal.ports import (
 from hal.radio import HanRadio, Ncp
 from hal.serial_line import SerialLine
 from hal.wan import WanLink
+from protocol.local_auth import Verifier
 
 __all__ = [
     "Board",
@@ -66,10 +67,12 @@ class DeviceBoard(Board):
 
 @dataclass(frozen=True)
 class MeterBoard(DeviceBoard):
-    """A meter adds its supply switch (contactor or valve) and its optical port."""
+    """A meter adds its supply switch (contactor or valve) and its optical port, and the
+    verifier of the local-access password the factory set (17.2.21; None: none set)."""
 
     supply_switch: SupplySwitch
     optical: SerialLine
+    factory_verifier: Verifier | None = field(default=None, kw_only=True)
 
 
 @dataclass(frozen=True)

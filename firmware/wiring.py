@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
 import os
 import time
 from collections.abc import AsyncIterator
@@ -42,7 +43,8 @@ from hal.real.serial_device import SerialDeviceLine
 from hal.real.sqlite_store import SqliteStore
 from hal.serial_line import SerialLine
 from hal.wan import WanLink
-from protocol.errors import ConfigError, SmartMeterError
+from protocol.errors import ConfigError, DecodeError, SmartMeterError
+from protocol.local_auth import Verifier
 from protocol.metering_units import gas_flow_for_power
 
 from .boards import DeviceBoard, ElectricityMeterBoard, GasMeterBoard, HubBoard, Panel
@@ -102,6 +104,18 @@ def build_optical(rig: Rig, config: DeviceConfig) -> SerialLine:
     return PtySerialLine(rig.run_dir / f"{config.name}.optical")
 
 
+def factory_verifier(rig: Rig, config: DeviceConfig) -> Verifier | None:
+    """The local-access password's verifier the factory set, if the rig has one for the meter
+    (`Rig.factory_path`, written by the launcher); None: the meter has no password yet."""
+    path = rig.factory_path(config.name)
+    try:
+        return Verifier.from_json(json.loads(path.read_text())["verifier"])
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, TypeError, DecodeError) as exc:
+        raise ConfigError(f"{path}: not a factory record of {config.name}: {exc}") from None
+
+
 @contextlib.asynccontextmanager
 async def display_board(rig: Rig, config: DeviceConfig, panel: Panel) -> AsyncIterator[DeviceBoard]:
     """The ports every HAN device has (the IHD has no more)."""
@@ -159,7 +173,11 @@ async def electricity_meter_board(
         raise ConfigError(f"{rig.path}: device {config.name!r} load: {exc}") from None
     async with _meter_parts(rig, config, panel) as (device, switch, optical):
         yield ElectricityMeterBoard(
-            **_common(device), supply_switch=switch, optical=optical, metrology=metrology
+            **_common(device),
+            supply_switch=switch,
+            optical=optical,
+            metrology=metrology,
+            factory_verifier=factory_verifier(rig, config),
         )
 
 
@@ -178,7 +196,11 @@ async def gas_meter_board(
         raise ConfigError(f"{rig.path}: device {config.name!r} load: {exc}") from None
     async with _meter_parts(rig, config, panel) as (device, switch, optical):
         yield GasMeterBoard(
-            **_common(device), supply_switch=switch, optical=optical, metrology=metrology
+            **_common(device),
+            supply_switch=switch,
+            optical=optical,
+            metrology=metrology,
+            factory_verifier=factory_verifier(rig, config),
         )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 from typing import Protocol, runtime_checkable
 
-__all__ = ["Battery", "Buzzer", "TamperInput", "TamperSwitches", "Tone"]
+__all__ = ["Battery", "BenchTamper", "Buzzer", "TamperInput", "TamperSwitches", "Tone"]
 
 
 class Tone(enum.Enum):
@@ -48,6 +48,9 @@ class TamperInput(enum.Enum):
     """A strong magnetic field at the measuring element (18.11.c)."""
     BATTERY_COVER = "battery_cover"
     """The battery compartment (18.11.b: battery removal)."""
+    SEAL = "seal"
+    """The meter's programming seal: broken (active) to allow local changes that affect
+    metering (17.2.21.a); restored by authorised personnel (17.1.4)."""
 
 
 @runtime_checkable
@@ -65,6 +68,16 @@ class TamperSwitches(Protocol):
 
     async def next_change(self) -> tuple[TamperInput, bool]:
         """Wait for the next change of any input: (input, active)."""
+        ...
+
+
+@runtime_checkable
+class BenchTamper(Protocol):
+    """Tamper inputs a person at the bench can work (the emulated backend): open a cover, break
+    or restore a seal."""
+
+    def set(self, tamper: TamperInput, active: bool) -> bool:
+        """Make an input active or not; True if that changed it."""
         ...
 
 

@@ -21,6 +21,7 @@ from hal.control_socket import ControlError, Handler, Request
 from protocol.event_codes import EventCode
 
 from .commands import register_han_commands
+from .commands_commissioning import register_commissioning_commands
 from .event_uplink import EventUplink
 from .han import HanNetwork
 from .time_server import time_server
@@ -46,6 +47,7 @@ class Hub:
         self.han = HanNetwork(rig, board.ncp, self.clock, self.store, self.record, zcl)
         self.bridge = WanBridge(rig, self.record)
         register_han_commands(self.bridge, self.han, self.clock)
+        register_commissioning_commands(self.bridge, self.han, self.wan)
         self._running = False
 
     def record(self, code: EventCode, detail: dict[str, Any]) -> None:

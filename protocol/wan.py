@@ -83,6 +83,11 @@ class CommandType(StrEnum):
     READ = "read"  # on-demand read of a device's registers (clauses 6.1.3 pull, 6.1.11, 16.15)
     REMOVE = "remove"  # remove (disassociate) a device from the HAN (clause 17.2.6)
     COMMISSION = "commission"  # admit a removed device to the HAN again (clause 17.2.6)
+    # Installation and commissioning (section 20; hub/commands_commissioning.py):
+    INSTALL_CODE = "install_code"  # a device's install code, out of band (17.2.9, 20.4.2.b)
+    DEVICE_STATUS = "device_status"  # joined, presence, HAN signal both ways, WAN (20.4.1)
+    DISPLAY_MESSAGE = "display_message"  # a message on a device's display, e.g. 'Welcome' (20.2.8)
+    LOCAL_PASSWORD = "local_password"  # a meter's new local-access password (17.2.21.b.2)
 
 
 class AckStatus(StrEnum):

@@ -5,6 +5,7 @@
     smartmeter bench DEVICE display|status|registers|events|load WATTS
     smartmeter hub status|events
     smartmeter han capture OUT.pcap --duration SECONDS | han keys
+    smartmeter hht login|status|readout|read|write|set-time|extract|scan|signal|install|...
     smartmeter ncp serve (--tcp HOST:PORT | --pty PATH) [--rig RIG] [--ezsp-version 13|18] ...
 
 A thin front end (STYLE.md, "tools/ are thin"): each subcommand calls library code in tools/ and
@@ -18,7 +19,7 @@ import argparse
 import sys
 
 from protocol.errors import SmartMeterError
-from tools import cli_bench, cli_han, cli_headend, cli_ncp, cli_rig
+from tools import cli_bench, cli_han, cli_headend, cli_hht, cli_ncp, cli_rig
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -32,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_bench.add_parsers(commands)
     cli_han.add_parsers(commands)
     cli_ncp.add_parsers(commands)
+    cli_hht.add_parsers(commands)
     return parser
 
 

@@ -38,6 +38,8 @@ def add_parsers(commands: Any) -> None:
         ("status", "print the component's status as JSON"),
         ("registers", "print a meter's registers as JSON"),
         ("events", "print the component's recent event log as JSON"),
+        ("nameplate", "print a meter's nameplate: serial, variant, EUI-64, install code, bar code"),
+        ("optical", "print a meter's optical port: path, session, settings, local access"),
     ):
         action = actions.add_parser(name, help=text, description=text)
         _common(action)
@@ -50,6 +52,15 @@ def add_parsers(commands: Any) -> None:
     load.add_argument("watts", help="the load in watts, e.g. 3000")
     _common(load)
     load.set_defaults(handler=bench_load)
+    seal = actions.add_parser(
+        "seal",
+        help="break or restore a meter's programming seal (17.2.21.a)",
+        description="Break (or restore) the emulated seal that local changes affecting "
+        "metering need.",
+    )
+    seal.add_argument("position", choices=["break", "restore"])
+    _common(seal)
+    seal.set_defaults(handler=bench_seal)
 
     hub = commands.add_parser("hub", help="the comms hub's bench-control port")
     hub_actions = hub.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -116,4 +127,14 @@ def hub_command(args: argparse.Namespace) -> int:
     rig = rig_from(args)
     reply = request_sync(rig.control_path(rig.hub.name), args.action, args.timeout)
     print_json(without_ok(reply))
+    return 0
+
+
+def bench_seal(args: argparse.Namespace) -> int:
+    rig = rig_from(args)
+    name = component(rig, args.device)
+    broken = args.position == "break"
+    print_json(
+        without_ok(request_sync(rig.control_path(name), "seal", args.timeout, broken=broken))
+    )
     return 0

@@ -11,6 +11,7 @@ import argparse
 from typing import Any
 
 from firmware.rig import Rig
+from tools import cli_field
 from tools.cli_common import UsageError, add_rig_option, print_json, rig_from
 from tools.headend import client
 from tools.launcher import HEADEND
@@ -58,6 +59,7 @@ def add_parsers(commands: Any) -> None:
     events.add_argument("--limit", type=int, default=20, help="how many (default 20)")
     add_rig_option(events)
     events.set_defaults(handler=headend_events)
+    cli_field.add_headend_actions(actions)
 
 
 def _device_rig(args: argparse.Namespace) -> Rig:

@@ -158,6 +158,10 @@ def hints(launcher: RigLauncher, prog: str, rig_option: str) -> str:
     electricity = [n for n, d in rig.devices.items() if d.kind is DeviceKind.ESME]
     if electricity:
         lines.append(f"  {prog} bench {electricity[0]} load 3000{rig_option}")
+    for name in meters[:1]:
+        lines.append(
+            f"  {prog} bench {name} optical{rig_option}   (its optical port, IEC 62056-21)"
+        )
     lines.append("Ctrl-C (or SIGTERM) stops everything.")
     return "\n".join(lines)
 

@@ -43,6 +43,8 @@ from hal.radio import EndpointDescriptor, IncomingMessage
 from protocol.errors import DecodeError, TransientLinkError
 from protocol.event_codes import EventCode
 from protocol.ieee802154 import eui64_to_str
+from protocol.nameplate import Nameplate
+from protocol.se import Messaging
 from protocol.zigbee_ids import BROADCAST_ENDPOINT, SE_PROFILE, ZDO_PROFILE
 
 __all__ = ["DeviceIdentity", "Firmware"]
@@ -52,6 +54,8 @@ JOIN_RETRY_FIRST_S = 0.25
 #: Real seconds between polls of the radio's security-drop counters.
 COUNTERS_POLL_REAL_S = 5.0
 FIRMWARE_VERSION = "0.1.0"
+#: The coordinator, trust centre and ESI of the HAN: the hub.
+TRUST_CENTRE = 0x0000
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,8 @@ class DeviceIdentity:
     link_key: bytes
     channel: int
     extended_pan_id: int = 0
+    #: The install code with its CRC, as printed on the nameplate (the link key's source).
+    install_code: bytes = b""
 
 
 class Firmware:
@@ -86,12 +92,21 @@ class Firmware:
         self.zcl_server = ZclServer(self.served_clusters(), ReportingTable(board.store))
         self.zcl_client = ZclClient(board.clock, self.send)
         self.log = logging.getLogger(f"devices.{self.name}")
+        #: What the case's label says, and its bar code (20.4.2.a).
+        self.nameplate = Nameplate.of(
+            self.kind.value, identity.eui64, identity.install_code, eui64_to_str(identity.eui64)
+        )
         self._tasks: set[asyncio.Task[Any]] = set()
         self._joined = asyncio.Event()
         self._network_down = asyncio.Event()
         self._han_ok: bool | None = None
         self._connected = False
         self._running = False
+        #: LQI and RSSI of the last frame heard from the hub: the hub-to-device half of the
+        #: HAN link quality an installer checks (20.4.1.c).
+        self.hub_signal: dict[str, int | None] = {"lqi": None, "rssi": None}
+        # The hub (the ESI) sends the consumer messages, e.g. 'Welcome' (20.2.8).
+        self.zcl_client.on_command(Messaging, self._messaging)
 
     # -- subclass hooks ----------------------------------------------------------------
 
@@ -111,6 +126,17 @@ class Firmware:
     def extra_handlers(self) -> dict[str, Handler]:
         """The device's own bench commands."""
         return {}
+
+    def on_display_message(self, text: str) -> None:
+        """A message from the hub to show ('' when cancelled); the device decides where."""
+
+    def _messaging(self, sender: int, endpoint: int, name: str, fields: Any) -> None:
+        if sender != TRUST_CENTRE:
+            self.log.warning("message from 0x%04x ignored: only the hub sends them", sender)
+        elif name in ("display_message", "display_protected_message"):
+            self.on_display_message(str(fields.message))
+        elif name in ("cancel_message", "cancel_all_messages"):
+            self.on_display_message("")
 
     # -- life cycle --------------------------------------------------------------------
 
@@ -278,6 +304,8 @@ class Firmware:
         )
 
     def handle_message(self, message: IncomingMessage) -> None:
+        if message.sender == TRUST_CENTRE:
+            self.hub_signal = {"lqi": message.lqi, "rssi": message.rssi}
         if message.profile_id == ZDO_PROFILE:
             self.on_zdo(message)
             return
@@ -334,6 +362,7 @@ class Firmware:
             "status": self._cmd_status,
             "display": self._cmd_display,
             "events": self._cmd_events,
+            "nameplate": self._cmd_nameplate,
         }
         handlers.update(self.extra_handlers())
         return handlers
@@ -346,6 +375,7 @@ class Firmware:
             "nwk": self.nwk,
             "eui64": eui64_to_str(self.identity.eui64),
             "now": self.clock.now().isoformat(),
+            "hub_signal": self.hub_signal,
         }
 
     async def _cmd_status(self, request: Request) -> dict[str, Any]:
@@ -356,6 +386,19 @@ class Firmware:
         return {
             "lines": self.display.lines(),
             "updated_at": None if updated is None else updated.isoformat(),
+        }
+
+    async def _cmd_nameplate(self, request: Request) -> dict[str, Any]:
+        """The nameplate as printed: serial number, variant code, EUI-64, install code, and the
+        bar code the HHT's reader scans (20.4.2.a)."""
+        plate = self.nameplate
+        return {
+            "kind": plate.kind,
+            "serial": plate.serial,
+            "variant": plate.variant,
+            "eui64": plate.eui64,
+            "install_code": plate.install,
+            "barcode": plate.barcode(),
         }
 
     async def _cmd_events(self, request: Request) -> dict[str, Any]:

@@ -35,6 +35,7 @@ def identity_of(rig: Rig, config: DeviceConfig) -> DeviceIdentity:
         link_key=config.link_key,
         channel=rig.hub.channel,
         extended_pan_id=rig.hub.extended_pan_id,
+        install_code=config.install_code,
     )
 
 

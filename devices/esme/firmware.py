@@ -39,6 +39,7 @@ class EsmeFirmware(MeterFirmware):
     )
     router = True
     commodity = ELECTRICITY
+    register_obis = ("1-0:1.8.0", "1-0:1.7.0")  # active energy import, active power import
 
     def __init__(self, identity: DeviceIdentity, board: ElectricityMeterBoard) -> None:
         self.metrology = board.metrology

@@ -46,6 +46,7 @@ class GsmeFirmware(MeterFirmware):
     )
     router = False
     commodity = GAS
+    register_obis = ("7-0:3.0.0", "7-0:43.0.0")  # volume, flow rate (EN 13757-1 medium 7)
 
     def __init__(self, identity: DeviceIdentity, board: GasMeterBoard) -> None:
         self.metrology = board.metrology

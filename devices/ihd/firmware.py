@@ -93,6 +93,9 @@ class IhdFirmware(Firmware):
         self._pollers: set[Fuel] = set()
         self._zdo_tsn = 0
         self._updated_at: datetime | None = None
+        #: The hub's message (e.g. 'Welcome' after an installation, 20.2.8), kept across
+        #: restarts.
+        self.message = str(board.store.get("ihd", "message", ""))
 
     async def on_start(self) -> None:
         self.zcl_client.on_report(METERING_CLUSTER, self._on_metering_report)
@@ -101,7 +104,13 @@ class IhdFirmware(Firmware):
         self.spawn(self._probe_loop(), "probe")
 
     def refresh_display(self) -> None:
-        self.display.show(render(self.links, self._updated_at))
+        lines = render(self.links, self._updated_at)
+        self.display.show([*lines, self.message] if self.message else lines)
+
+    def on_display_message(self, text: str) -> None:
+        self.message = text
+        self.store.put("ihd", "message", text)
+        self.refresh_display()
 
     # -- discovery ---------------------------------------------------------------------
 

@@ -16,16 +16,24 @@ older than one sample.
 from __future__ import annotations
 
 import math
+import secrets
 from typing import Any, ClassVar
 
-from devices.core.firmware import DeviceIdentity, Firmware
-from firmware.boards import MeterBoard
+from devices.core.firmware import FIRMWARE_VERSION, TRUST_CENTRE, DeviceIdentity, Firmware
+from firmware.boards import MeterBoard, Panel
 from firmware.zcl.cluster_server import ClusterServer
 from hal.control_socket import ControlError, Handler, Request
+from hal.peripherals import TamperInput
+from protocol.iec62056_21.obis import Obis
+from protocol.local_auth import SALT_BYTES, make_verifier
 from protocol.metering_units import metering_registers
+from protocol.password_policy import PasswordContext, check_password
+from protocol.se import DeviceManagement
 
 from .integrator import EnergyIntegrator, to_microseconds
 from .metering_cluster import METERING_CLUSTER, Commodity, metering_server
+from .optical_setup import MeterOptical
+from .readings import Reading, ReadingSource, readings_of
 from .register_store import PERSIST_INTERVAL_S, RegisterStore
 
 __all__ = ["SAMPLE_PERIOD_S", "MeterFirmware", "display_unit"]
@@ -60,6 +68,10 @@ class MeterFirmware(Firmware):
     """Base of the ESME and GSME: a cumulative register served as Metering (0x0702)."""
 
     commodity: ClassVar[Commodity]
+    #: The programming seal of the optical port (17.2.21.a).
+    panel = Panel(tamper=frozenset({TamperInput.SEAL}))
+    #: OBIS names of the total register and the demand (IEC 62056-61: A=1 electricity, 7 gas).
+    register_obis: ClassVar[tuple[str, str]]
 
     def __init__(self, identity: DeviceIdentity, board: MeterBoard) -> None:
         self.registers = RegisterStore(board.store)
@@ -70,7 +82,24 @@ class MeterFirmware(Firmware):
         #: The register as the outside world may see it (raw CurrentSummationDelivered, the
         #: display's last digit), as last saved: nothing above it has left the meter.
         self._saved_raw = self.commodity.raw_summation(self.register.units)
+        self._reading_sources: list[ReadingSource] = [readings_of(self._own_readings)]
         super().__init__(identity, board)
+        self.optical = MeterOptical(
+            nameplate=self.nameplate,
+            firmware_version=FIRMWARE_VERSION,
+            electricity=self.commodity.metering_device_type == 0,
+            clock=board.clock,
+            store=board.store,
+            events=self.events,
+            line=board.optical,
+            tamper=board.tamper,
+            switch=board.supply_switch,
+            readings=self.readings,
+            refresh=lambda: self.display.show(self.display_lines()),
+            factory_verifier=board.factory_verifier,
+        )
+        # The head-end resets the local-access password through the hub (17.2.21.b.2).
+        self.zcl_client.on_command(DeviceManagement, self._device_management)
 
     def measure_rate(self) -> int:
         """The measuring element's rate now, in register units per hour (mW or ml/h)."""
@@ -117,6 +146,66 @@ class MeterFirmware(Firmware):
     async def on_start(self) -> None:
         self.sample()
         self.spawn(self._metrology_loop(), "metrology")
+        # The optical port is a task of its own: it answers whatever the HAN does (20.5.4.2).
+        self.spawn(self.optical.port.run(), "optical")
+
+    def _device_management(self, sender: int, endpoint: int, name: str, fields: Any) -> None:
+        """RequestNewPasswordResponse from the hub: a new password, kept as a verifier only,
+        if it meets Appendix F (17.2.21.b.1); the meter refuses a weak one."""
+        if sender != TRUST_CENTRE or name != "request_new_password_response":
+            self.log.info("Device Management %s from 0x%04x not taken", name, sender)
+            return
+        try:
+            password = bytes(fields.password).decode("ascii")
+        except UnicodeDecodeError:
+            password = ""
+        context = PasswordContext(serials=(self.nameplate.serial, self.nameplate.eui64))
+        weak = check_password(password, context)
+        if weak:
+            self.log.warning("new local password refused: %s", "; ".join(v.reason for v in weak))
+            return
+        verifier = make_verifier(password, secrets.token_bytes(SALT_BYTES))
+        self.optical.access.set_verifier(verifier, engineer="head-end", channel="han")
+        self.log.info("local-access password reset by the head-end")
+
+    def on_display_message(self, text: str) -> None:
+        """The hub's message goes where the optical port's does (0-0:128.0.2), logged."""
+        old = self.optical.settings.settings.message
+        self.optical.settings.update({"message": text[:16]})
+        self.optical.access.log_change("head-end", "han", "display message", old, text[:16])
+        self.display.show(self.display_lines())
+
+    # -- registers as the optical port reads them --------------------------------------
+
+    def add_reading_source(self, source: ReadingSource) -> None:
+        """Offer more registers (a tariff's) on the optical port, by their OBIS names."""
+        self._reading_sources.append(source)
+
+    def readings(self) -> list[Reading]:
+        """Every source's readings; a source that fails is left out, not the others (20.5.4.2)."""
+        found: list[Reading] = []
+        for source in self._reading_sources:
+            try:
+                found.extend(source.readings())
+            except Exception:
+                self.log.exception("a register source failed; its registers are left out")
+        return found
+
+    def _own_readings(self) -> list[Reading]:
+        registers = self.metering_view()["registers"]
+        total, demand = self.register_obis
+        return [
+            Reading(
+                Obis.parse(total),
+                self.commodity.summation_label,
+                *_shown(registers, "CurrentSummationDelivered"),
+            ),
+            Reading(
+                Obis.parse(demand),
+                self.commodity.demand_label,
+                *_shown(registers, "InstantaneousDemand"),
+            ),
+        ]
 
     async def on_stop(self) -> None:
         # Count the energy up to this instant, then save: a clean stop loses nothing.
@@ -151,16 +240,19 @@ class MeterFirmware(Firmware):
         registers = self.metering_view()["registers"]
         summation = registers["CurrentSummationDelivered"]
         demand = registers["InstantaneousDemand"]
-        return [
+        lines = [
             f"{self.commodity.summation_label} {summation['display']} "
             f"{display_unit(summation['unit'])}",
             f"{self.commodity.demand_label} {demand['display']} {display_unit(demand['unit'])}",
         ]
+        optical: MeterOptical | None = getattr(self, "optical", None)
+        message = optical.settings.settings.message if optical is not None else ""
+        return [*lines, message] if message else lines
 
     # -- bench port --------------------------------------------------------------------
 
     def extra_handlers(self) -> dict[str, Handler]:
-        return {"registers": self._cmd_registers}
+        return {"registers": self._cmd_registers, **self.optical.handlers()}
 
     async def _cmd_registers(self, request: Request) -> dict[str, Any]:
         return {
@@ -171,3 +263,10 @@ class MeterFirmware(Firmware):
                 "rate_per_hour": self._rate,
             },
         }
+
+
+def _shown(registers: dict[str, Any], name: str) -> tuple[str, str]:
+    """A register's value and unit as the display shows them, less the "/" an IEC 62056-21
+    data set may not hold ("m3/h" is "m3h" on the optical port)."""
+    register = registers[name]
+    return str(register["value"]), display_unit(str(register["unit"])).replace("/", "")

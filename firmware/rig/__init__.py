@@ -5,7 +5,7 @@ Every process of a rig (launcher, broker, air, head-end, hub, devices) reads the
 fix them. README.md ("The rig file") documents every key.
 """
 
-from .kinds import BrokerKind, ClockKind, DeviceKind, PeripheralBackend
+from .kinds import AdmitPolicy, BrokerKind, ClockKind, DeviceKind, PeripheralBackend
 from .loader import DEFAULT_AIR_PORT, DEFAULT_BROKER_PORT, RESERVED_NAMES, load_rig, parse_rig
 from .model import (
     AirConfig,
@@ -22,6 +22,7 @@ __all__ = [
     "DEFAULT_AIR_PORT",
     "DEFAULT_BROKER_PORT",
     "RESERVED_NAMES",
+    "AdmitPolicy",
     "AirConfig",
     "BrokerConfig",
     "BrokerKind",

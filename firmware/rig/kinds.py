@@ -31,6 +31,19 @@ class BrokerKind(enum.StrEnum):
     EXTERNAL = "external"
 
 
+class AdmitPolicy(enum.StrEnum):
+    """`[hub] admit`: whose install codes the hub's trust centre takes.
+
+    RIG: every device of the rig file, by the install code there (a demo premises that joins
+    by itself). HANDED: only devices whose install code was handed to the hub out of band,
+    through the head-end, during an installation (17.2.9, 20.4.2.b); the window for a device
+    opens then and closes once it has joined.
+    """
+
+    RIG = "rig"
+    HANDED = "handed"
+
+
 class PeripheralBackend(enum.StrEnum):
     """Backend of a display, buttons, buzzer, tamper switches, battery or supply switch.
 

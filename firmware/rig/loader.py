@@ -17,7 +17,7 @@ from hal.radio_model import (
 from protocol.errors import ConfigError, DecodeError
 from protocol.zigbee_security import link_key_from_install_code
 
-from .kinds import BrokerKind, ClockKind, DeviceKind, PeripheralBackend
+from .kinds import AdmitPolicy, BrokerKind, ClockKind, DeviceKind, PeripheralBackend
 from .model import (
     AirConfig,
     BrokerConfig,
@@ -209,6 +209,7 @@ def _hub(section: Section) -> HubConfig:
         position=section.position("position", (0.0, 0.0)),
         wan=wan,
         store=_store(section),
+        admit=section.enum("admit", AdmitPolicy, AdmitPolicy.RIG),
     )
 
 

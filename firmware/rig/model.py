@@ -16,7 +16,7 @@ from hal.radio_model import DEFAULT_PATH_LOSS_EXPONENT, DEFAULT_TX_POWER_DBM, Ra
 from protocol.errors import ConfigError
 from protocol.zigbee_security import link_key_from_install_code
 
-from .kinds import BrokerKind, ClockKind, DeviceKind, PeripheralBackend
+from .kinds import AdmitPolicy, BrokerKind, ClockKind, DeviceKind, PeripheralBackend
 
 __all__ = [
     "AirConfig",
@@ -106,6 +106,8 @@ class HubConfig:
     #: The WAN link's URL, e.g. `mqtt://127.0.0.1:1883`; None: the rig's broker.
     wan: str | None = None
     store: Path | None = None
+    #: Whose install codes the trust centre takes (`AdmitPolicy`).
+    admit: AdmitPolicy = AdmitPolicy.RIG
 
 
 @dataclasses.dataclass(frozen=True)
@@ -171,6 +173,11 @@ class Rig:
 
     def control_path(self, component: str) -> Path:
         return self.run_dir / f"{component}.sock"
+
+    def factory_path(self, component: str) -> Path:
+        """What the factory programmed into a meter beyond the rig file (the verifier of its
+        local-access password, 17.2.21): written once by the launcher, read by the wiring."""
+        return self.run_dir / "factory" / f"{component}.json"
 
     def ncp_store_path(self, component: str) -> Path:
         """Where an emulated NCP keeps its tokens: beside the component's own store."""

@@ -6,6 +6,8 @@ asynchronous file-descriptor stream as the emulated port's.
 
 from __future__ import annotations
 
+import termios
+
 import serial
 
 from hal.real.fd_serial import FdStream
@@ -52,10 +54,23 @@ class SerialDeviceLine:
         try:
             # All settings at once: some drivers refuse 7E1 as a change from 8N1 (EINVAL) but
             # take it whole at open.
-            self._port = serial.Serial(self._device, timeout=0, **_pyserial(self._settings))
-        except (serial.SerialException, OSError, ValueError) as exc:
+            self._port = self._open(self._settings)
+        except (serial.SerialException, OSError, ValueError, termios.error) as exc:
             raise TransientLinkError(f"cannot open the optical port {self._device}: {exc}") from exc
         self._stream = FdStream(self._port.fileno())
+
+    def _open(self, settings: LineSettings) -> serial.Serial:
+        try:
+            return serial.Serial(self._device, timeout=0, **_pyserial(settings))
+        except termios.error:
+            # A Linux pseudo-terminal keeps no parity or character size (it reports 8N1) and,
+            # since Linux 6.x, refuses a change of those alone at an unchanged speed (EINVAL):
+            # what reopening the emulated meter's port at 300 baud after a session is. Open at
+            # another speed, then change to the one asked for.
+            away = LineSettings(9600 if settings.baud != 9600 else 300)
+            port = serial.Serial(self._device, timeout=0, **_pyserial(away))
+            port.apply_settings(_pyserial(settings))
+            return port
 
     async def read(self) -> bytes:
         return await self._require().read()

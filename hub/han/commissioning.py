@@ -1,8 +1,12 @@
 """Who may join the HAN: the trust centre's commissioning window, removal and re-commissioning.
 
-The hub admits exactly the devices of its rig, each with its own install-code link key (clause
+The hub admits only devices of its rig, each with its own install-code link key (clause
 17.2.15, DESIGN.md §3): it gives the NCP's trust centre each device's key and opens joining for
-it, and renews that before bellows' permit (at most 254 s) runs out. A device can be removed
+it, and renews that before bellows' permit (at most 254 s) runs out. Whose keys it takes is the
+rig's `[hub] admit`: every device's, from the rig file (RIG, a premises that joins by itself),
+or only those whose install code was handed to the hub out of band through the head-end during
+an installation (HANDED, clauses 17.2.9, 20.4.2.b): the window opens for a device when its code
+arrives and closes when the last device waiting for it has joined. A device can be removed
 (clause 17.2.6): it is asked to leave, the trust centre erases its keys, and its key is no
 longer offered until it is commissioned again. Who is removed survives a restart of the hub.
 """
@@ -18,11 +22,12 @@ from typing import Any
 import zigpy.types as t
 
 from firmware.clock_waits import sleep_real
-from firmware.rig import DeviceConfig, Rig
+from firmware.rig import AdmitPolicy, DeviceConfig, Rig
 from hal.ports import Clock
 from protocol.errors import SmartMeterError
 from protocol.event_codes import EventCode
 from protocol.ieee802154 import eui64_to_str
+from protocol.zigbee_security import link_key_from_install_code
 
 from .known_devices import KnownDevices
 from .se_controller import SmartEnergyController
@@ -67,6 +72,16 @@ class Commissioning:
         # Held while a device's key is given to or taken from the trust centre, so that the
         # periodic re-permit cannot hand back the key of a device being removed.
         self._keys_lock = asyncio.Lock()
+        self._handed = rig.hub.admit is AdmitPolicy.HANDED
+        #: Devices whose code was handed over and that have not joined yet (HANDED only).
+        on_han = known.addresses()
+        self.waiting: set[str] = {
+            name
+            for name in known.handed()
+            if name in rig.devices
+            and not known.decommissioned(name)
+            and eui64_to_str(rig.devices[name].eui64) not in on_han
+        }
 
     async def keep_permitting(self) -> None:
         """Hold the commissioning window open for the rig's devices, and only for them."""
@@ -76,16 +91,52 @@ class Commissioning:
 
     async def permit_all(self) -> None:
         for device in self._rig.devices.values():
+            if self._handed and device.name not in self.waiting:
+                continue  # no code handed over, or joined already: the window stays shut
             async with self._keys_lock:
                 if not self._known.decommissioned(device.name):
                     await self._permit(device)
 
+    def link_key(self, config: DeviceConfig) -> bytes | None:
+        """The link key the trust centre takes for a device: from the rig file, or (HANDED)
+        from the install code handed over; None when no code was."""
+        if not self._handed:
+            return config.link_key
+        code = self._known.handed().get(config.name)
+        return None if code is None else link_key_from_install_code(bytes.fromhex(code))
+
     async def _permit(self, config: DeviceConfig) -> None:
         app = self._app()
-        if app is None:
+        key = self.link_key(config)
+        if app is None or key is None:
             return  # the radio is being reconnected; the window reopens once it is back
         with contextlib.suppress(Exception):  # a radio that fails here is reconnected elsewhere
-            await app.permit_with_link_key(ieee_of(config), t.KeyData(config.link_key), PERMIT_S)
+            await app.permit_with_link_key(ieee_of(config), t.KeyData(key), PERMIT_S)
+
+    async def hand_install_code(self, config: DeviceConfig, install_code: bytes) -> dict[str, Any]:
+        """An install code handed over out of band (17.2.9, 20.4.2.b): keep it, give the trust
+        centre its key and open the window for this device (DecodeError: a bad code)."""
+        link_key_from_install_code(install_code)  # its length and CRC, or DecodeError
+        if self._app() is None:
+            raise DeviceUnavailable("the HAN is not formed yet")
+        async with self._keys_lock:
+            self._known.hand(config.name, install_code)
+            self._known.set_decommissioned(config.name, False)
+            self.waiting.add(config.name)
+            await self._permit(config)
+        LOGGER.info("install code of %s handed over: joining open for it", config.name)
+        return {"device": config.name, "window_s": PERMIT_S, "admit": self._rig.hub.admit.value}
+
+    async def joined(self, config: DeviceConfig) -> None:
+        """A device came up: once nobody else waits for the window, close it (HANDED)."""
+        if not self._handed or config.name not in self.waiting:
+            return
+        self.waiting.discard(config.name)
+        app = self._app()
+        if not self.waiting and app is not None:
+            with contextlib.suppress(Exception):
+                await app.permit(0)
+            LOGGER.info("every handed-over device has joined: commissioning window closed")
 
     async def remove(self, config: DeviceConfig) -> dict[str, Any]:
         """Remove (disassociate) a device from the HAN (clause 17.2.6).
@@ -137,8 +188,14 @@ class Commissioning:
         joining, so the device — which keeps trying — joins on its next attempt."""
         if self._app() is None:
             raise DeviceUnavailable("the HAN is not formed yet")
+        if self.link_key(config) is None:
+            raise DeviceUnavailable(
+                f"no install code of {config.name} was handed to the hub: install it first"
+            )
         async with self._keys_lock:
             self._known.set_decommissioned(config.name, False)
+            if self._handed:
+                self.waiting.add(config.name)
             await self._permit(config)
         LOGGER.info("commissioned %s: its install-code key is with the trust centre", config.name)
         return {"device": config.name, "commissioned": True}

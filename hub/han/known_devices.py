@@ -15,6 +15,7 @@ __all__ = ["KnownDevices"]
 STORE_NAMESPACE = "han"
 KNOWN_DEVICES_KEY = "known_devices"
 DECOMMISSIONED_KEY = "decommissioned"
+HANDED_KEY = "handed_install_codes"
 
 
 class KnownDevices:
@@ -49,3 +50,12 @@ class KnownDevices:
         else:
             self._decommissioned.discard(name)
         self._store.put(STORE_NAMESPACE, DECOMMISSIONED_KEY, sorted(self._decommissioned))
+
+    def handed(self) -> dict[str, str]:
+        """Device name -> install code (hex) handed to the hub out of band (17.2.9)."""
+        return dict(self._store.get(STORE_NAMESPACE, HANDED_KEY, {}))
+
+    def hand(self, name: str, install_code: bytes) -> None:
+        codes = self.handed()
+        codes[name] = install_code.hex()
+        self._store.put(STORE_NAMESPACE, HANDED_KEY, codes)

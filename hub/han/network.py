@@ -31,6 +31,7 @@ from protocol.zigbee_ids import SE_PROFILE, ClusterId, SeDeviceId
 
 from .commissioning import Commissioning, DeviceUnavailable, RecordEvent, ieee_of
 from .known_devices import KnownDevices
+from .messages import send_display_message, send_new_password
 from .metering_read import MeteringReader
 from .presence import Presence
 from .se_controller import SmartEnergyController
@@ -230,6 +231,8 @@ class HanNetwork:
             EventCode.DEVICE_JOINED,
             {"device": name, "eui64": str(device.ieee), "nwk": int(device.nwk)},
         )
+        if config is not None:
+            self._spawn(self.commissioning.joined(config))
 
     def _heard(self, nwk: int) -> None:
         if self.app is None:
@@ -328,6 +331,20 @@ class HanNetwork:
         if device is None:
             raise DeviceUnavailable(f"{config.name} has not joined the HAN")
         return await self._metering.read(device, config)
+
+    async def display_message(self, config: DeviceConfig, text: str) -> int:
+        """Show `text` on a device's display (Messaging DisplayMessage, e.g. 'Welcome')."""
+        device = self._device(config)
+        if device is None:
+            raise DeviceUnavailable(f"{config.name} has not joined the HAN")
+        return await send_display_message(device, config.name, HUB_ENDPOINT, text)
+
+    async def set_local_password(self, config: DeviceConfig, password: str) -> int:
+        """Give a meter a new local-access password (DM RequestNewPasswordResponse)."""
+        device = self._device(config)
+        if device is None:
+            raise DeviceUnavailable(f"{config.name} has not joined the HAN")
+        return await send_new_password(device, config.name, HUB_ENDPOINT, password)
 
     async def remove(self, config: DeviceConfig) -> dict[str, Any]:
         return await self.commissioning.remove(config)

@@ -187,6 +187,7 @@ async def test_common_bench_commands(store: SqliteStore, clock: ManualClock, sta
         "nwk": None,
         "eui64": "00:0d:6f:00:00:00:10:01",
         "now": START.isoformat(),
+        "hub_signal": {"lqi": None, "rssi": None},
     }
     display = await bench(esme, "display")
     assert display["lines"] == ["Import 0.000 kWh", "Demand 0.000 kW"]

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from firmware.rig import AdmitPolicy
 from firmware.zcl.server import ZclServer
 from hal.emulated.air_channel import AirChannel
 from hal.real.clock import SystemClock
@@ -37,7 +38,7 @@ GSME_KEY = link_key_from_install_code(bytes.fromhex("83FED3407A939723A5C639B2691
 def _han(app: SmartEnergyController, store: SqliteStore, events: list[Any]) -> Any:
     """A HanNetwork bound to a running coordinator, for a one-device rig."""
     config = SimpleNamespace(name="gsme", eui64=GSME_EUI64, link_key=GSME_KEY)
-    rig = SimpleNamespace(devices={"gsme": config})
+    rig = SimpleNamespace(devices={"gsme": config}, hub=SimpleNamespace(admit=AdmitPolicy.RIG))
     clock = SystemClock()
     han = HanNetwork(
         rig,  # type: ignore[arg-type]

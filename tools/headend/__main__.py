@@ -18,8 +18,10 @@ from pathlib import Path
 
 from hal.control_socket import ControlServer
 from protocol.errors import ConfigError
+from tools.headend.field_service import FieldService
+from tools.headend.field_store import FieldStore
 from tools.headend.inventory import load_inventory
-from tools.headend.service import HeadEnd
+from tools.headend.service import HeadEnd, utc_now
 from tools.headend.store import HeadendStore
 
 LOGGER = logging.getLogger("tools.headend")
@@ -36,6 +38,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--inventory", required=True, type=Path, help='JSON file {"devices": {name: {...}}}'
     )
+    parser.add_argument(
+        "--factory-passwords",
+        type=Path,
+        help="the meters' factory passwords (JSON, the supplier's copy) to take in at start",
+    )
     parser.add_argument("--log-level", default="INFO", help="logging level (default INFO)")
     return parser
 
@@ -44,7 +51,10 @@ async def run(args: argparse.Namespace) -> None:
     inventory = load_inventory(args.inventory)
     store = HeadendStore(args.db)
     headend = HeadEnd(args.broker_host, args.broker_port, inventory, store)
-    control = ControlServer(args.control, headend.control_handlers())
+    field = FieldService(inventory, FieldStore(args.db), headend.command, utc_now)
+    if args.factory_passwords is not None:
+        field.load_factory_passwords(args.factory_passwords)
+    control = ControlServer(args.control, {**headend.control_handlers(), **field.handlers()})
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -63,6 +73,7 @@ async def run(args: argparse.Namespace) -> None:
     finally:
         await control.stop()
         await headend.stop()
+        field.store.close()
         store.close()
         LOGGER.info("head-end stopped")
 

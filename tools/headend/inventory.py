@@ -39,6 +39,9 @@ class Device:
     hub_id: str
     eui64: str
     kind: DeviceKind
+    #: The serial number and variant code the supplier's records hold (20.2.6, D.1.9).
+    serial: str = ""
+    variant: str = ""
 
 
 @dataclass(frozen=True)
@@ -84,7 +87,10 @@ def parse_inventory(data: Any, source: str) -> Inventory:
         except ValueError:
             known = ", ".join(k.value for k in DeviceKind)
             raise ConfigError(f"{where}.kind: {entry['kind']!r} unknown; known: {known}") from None
-        devices[name] = Device(name, hub_id, entry["eui64"], kind)
+        extra = {
+            key: entry[key] for key in ("serial", "variant") if isinstance(entry.get(key), str)
+        }
+        devices[name] = Device(name, hub_id, entry["eui64"], kind, **extra)
     return Inventory(devices)
 
 

@@ -14,6 +14,7 @@ from its HAN and commissioning it again (clause 17.2.6) travel the same way as `
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import secrets
 import time
@@ -161,9 +162,15 @@ class HeadEnd:
         return await self.command(CommandType.READ, device_name, deadline_s)
 
     async def command(
-        self, kind: CommandType, device_name: str, deadline_s: float = READ_DEADLINE_S
+        self,
+        kind: CommandType,
+        device_name: str,
+        deadline_s: float = READ_DEADLINE_S,
+        args: dict[str, Any] | None = None,
+        secret: bool = False,
     ) -> Reply:
-        """Send `kind` about a device to its hub and wait for the ack and the result."""
+        """Send `kind` about a device to its hub and wait for the ack and the result; a
+        `secret` command's arguments (a password) are not kept in the head-end's log."""
         what = kind.value
         try:
             device = self.inventory.device(device_name)
@@ -174,14 +181,15 @@ class HeadEnd:
             type=kind,
             device=device.name,
             issued_at=self._clock(),
-            args={},
+            args=dict(args or {}),
         )
         pending = self._pending[command.id] = _Pending(device.hub_id)
         LOGGER.info("%s %s via hub %s (request %s)", what, device.name, device.hub_id, command.id)
         started = time.monotonic()
         sent = 0.0
         try:
-            self.store.record_command(device.hub_id, command, self._clock())
+            kept = dataclasses.replace(command, args=dict.fromkeys(command.args, "(withheld)"))
+            self.store.record_command(device.hub_id, kept if secret else command, self._clock())
             try:
                 sent = trace.stamp()
                 self._session.publish(topic(device.hub_id, Channel.CMD), command.to_json())

@@ -15,7 +15,10 @@ from typing import Any
 
 from firmware.rig import BrokerKind, DeviceKind, Rig
 from protocol.ieee802154 import eui64_to_str
+from protocol.nameplate import serial_number, variant_code
 from tools import broker as broker_tool
+
+from .factory import provision_meters
 
 __all__ = ["AIR", "BROKER", "HEADEND", "ProcessSpec", "inventory_for", "module_for", "plan_rig"]
 
@@ -49,6 +52,8 @@ def inventory_for(rig: Rig) -> dict[str, Any]:
                 "hub_id": rig.hub.wan_id,
                 "eui64": eui64_to_str(device.eui64),
                 "kind": device.kind.value,
+                "serial": serial_number(device.kind.value, device.eui64),
+                "variant": variant_code(device.kind.value),
             }
             for name, device in rig.devices.items()
         }
@@ -72,7 +77,8 @@ def plan_rig(rig: Rig, broker_kind: BrokerKind, log_dir: Path) -> list[ProcessSp
                 listens_on=(host, port),
             )
         )
-    specs.append(_headend(rig, log_dir))
+    passwords = provision_meters(rig)
+    specs.append(_headend(rig, log_dir, passwords))
     rig_args = ["--rig", str(rig.path)]
     specs.append(
         ProcessSpec(
@@ -89,11 +95,20 @@ def plan_rig(rig: Rig, broker_kind: BrokerKind, log_dir: Path) -> list[ProcessSp
                 name,
                 [sys.executable, "-m", module_for(device.kind), *rig_args, "--name", name],
                 log_dir / f"{name}.log",
-                device.kind.value.upper(),
+                _device_detail(rig, name),
                 control_path=rig.control_path(name),
             )
         )
     return specs
+
+
+def _device_detail(rig: Rig, name: str) -> str:
+    """The device's kind, and for a meter where its optical port is (a pty or a probe)."""
+    device = rig.devices[name]
+    if device.kind not in (DeviceKind.ESME, DeviceKind.GSME):
+        return device.kind.value.upper()
+    port = device.optical.device or str(rig.run_dir / f"{name}.optical")
+    return f"{device.kind.value.upper()}, optical port {port}"
 
 
 def _broker(rig: Rig, kind: BrokerKind) -> ProcessSpec:
@@ -109,7 +124,7 @@ def _broker(rig: Rig, kind: BrokerKind) -> ProcessSpec:
     )
 
 
-def _headend(rig: Rig, log_dir: Path) -> ProcessSpec:
+def _headend(rig: Rig, log_dir: Path, passwords: Path) -> ProcessSpec:
     inventory = rig.run_dir / "headend-inventory.json"
     inventory.write_text(json.dumps(inventory_for(rig), indent=2) + "\n")
     control = rig.control_path(HEADEND)
@@ -127,5 +142,7 @@ def _headend(rig: Rig, log_dir: Path) -> ProcessSpec:
         str(rig.store_path(HEADEND)),
         "--inventory",
         str(inventory),
+        "--factory-passwords",
+        str(passwords),
     ]
     return ProcessSpec(HEADEND, argv, log_dir / f"{HEADEND}.log", "head-end simulator", control)
