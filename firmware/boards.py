@@ -23,6 +23,7 @@ from hal.radio import HanRadio, Ncp
 from hal.serial_line import SerialLine
 from hal.wan import WanLink
 from protocol.local_auth import Verifier
+from protocol.wan_security import KeyRing
 
 __all__ = [
     "Board",
@@ -87,7 +88,9 @@ class GasMeterBoard(MeterBoard):
 
 @dataclass(frozen=True)
 class HubBoard(Board):
-    """The communications hub: the HAN coordinator's NCP and the WAN link."""
+    """The communications hub: the HAN coordinator's NCP and the WAN link, and the keys it seals
+    the WAN with (None: `wan_sealed = false`, plain JSON)."""
 
     ncp: Ncp
     wan: WanLink
+    wan_keys: KeyRing | None = field(default=None, kw_only=True)

@@ -41,6 +41,7 @@ from hal.real.ezsp_dongle import EzspDongle
 from hal.real.mqtt_wan import MqttWanLink
 from hal.real.serial_device import SerialDeviceLine
 from hal.real.sqlite_store import SqliteStore
+from hal.real.wan_keys import load_ring, provision
 from hal.serial_line import SerialLine
 from hal.wan import WanLink
 from protocol.errors import ConfigError, DecodeError, SmartMeterError
@@ -49,6 +50,7 @@ from protocol.metering_units import gas_flow_for_power
 
 from .boards import DeviceBoard, ElectricityMeterBoard, GasMeterBoard, HubBoard, Panel
 from .rig import ClockKind, DeviceConfig, Rig
+from .wan_parties import all_parties, hub_parties
 
 __all__ = [
     "START_WALL_ENV",
@@ -211,8 +213,12 @@ async def hub_board(rig: Rig) -> AsyncIterator[HubBoard]:
     store = SqliteStore(rig.store_path(hub.name))
     ncp = build_ncp(rig, hub.name, hub.eui64, hub.radio.dongle, hub.radio.ezsp_version)
     wan = build_wan(rig.wan_url, hub.wan_id, clock)
+    keys = None
+    if rig.roles.wan_sealed:
+        provision(rig.keys_dir, all_parties(rig))  # the launcher did; a hub started alone too
+        keys = load_ring(rig.keys_dir, *hub_parties(rig))
     try:
-        yield HubBoard(clock=clock, store=store, ncp=ncp, wan=wan)
+        yield HubBoard(clock=clock, store=store, ncp=ncp, wan=wan, wan_keys=keys)
     finally:
         try:
             await ncp.power_off()

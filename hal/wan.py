@@ -23,6 +23,8 @@ from typing import Any, Protocol, runtime_checkable
 from protocol.event_report import EventReport
 from protocol.wan import WanCommand
 
+from .wan_codec import WanCodec
+
 # What the hub does with a command: return the result's data, or raise SmartMeterError.
 CommandHandler = Callable[[WanCommand], Awaitable[dict[str, Any]]]
 #: Told of every message refused before it reached the handler: (request id if any, reason).
@@ -39,11 +41,15 @@ class WanLink(Protocol):
         ...
 
     async def start(
-        self, handler: CommandHandler, on_refused: RefusalHandler | None = None
+        self,
+        handler: CommandHandler,
+        on_refused: RefusalHandler | None = None,
+        codec: WanCodec | None = None,
     ) -> None:
         """Bring the link up (or start trying to), handing every command to `handler` and every
-        malformed message it refused to `on_refused` (clause 18.11.j: the hub logs it); returns
-        without raising if the far end is down."""
+        malformed message it refused to `on_refused` (clause 18.11.j: the hub logs it), every
+        payload through `codec` (sealing, `hal.wan_codec`); returns without raising if the far
+        end is down."""
         ...
 
     async def stop(self) -> None:

@@ -26,6 +26,8 @@ from .event_uplink import EventUplink
 from .han import HanNetwork
 from .time_server import time_server
 from .wan_bridge import WanBridge
+from .wan_roles import DeviceRoles, register_role_commands
+from .wan_security import HubWanSecurity
 
 __all__ = ["Hub"]
 
@@ -48,6 +50,13 @@ class Hub:
         self.bridge = WanBridge(rig, self.record)
         register_han_commands(self.bridge, self.han, self.clock)
         register_commissioning_commands(self.bridge, self.han, self.wan)
+        self.roles = DeviceRoles(rig, self.store)
+        register_role_commands(self.bridge, self.roles, self.han, rig, self.clock)
+        self.wan_security = (
+            HubWanSecurity(rig, board.wan_keys, self.store, self.roles, self.record)
+            if board.wan_keys is not None
+            else None
+        )
         self._running = False
 
     def record(self, code: EventCode, detail: dict[str, Any]) -> None:
@@ -59,7 +68,7 @@ class Hub:
         self.events.record(EventCode.POWER_UP, {"component": "hub"})
         self._running = True
         self._tasks.add(asyncio.get_running_loop().create_task(self.uplink.run()))
-        await self.wan.start(self.bridge.handle, self.bridge.refused)
+        await self.wan.start(self.bridge.handle, self.bridge.refused, self.wan_security)
         await self.han.start()
         LOGGER.info("hub %s up: HAN formed, WAN %s", self.rig.hub.wan_id, self.wan.connected)
 

@@ -88,6 +88,10 @@ class CommandType(StrEnum):
     DEVICE_STATUS = "device_status"  # joined, presence, HAN signal both ways, WAN (20.4.1)
     DISPLAY_MESSAGE = "display_message"  # a message on a device's display, e.g. 'Welcome' (20.2.8)
     LOCAL_PASSWORD = "local_password"  # a meter's new local-access password (17.2.21.b.2)
+    # The network operator's (hub/wan_roles.py):
+    CHANGE_SUPPLIER = "change_supplier"  # the device answers to another supplier (12.6)
+    DISABLE_COMMS = "disable_comms"  # after a security alert: WAN and/or HAN off (17.2.22)
+    RESTORE_COMMS = "restore_comms"  # and back on (17.2.23)
 
 
 class AckStatus(StrEnum):

@@ -58,6 +58,7 @@ __all__ = [
     "NONCE_BYTES",
     "WINDOW",
     "Header",
+    "KeyRing",
     "Opened",
     "PartyKeys",
     "PublicKeys",
@@ -110,12 +111,16 @@ class Refusal(enum.StrEnum):
 
 class SecurityRefusal(RemoteProtocolError):
     """An envelope (or what it carries) was refused; `reason` says why, `header` is what could
-    be read of it (None when not even the header parsed)."""
+    be read of it (None when not even the header parsed), `authentic` whether the originator's
+    signature had been verified (then an answer can go back to it)."""
 
-    def __init__(self, reason: Refusal, detail: str, header: Header | None = None) -> None:
+    def __init__(
+        self, reason: Refusal, detail: str, header: Header | None = None, *, authentic: bool = False
+    ) -> None:
         self.reason = reason
         self.detail = detail
         self.header = header
+        self.authentic = authentic and header is not None
         super().__init__(f"{reason.value}: {detail}")
 
 
@@ -219,6 +224,18 @@ class PartyKeys:
             for i in (0, _COORD)
         )
         return cls(ec.derive_private_key(sign, _CURVE), ec.derive_private_key(agree, _CURVE))
+
+
+@dataclass(frozen=True)
+class KeyRing:
+    """What one end of the WAN holds: the private keys of the parties it acts as (`own`) and
+    the public keys of the parties it accepts messages from (`directory`)."""
+
+    own: dict[str, PartyKeys]
+    directory: dict[str, PublicKeys]
+
+    def __repr__(self) -> str:
+        return f"KeyRing(own={sorted(self.own)}, trusted={sorted(self.directory)})"
 
 
 # -- the envelope ----------------------------------------------------------------------------------
@@ -368,7 +385,10 @@ def open_envelope(
         raise SecurityRefusal(
             Refusal.BAD_SIGNATURE, f"not signed by {header.sender}'s key", header
         ) from None
-    window.check(header.counter, header)
+    try:
+        window.check(header.counter, header)
+    except SecurityRefusal as exc:
+        raise SecurityRefusal(exc.reason, exc.detail, header, authentic=True) from None
     aead = _message_key(my_keys.agree, sender_keys.agree, header.nonce, header_bytes)
     ciphertext = body[len(header_bytes) + 4 :]
     try:

@@ -28,6 +28,7 @@ from .model import (
     Rig,
     SerialConfig,
 )
+from .roles import device_supplier, parse_roles
 from .section import Section
 
 __all__ = ["DEFAULT_AIR_PORT", "DEFAULT_BROKER_PORT", "RESERVED_NAMES", "load_rig", "parse_rig"]
@@ -74,12 +75,14 @@ def parse_rig(data: dict[str, Any], path: Path) -> Rig:
     notes: list[str] = []
     broker = _broker(Section(path, "broker", data.get("broker", {})), notes)
     hub = _hub(Section(path, "hub", data.get("hub")))
+    roles = parse_roles(Section(path, "roles", data.get("roles", {})))
     devices: dict[str, DeviceConfig] = {}
     tables = data.get("device", [])
     if not isinstance(tables, list):
         raise ConfigError(f"{path}: [[device]] must be an array of tables")
     for index, table in enumerate(tables):
-        device = _device(Section(path, f"device #{index + 1}", table), index)
+        section = Section(path, f"device #{index + 1}", table)
+        device = _device(section, index, device_supplier(section, roles))
         _check_distinct(path, hub, devices, device)
         devices[device.name] = device
     names = {hub.name, *devices}
@@ -107,6 +110,7 @@ def parse_rig(data: dict[str, Any], path: Path) -> Rig:
         hub=hub,
         devices=devices,
         notes=tuple(notes),
+        roles=roles,
     )
     started = broker.kind is not BrokerKind.EXTERNAL
     if started and loaded.needs_air and (broker.host, broker.port) == (air.host, air.port):
@@ -213,7 +217,7 @@ def _hub(section: Section) -> HubConfig:
     )
 
 
-def _device(section: Section, index: int) -> DeviceConfig:
+def _device(section: Section, index: int, supplier: str) -> DeviceConfig:
     code_text = section.get("install_code", str)
     try:
         code = bytes.fromhex(code_text)
@@ -242,6 +246,7 @@ def _device(section: Section, index: int) -> DeviceConfig:
         optical=SerialConfig(None if optical == EMULATED else optical),
         peripherals=peripherals,
         store=_store(section),
+        supplier=supplier,
     )
 
 

@@ -17,6 +17,7 @@ from protocol.errors import ConfigError
 from protocol.zigbee_security import link_key_from_install_code
 
 from .kinds import AdmitPolicy, BrokerKind, ClockKind, DeviceKind, PeripheralBackend
+from .roles import DEFAULT_SUPPLIER, Roles
 
 __all__ = [
     "AirConfig",
@@ -85,6 +86,8 @@ class DeviceConfig:
     peripherals: Peripherals = Peripherals()
     #: The non-volatile store's file; None: `<run_dir>/<name>.sqlite`.
     store: Path | None = None
+    #: The supplier the device belongs to when the rig first starts (6.1.4; `firmware.rig.roles`).
+    supplier: str = DEFAULT_SUPPLIER
 
     @property
     def link_key(self) -> bytes:
@@ -153,6 +156,8 @@ class Rig:
     devices: dict[str, DeviceConfig]
     #: Defaults taken for sections the file leaves out, said once by whoever starts the rig.
     notes: tuple[str, ...] = ()
+    #: Suppliers and network operator on the WAN (`[roles]`, `firmware.rig.roles`).
+    roles: Roles = dataclasses.field(default_factory=Roles)
 
     def device(self, name: str) -> DeviceConfig:
         try:
@@ -178,6 +183,11 @@ class Rig:
         """What the factory programmed into a meter beyond the rig file (the verifier of its
         local-access password, 17.2.21): written once by the launcher, read by the wiring."""
         return self.run_dir / "factory" / f"{component}.json"
+
+    @property
+    def keys_dir(self) -> Path:
+        """Where the WAN parties' sealed private keys and the public key directory live."""
+        return self.run_dir / "keys"
 
     def ncp_store_path(self, component: str) -> Path:
         """Where an emulated NCP keeps its tokens: beside the component's own store."""

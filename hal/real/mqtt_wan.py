@@ -30,6 +30,7 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
 from hal.wan import CommandHandler, RefusalHandler
+from hal.wan_codec import PlainCodec, WanCodec
 from protocol.errors import DecodeError, SmartMeterError, TransientLinkError
 from protocol.event_report import EventReport
 from protocol.wan import (
@@ -46,6 +47,7 @@ from protocol.wan import (
     peek_request_id,
     topic,
 )
+from protocol.wan_security import SecurityRefusal
 
 LOGGER = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
@@ -244,6 +246,8 @@ class MqttWanLink:
         self.hub_id = check_hub_id(hub_id)
         self._handler: CommandHandler | None = None
         self._on_refused: RefusalHandler | None = None
+        #: Seals what goes up and opens what comes down (`hal.wan_codec`); plain until start().
+        self._codec: WanCodec = PlainCodec()
         self._clock, self._connect_wait_s = clock, connect_wait_s
         self._session = MqttSession(
             host,
@@ -252,7 +256,10 @@ class MqttWanLink:
             subscriptions=[topic(hub_id, Channel.CMD)],
             on_message=self._on_command,
             on_connect=self._on_connect,
-            will=lambda: (topic(hub_id, Channel.STATUS), self._status(HubState.OFFLINE)),
+            will=lambda: (
+                topic(hub_id, Channel.STATUS),
+                self._codec.seal(Channel.STATUS, self._status(HubState.OFFLINE)),
+            ),
             version=version,
         )
         # request id -> encoded result (None while the handler runs); oldest first.
@@ -273,15 +280,21 @@ class MqttWanLink:
         return True
 
     async def start(
-        self, handler: CommandHandler, on_refused: RefusalHandler | None = None
+        self,
+        handler: CommandHandler,
+        on_refused: RefusalHandler | None = None,
+        codec: WanCodec | None = None,
     ) -> None:
         """Connect, waiting up to `connect_wait_s` for the broker; keeps retrying after that.
 
         `handler(command)` returns the result data or raises SmartMeterError; either way the
-        head-end gets a result with the command's request id (clause 6.1.11).
+        head-end gets a result with the command's request id (clause 6.1.11). `codec` seals
+        and opens every payload (`hal.wan_codec`; plain JSON if None).
         """
         self._handler = handler
         self._on_refused = on_refused
+        if codec is not None:
+            self._codec = codec
         self._session.start()
         if not await self.wait_connected(self._connect_wait_s):
             LOGGER.warning(
@@ -297,7 +310,9 @@ class MqttWanLink:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         status = self._publish(
-            topic(self.hub_id, Channel.STATUS), self._status(HubState.OFFLINE), retain=True
+            topic(self.hub_id, Channel.STATUS),
+            self._codec.seal(Channel.STATUS, self._status(HubState.OFFLINE)),
+            retain=True,
         )
         if self.connected:
             with contextlib.suppress(TimeoutError):
@@ -307,7 +322,8 @@ class MqttWanLink:
     async def publish_event(self, event: EventReport, timeout: float = PUBLISH_WAIT_S) -> None:
         """Send an event up (clause 18.6) and wait for the broker to take it (its PUBACK);
         TransientLinkError if it did not within `timeout` seconds."""
-        sent = self._publish(topic(self.hub_id, Channel.EVENT), event_to_json(event))
+        sealed = self._codec.seal(Channel.EVENT, event_to_json(event))
+        sent = self._publish(topic(self.hub_id, Channel.EVENT), sealed)
         try:
             await asyncio.wait_for(asyncio.shield(sent), timeout)
         except TimeoutError:
@@ -328,16 +344,26 @@ class MqttWanLink:
 
     def _on_connect(self) -> None:
         self._publish(
-            topic(self.hub_id, Channel.STATUS), self._status(HubState.ONLINE), retain=True
+            topic(self.hub_id, Channel.STATUS),
+            self._codec.seal(Channel.STATUS, self._status(HubState.ONLINE)),
+            retain=True,
         )
 
     def _ack(self, request_id: str, status: AckStatus, reason: str | None = None) -> None:
         ack = CommandAck(request_id, status, None if reason is None else fit_text(reason))
-        self._publish(topic(self.hub_id, Channel.ACK), ack.to_json())
+        sealed = self._codec.seal(Channel.ACK, ack.to_json(), request_id)
+        self._publish(topic(self.hub_id, Channel.ACK), sealed)
 
     def _on_command(self, name: str, payload: bytes) -> None:
         try:
-            command = WanCommand.from_json(payload)
+            command = self._codec.open_command(payload)
+        except SecurityRefusal as exc:
+            # 17.2.1, 18.11.j: unsigned, forged, replayed... refused; the codec logged it.
+            header = exc.header
+            ref = header.ref if header is not None and header.ref else peek_request_id(payload)
+            if ref is not None:
+                self._ack(ref, AckStatus.REJECTED, str(exc))
+            return
         except DecodeError as exc:
             # Clause 18.11.j: a malformed WAN message is detected and refused, never executed.
             request_id = peek_request_id(payload)
@@ -377,6 +403,7 @@ class MqttWanLink:
             LOGGER.exception("hub %s: command %s failed", self.hub_id, command.id)
             error = fit_text(f"internal error: {exc!r}")
             result = CommandResult(command.id, ok=False, error=error).to_json()
+        result = self._codec.seal(Channel.RESULT, result, command.id)
         if command.id in self._seen:
             self._seen[command.id] = result
         self._publish(topic(self.hub_id, Channel.RESULT), result)

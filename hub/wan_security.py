@@ -1,0 +1,254 @@
+"""The hub's end of the sealed WAN (`protocol.wan_security`; 17.2.1, 17.2.4, 18.11.j, 6.1.4).
+
+Every command must come sealed by a supplier or the network operator, addressed to the hub or
+to one of its devices, with a fresh counter; it must name a device its originator serves
+(`hub.wan_roles`). Anything else is refused before it reaches the bridge: the refusal is logged
+as a security event (Unauthenticated message, Malformed message or Command refused) and the
+reason goes back in the ack, sealed to the originator if its signature held, else to the network
+operator. Nothing else happens.
+
+What the hub sends is sealed too, with counters that never go back (reserved in blocks in the
+store before use, like the NCP's frame counters): acks signed by the hub; a command's result
+signed by the device it was about and encrypted to whoever sent the command; events, status and
+anything naming a device (`"device"` or `"source"`) signed by that device and encrypted to its
+supplier, the rest signed by the hub and encrypted to the network operator.
+
+The replay window of each originator is saved in the hub's store in the transaction that
+accepts the command, so a restart neither forgets a counter nor refuses a new one.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from firmware.rig import Rig
+from firmware.wan_parties import operator_of, suppliers_of
+from hal.ports import NonVolatileStore
+from protocol.errors import DecodeError
+from protocol.event_codes import EventCode
+from protocol.wan import Channel, WanCommand, peek_request_id
+from protocol.wan_security import (
+    Header,
+    KeyRing,
+    Refusal,
+    ReplayWindow,
+    SecurityRefusal,
+    device_party,
+    hub_party,
+    open_envelope,
+    peek_header,
+    seal,
+)
+
+from .han.commissioning import RecordEvent
+from .wan_roles import OPERATOR_COMMANDS, OPERATOR_ONLY, DeviceRoles
+
+__all__ = ["HubWanSecurity"]
+
+LOGGER = logging.getLogger(__name__)
+_WINDOWS = "wan_windows"
+_COUNTERS = "wan_counters"
+COUNTER_BLOCK = 64
+ROUTES_KEPT = 1000
+_EVENT_OF = {
+    Refusal.MALFORMED: EventCode.MALFORMED_MESSAGE,
+    Refusal.OVERSIZED: EventCode.MALFORMED_MESSAGE,
+    Refusal.NOT_SERVED: EventCode.COMMAND_REFUSED,
+    Refusal.COMMS_DISABLED: EventCode.COMMAND_REFUSED,
+}
+
+
+@dataclass(frozen=True)
+class _Route:
+    """Where the answers to one command go: signed by `signer`, encrypted to `reply_to`."""
+
+    reply_to: str
+    signer: str
+
+
+class HubWanSecurity:
+    """`hal.wan_codec.WanCodec` that seals and opens, for the hub of `rig`."""
+
+    def __init__(
+        self,
+        rig: Rig,
+        ring: KeyRing,
+        store: NonVolatileStore,
+        roles: DeviceRoles,
+        record: RecordEvent,
+        random_bytes: Callable[[int], bytes] = secrets.token_bytes,
+    ) -> None:
+        self._rig, self._ring, self._store = rig, ring, store
+        self._roles, self._record, self._random = roles, record, random_bytes
+        self.hub = hub_party(rig.hub.wan_id)
+        self.operator = operator_of(rig)
+        self._suppliers = {party: name for name, party in suppliers_of(rig).items()}
+        self._devices = {device_party(rig.hub.wan_id, name): name for name in rig.devices}
+        self._routes: OrderedDict[str, _Route] = OrderedDict()
+        self._next: dict[str, int] = {}
+        self._ceiling: dict[str, int] = {}
+        # The last will is sealed on paho's thread, everything else on the loop's.
+        self._counter_lock = threading.Lock()
+
+    # -- down: commands --------------------------------------------------------------------------
+
+    def open_command(self, payload: bytes) -> WanCommand:
+        try:
+            command, sender = self._check(payload)
+        except SecurityRefusal as exc:
+            self._refused(exc, payload)
+            raise
+        self._remember(command.id, _Route(sender, self._signer(command.device)))
+        return command
+
+    def _check(self, payload: bytes) -> tuple[WanCommand, str]:
+        header = peek_header(payload)
+        me = header.recipient if header is not None else self.hub
+        if me not in self._ring.own:
+            raise SecurityRefusal(Refusal.WRONG_RECIPIENT, f"addressed to {me}", header)
+        key = f"{header.sender}|cmd" if header is not None else ""
+        window = ReplayWindow.from_json(self._store.get(_WINDOWS, key, [-1, 0]))
+        opened = open_envelope(
+            payload,
+            channel=Channel.CMD.value,
+            me=me,
+            my_keys=self._ring.own[me],
+            directory=self._ring.directory,
+            window=window,
+        )
+        sender = opened.header.sender
+        try:
+            command = WanCommand.from_json(opened.payload)
+        except DecodeError as exc:
+            raise SecurityRefusal(
+                Refusal.MALFORMED, str(exc), opened.header, authentic=True
+            ) from None
+        if command.id != opened.header.ref:
+            raise SecurityRefusal(
+                Refusal.MALFORMED, "request id differs from ref", opened.header, authentic=True
+            )
+        try:
+            self._authorise(sender, me, command, opened.header)
+        except SecurityRefusal as exc:
+            raise SecurityRefusal(exc.reason, exc.detail, exc.header, authentic=True) from None
+        # Acceptance: the counter is taken in the same transaction that records it.
+        with self._store.transaction() as tx:
+            self._store.put(_WINDOWS, key, window.accept(opened.header.counter).to_json(), tx=tx)
+        return command, sender
+
+    def _authorise(self, sender: str, me: str, command: WanCommand, header: Header) -> None:
+        device = command.device
+        if device not in self._rig.devices:
+            raise SecurityRefusal(Refusal.NOT_SERVED, f"no device {device!r} on this hub", header)
+        if me != self.hub and self._devices.get(me) != device:
+            raise SecurityRefusal(
+                Refusal.WRONG_RECIPIENT, f"sealed to {me}, about {device}", header
+            )
+        if sender == self.operator:
+            if command.type not in OPERATOR_COMMANDS:
+                raise SecurityRefusal(
+                    Refusal.NOT_SERVED,
+                    f"the network operator may not {command.type} {device}",
+                    header,
+                )
+            return
+        supplier = self._suppliers.get(sender)
+        owner = self._roles.supplier(device)
+        if supplier is None or supplier != owner or command.type in OPERATOR_ONLY:
+            raise SecurityRefusal(
+                Refusal.NOT_SERVED, f"{sender} does not serve {device} for {command.type}", header
+            )
+        if self._roles.wan_disabled(device):
+            raise SecurityRefusal(
+                Refusal.COMMS_DISABLED, f"WAN communications of {device} are disabled", header
+            )
+
+    def _refused(self, exc: SecurityRefusal, payload: bytes) -> None:
+        header = exc.header
+        ref = header.ref if header is not None and header.ref else peek_request_id(payload)
+        # An answer goes back to the originator only if it proved who it is; else to the
+        # network operator, who watches the hub's security.
+        reply_to = header.sender if exc.authentic and header is not None else self.operator
+        if ref:
+            self._remember(ref, _Route(reply_to, self.hub))
+        code = _EVENT_OF.get(exc.reason, EventCode.UNAUTHENTICATED_MESSAGE)
+        LOGGER.warning("hub: WAN command refused (%s): %s", code.title, exc)
+        self._record(
+            code,
+            {
+                "link": "WAN",
+                "request_id": ref,
+                "reason": str(exc)[:200],
+                "originator": header.sender if header is not None else None,
+            },
+        )
+
+    def _signer(self, device: str) -> str:
+        return (
+            device_party(self._rig.hub.wan_id, device) if device in self._rig.devices else self.hub
+        )
+
+    def _remember(self, ref: str, route: _Route) -> None:
+        self._routes[ref] = route
+        self._routes.move_to_end(ref)
+        while len(self._routes) > ROUTES_KEPT:
+            self._routes.popitem(last=False)
+
+    # -- up: everything the hub sends ------------------------------------------------------------
+
+    def seal(self, channel: Channel, payload: bytes, ref: str | None = None) -> bytes:
+        route = self._route(channel, payload, ref)
+        return seal(
+            payload,
+            channel=channel.value,
+            sender=route.signer,
+            sender_keys=self._ring.own[route.signer],
+            recipient=route.reply_to,
+            recipient_keys=self._ring.directory[route.reply_to],
+            counter=self._counter(f"{route.signer}|{channel.value}"),
+            nonce=self._random(12),
+            ref=ref or "",
+        )
+
+    def _route(self, channel: Channel, payload: bytes, ref: str | None) -> _Route:
+        if channel in (Channel.ACK, Channel.RESULT):
+            route = self._routes.get(ref or "", _Route(self.operator, self.hub))
+            return route if channel is Channel.RESULT else _Route(route.reply_to, self.hub)
+        device = _named_device(payload)
+        if device in self._rig.devices:
+            supplier = suppliers_of(self._rig)[self._roles.supplier(device)]
+            return _Route(supplier, self._signer(device))
+        return _Route(self.operator, self.hub)
+
+    def _counter(self, key: str) -> int:
+        """The next counter of a (signer, channel) stream; never repeats, even after a crash."""
+        with self._counter_lock:
+            return self._take(key)
+
+    def _take(self, key: str) -> int:
+        if key not in self._next:
+            self._next[key] = self._ceiling[key] = int(self._store.get(_COUNTERS, key, 0))
+        counter = self._next[key]
+        if counter >= self._ceiling[key]:
+            self._ceiling[key] = counter + COUNTER_BLOCK
+            self._store.put(_COUNTERS, key, self._ceiling[key])
+        self._next[key] = counter + 1
+        return counter
+
+
+def _named_device(payload: bytes) -> str | None:
+    """The device a message is about (`device`, or an event's `source`), if it says."""
+    try:
+        obj = json.loads(payload)
+    except ValueError:
+        return None
+    if not isinstance(obj, dict):
+        return None
+    name = obj.get("device", obj.get("source"))
+    return name if isinstance(name, str) else None
