@@ -11,7 +11,7 @@ import argparse
 from typing import Any
 
 from firmware.rig import Rig
-from tools import cli_field
+from tools import cli_field, cli_security
 from tools.cli_common import UsageError, add_rig_option, print_json, rig_from
 from tools.headend import client
 from tools.launcher import HEADEND
@@ -19,6 +19,11 @@ from tools.launcher import HEADEND
 
 def add_parsers(commands: Any) -> None:
     headend = commands.add_parser("headend", help="the head-end simulator of a running rig")
+    headend.add_argument(
+        "--supplier",
+        metavar="NAME",
+        help="act as this supplier (default: the device's own; README 'WAN security')",
+    )
     actions = headend.add_subparsers(dest="action", required=True, metavar="ACTION")
     read = actions.add_parser(
         "read",
@@ -60,6 +65,7 @@ def add_parsers(commands: Any) -> None:
     add_rig_option(events)
     events.set_defaults(handler=headend_events)
     cli_field.add_headend_actions(actions)
+    cli_security.add_headend_actions(actions)
 
 
 def _device_rig(args: argparse.Namespace) -> Rig:
@@ -74,19 +80,21 @@ def headend_read(args: argparse.Namespace) -> int:
     rig = _device_rig(args)
     if not 0 < args.timeout <= 600:
         raise UsageError("--timeout must be a number of seconds from 0 to 600")
-    print_json(client.read(rig.control_path(HEADEND), args.device, args.timeout))
+    print_json(client.read(rig.control_path(HEADEND), args.device, args.timeout, args.supplier))
     return 0
 
 
 def headend_remove(args: argparse.Namespace) -> int:
     rig = _device_rig(args)
-    print_json(client.remove(rig.control_path(HEADEND), args.device))
+    control = rig.control_path(HEADEND)
+    print_json(client.remove(control, args.device, supplier=args.supplier))
     return 0
 
 
 def headend_commission(args: argparse.Namespace) -> int:
     rig = _device_rig(args)
-    print_json(client.commission(rig.control_path(HEADEND), args.device))
+    control = rig.control_path(HEADEND)
+    print_json(client.commission(control, args.device, supplier=args.supplier))
     return 0
 
 

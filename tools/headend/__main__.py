@@ -11,16 +11,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import signal
 import sys
 from pathlib import Path
 
 from hal.control_socket import ControlServer
+from hal.real.wan_keys import load_ring
 from protocol.errors import ConfigError
 from tools.headend.field_service import FieldService
 from tools.headend.field_store import FieldStore
-from tools.headend.inventory import load_inventory
+from tools.headend.inventory import Inventory, load_inventory
+from tools.headend.security import HeadendSecurity, ring_parties, roles_from_inventory
 from tools.headend.service import HeadEnd, utc_now
 from tools.headend.store import HeadendStore
 
@@ -43,6 +46,11 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         help="the meters' factory passwords (JSON, the supplier's copy) to take in at start",
     )
+    parser.add_argument(
+        "--keys",
+        type=Path,
+        help="the rig's WAN key folder: seal every WAN payload (README 'WAN security')",
+    )
     parser.add_argument("--log-level", default="INFO", help="logging level (default INFO)")
     return parser
 
@@ -50,7 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
 async def run(args: argparse.Namespace) -> None:
     inventory = load_inventory(args.inventory)
     store = HeadendStore(args.db)
-    headend = HeadEnd(args.broker_host, args.broker_port, inventory, store)
+    security = _security(args, inventory)
+    headend = HeadEnd(args.broker_host, args.broker_port, inventory, store, security=security)
     field = FieldService(inventory, FieldStore(args.db), headend.command, utc_now)
     if args.factory_passwords is not None:
         field.load_factory_passwords(args.factory_passwords)
@@ -75,7 +84,19 @@ async def run(args: argparse.Namespace) -> None:
         await headend.stop()
         field.store.close()
         store.close()
+        if security is not None:
+            security.close()
         LOGGER.info("head-end stopped")
+
+
+def _security(args: argparse.Namespace, inventory: Inventory) -> HeadendSecurity | None:
+    """The sealed WAN's keys, if the head-end was given its key folder."""
+    if args.keys is None:
+        return None
+    data = json.loads(args.inventory.read_text())
+    roles = roles_from_inventory(data, str(args.inventory), list(inventory.devices))
+    ring = load_ring(args.keys, *ring_parties(roles, inventory.hubs()))
+    return HeadendSecurity(ring, roles, args.db)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -21,38 +21,66 @@ def _strip(reply: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in reply.items() if k != "ok"}
 
 
-def read(control_path: Path, device: str, timeout: float = READ_DEADLINE_S) -> dict[str, Any]:
-    """On-demand read of `device` through its hub.
+def device_command(
+    control_path: Path,
+    action: str,
+    device: str,
+    timeout: float = READ_DEADLINE_S,
+    supplier: str | None = None,
+    **fields: Any,
+) -> dict[str, Any]:
+    """A command about `device` through its hub, given by `supplier` (None: the device's own
+    supplier, or the network operator for its commands; README "WAN security").
 
     Returns {"device", "hub_id", "request_id", "round_trip_s", "data"}.
     """
-    reply = request_sync(
-        Path(control_path), "read", timeout + _SOCKET_MARGIN_S, device=device, timeout_s=timeout
-    )
-    return _strip(reply)
-
-
-def remove(control_path: Path, device: str, timeout: float = READ_DEADLINE_S) -> dict[str, Any]:
-    """Remove `device` from its HAN (clause 17.2.6): it cannot join again until commissioned.
-
-    Returns {"device", "hub_id", "request_id", "round_trip_s", "data"}.
-    """
-    reply = request_sync(
-        Path(control_path), "remove", timeout + _SOCKET_MARGIN_S, device=device, timeout_s=timeout
-    )
-    return _strip(reply)
-
-
-def commission(control_path: Path, device: str, timeout: float = READ_DEADLINE_S) -> dict[str, Any]:
-    """Commission `device` on its HAN again: its hub gives the trust centre its key."""
+    if supplier is not None:
+        fields["supplier"] = supplier
     reply = request_sync(
         Path(control_path),
-        "commission",
+        action,
         timeout + _SOCKET_MARGIN_S,
         device=device,
         timeout_s=timeout,
+        **fields,
     )
     return _strip(reply)
+
+
+def read(
+    control_path: Path, device: str, timeout: float = READ_DEADLINE_S, supplier: str | None = None
+) -> dict[str, Any]:
+    """On-demand read of `device` through its hub."""
+    return device_command(control_path, "read", device, timeout, supplier)
+
+
+def remove(
+    control_path: Path, device: str, timeout: float = READ_DEADLINE_S, supplier: str | None = None
+) -> dict[str, Any]:
+    """Remove `device` from its HAN (clause 17.2.6): it cannot join again until commissioned."""
+    return device_command(control_path, "remove", device, timeout, supplier)
+
+
+def commission(
+    control_path: Path, device: str, timeout: float = READ_DEADLINE_S, supplier: str | None = None
+) -> dict[str, Any]:
+    """Commission `device` on its HAN again: its hub gives the trust centre its key."""
+    return device_command(control_path, "commission", device, timeout, supplier)
+
+
+def change_supplier(control_path: Path, device: str, to: str) -> dict[str, Any]:
+    """The network operator moves `device` to supplier `to` (12.6)."""
+    return device_command(control_path, "change_supplier", device, to=to)
+
+
+def disable_comms(control_path: Path, device: str, link: str = "both") -> dict[str, Any]:
+    """The network operator disables `device`'s WAN and/or HAN communications (17.2.22)."""
+    return device_command(control_path, "disable_comms", device, link=link)
+
+
+def restore_comms(control_path: Path, device: str, link: str = "both") -> dict[str, Any]:
+    """And restores them (17.2.23)."""
+    return device_command(control_path, "restore_comms", device, link=link)
 
 
 def status(control_path: Path, timeout: float = 5.0) -> dict[str, Any]:

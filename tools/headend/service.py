@@ -26,7 +26,7 @@ from typing import Any
 from hal import trace
 from hal.control_socket import ControlError, Handler, Reply, Request
 from hal.real.mqtt_wan import MqttSession
-from protocol.errors import DecodeError, TransientLinkError
+from protocol.errors import ConfigError, DecodeError, TransientLinkError
 from protocol.wan import (
     AckStatus,
     Channel,
@@ -41,7 +41,9 @@ from protocol.wan import (
     request_id,
     topic,
 )
+from protocol.wan_security import Refusal, SecurityRefusal
 from tools.headend.inventory import Inventory
+from tools.headend.security import HeadendSecurity
 from tools.headend.store import HeadendStore
 
 LOGGER = logging.getLogger(__name__)
@@ -75,8 +77,11 @@ class HeadEnd:
         *,
         client_id: str = "smartmeter-headend",
         clock: Clock = utc_now,
+        security: HeadendSecurity | None = None,
     ) -> None:
         self.inventory, self.store, self._clock = inventory, store, clock
+        #: Seals commands and opens what comes up (tools/headend/security.py); None: plain JSON.
+        self.security = security
         self._pending: dict[str, _Pending] = {}
         self._session = MqttSession(
             broker_host,
@@ -110,6 +115,9 @@ class HeadEnd:
             "commission": self._control_commission,
             "status": self._control_status,
             "events": self._control_events,
+            "change_supplier": self._control_change_supplier,
+            "disable_comms": self._control_disable_comms,
+            "restore_comms": self._control_restore_comms,
         }
 
     # -- uplink ----------------------------------------------------------------------------------
@@ -118,9 +126,11 @@ class HeadEnd:
         received_at = self._clock()
         try:
             hub_id, channel = parse_topic(name)
+            if channel is Channel.STATUS and not payload:  # someone cleared the retained status
+                return
+            if self.security is not None:
+                payload = self._opened(channel, payload)
             if channel is Channel.STATUS:
-                if not payload:  # someone cleared the retained status
-                    return
                 self.store.record_status(hub_id, HubStatus.from_json(payload), received_at)
             elif channel is Channel.ACK:
                 ack = CommandAck.from_json(payload)
@@ -136,10 +146,21 @@ class HeadEnd:
                 self._resolve(result.id, hub_id, lambda p: p.result, result)
             elif channel is Channel.EVENT:
                 self.store.record_event(hub_id, event_from_json(payload), received_at)
+        except SecurityRefusal as exc:
+            if exc.reason is Refusal.REPLAYED:  # a QoS 1 duplicate or a retained status again
+                LOGGER.debug("already taken on %s: %s", name, exc)
+                return
+            LOGGER.warning("refused message on %s: %s", name, exc)
+            self.store.record_rejected(name, payload, str(exc), received_at)
         except DecodeError as exc:
             # Clause 18.11.j: malformed WAN messages are detected, kept for diagnosis, not used.
             LOGGER.warning("refused message on %s: %s", name, exc)
             self.store.record_rejected(name, payload, str(exc), received_at)
+
+    def _opened(self, channel: Channel, payload: bytes) -> bytes:
+        """The payload of a sealed message (17.2.1), checked and decrypted."""
+        assert self.security is not None
+        return self.security.open(channel, payload).payload
 
     def _resolve(
         self,
@@ -168,13 +189,21 @@ class HeadEnd:
         deadline_s: float = READ_DEADLINE_S,
         args: dict[str, Any] | None = None,
         secret: bool = False,
+        supplier: str | None = None,
     ) -> Reply:
         """Send `kind` about a device to its hub and wait for the ack and the result; a
-        `secret` command's arguments (a password) are not kept in the head-end's log."""
+        `secret` command's arguments (a password) are not kept in the head-end's log. The
+        command is given by `supplier` (default: the device's own, or the network operator for
+        its commands) when the WAN is sealed."""
         what = kind.value
         try:
             device = self.inventory.device(device_name)
-        except LookupError as exc:
+            acting = (
+                self.security.acting_party(kind, device.name, supplier)
+                if self.security is not None
+                else None
+            )
+        except (LookupError, ConfigError) as exc:
             raise ControlError(str(exc)) from None
         command = WanCommand(
             id=request_id(secrets.token_bytes(16)),
@@ -192,7 +221,12 @@ class HeadEnd:
             self.store.record_command(device.hub_id, kept if secret else command, self._clock())
             try:
                 sent = trace.stamp()
-                self._session.publish(topic(device.hub_id, Channel.CMD), command.to_json())
+                payload = (
+                    self.security.seal_command(command, device.hub_id, acting)
+                    if self.security is not None and acting is not None
+                    else command.to_json()
+                )
+                self._session.publish(topic(device.hub_id, Channel.CMD), payload)
             except TransientLinkError as exc:
                 raise ControlError(f"cannot send the {what} of {device.name}: {exc}") from None
             try:
@@ -216,6 +250,8 @@ class HeadEnd:
             raise ControlError(
                 f"hub {device.hub_id} could not {what} {device.name}: {result.error}"
             )
+        if kind is CommandType.CHANGE_SUPPLIER and self.security is not None and result.data:
+            self.security.set_owner(device.name, str(result.data.get("supplier")))
         reply: Reply = {
             "device": device.name,
             "hub_id": device.hub_id,
@@ -256,7 +292,26 @@ class HeadEnd:
     async def _control_commission(self, request: Request) -> Reply:
         return await self._control_command(CommandType.COMMISSION, request)
 
-    async def _control_command(self, kind: CommandType, request: Request) -> Reply:
+    async def _control_change_supplier(self, request: Request) -> Reply:
+        to = request.get("to")
+        if not isinstance(to, str):
+            raise ControlError('change_supplier needs "to": the new supplier\'s name')
+        return await self._control_command(CommandType.CHANGE_SUPPLIER, request, {"supplier": to})
+
+    async def _control_disable_comms(self, request: Request) -> Reply:
+        link = request.get("link", "both")
+        return await self._control_command(CommandType.DISABLE_COMMS, request, {"link": link})
+
+    async def _control_restore_comms(self, request: Request) -> Reply:
+        link = request.get("link", "both")
+        return await self._control_command(CommandType.RESTORE_COMMS, request, {"link": link})
+
+    async def _control_command(
+        self, kind: CommandType, request: Request, args: dict[str, Any] | None = None
+    ) -> Reply:
+        supplier = request.get("supplier")
+        if supplier is not None and not isinstance(supplier, str):
+            raise ControlError("supplier must be a supplier's name")
         device = request.get("device")
         if not isinstance(device, str):
             raise ControlError(f'{kind} needs "device": the name of a device in the inventory')
@@ -268,7 +323,7 @@ class HeadEnd:
             or not 0 < deadline <= MAX_DEADLINE_S
         ):
             raise ControlError(f"timeout must be a number of seconds in (0, {MAX_DEADLINE_S:g}]")
-        return await self.command(kind, device, float(deadline))
+        return await self.command(kind, device, float(deadline), args, supplier=supplier)
 
     async def _control_status(self, request: Request) -> Reply:
         seen = self.store.hub_statuses()

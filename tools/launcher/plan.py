@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from firmware.rig import BrokerKind, DeviceKind, Rig
+from firmware.wan_parties import all_parties
+from hal.real.wan_keys import provision
 from protocol.ieee802154 import eui64_to_str
 from protocol.nameplate import serial_number, variant_code
 from tools import broker as broker_tool
@@ -54,9 +56,14 @@ def inventory_for(rig: Rig) -> dict[str, Any]:
                 "kind": device.kind.value,
                 "serial": serial_number(device.kind.value, device.eui64),
                 "variant": variant_code(device.kind.value),
+                "supplier": device.supplier,
             }
             for name, device in rig.devices.items()
-        }
+        },
+        "roles": {
+            "suppliers": list(rig.roles.suppliers),
+            "network_operator": rig.roles.network_operator,
+        },
     }
 
 
@@ -78,6 +85,8 @@ def plan_rig(rig: Rig, broker_kind: BrokerKind, log_dir: Path) -> list[ProcessSp
             )
         )
     passwords = provision_meters(rig)
+    if rig.roles.wan_sealed:
+        provision(rig.keys_dir, all_parties(rig))  # every party's keys, before anyone starts
     specs.append(_headend(rig, log_dir, passwords))
     rig_args = ["--rig", str(rig.path)]
     specs.append(
@@ -145,4 +154,6 @@ def _headend(rig: Rig, log_dir: Path, passwords: Path) -> ProcessSpec:
         "--factory-passwords",
         str(passwords),
     ]
+    if rig.roles.wan_sealed:
+        argv += ["--keys", str(rig.keys_dir)]
     return ProcessSpec(HEADEND, argv, log_dir / f"{HEADEND}.log", "head-end simulator", control)
