@@ -162,15 +162,15 @@ def mallory() -> PartyKeys:
 Case = Callable[[Premises, WanCommand], tuple[bytes, str]]
 
 
-def forged(p: Premises, c: WanCommand) -> bytes:
+def forged(p: Premises, c: WanCommand) -> tuple[bytes, str]:
     return p.sealed(c, p.party("alpha"), signer=mallory()), c.id
 
 
-def unsigned(p: Premises, c: WanCommand) -> bytes:
+def unsigned(p: Premises, c: WanCommand) -> tuple[bytes, str]:
     return c.to_json(), c.id
 
 
-def replayed(p: Premises, c: WanCommand) -> bytes:
+def replayed(p: Premises, c: WanCommand) -> tuple[bytes, str]:
     """A captured command (carried out once, as it should) sent again."""
     captured = p.command(CommandType.DISPLAY_MESSAGE, "esme", text="ONCE")
     first = p.sealed(captured, p.party("alpha"))
@@ -180,7 +180,7 @@ def replayed(p: Premises, c: WanCommand) -> bytes:
     return first, captured.id
 
 
-def reordered(p: Premises, c: WanCommand) -> bytes:
+def reordered(p: Premises, c: WanCommand) -> tuple[bytes, str]:
     high = next(COUNTERS) + 10 * WINDOW
     status = p.command(CommandType.DEVICE_STATUS, "esme")
     p.send(p.sealed(status, p.party("alpha"), counter=high))
@@ -188,35 +188,35 @@ def reordered(p: Premises, c: WanCommand) -> bytes:
     return p.sealed(c, p.party("alpha"), counter=high - WINDOW - 1), c.id
 
 
-def tampered(p: Premises, c: WanCommand) -> bytes:
+def tampered(p: Premises, c: WanCommand) -> tuple[bytes, str]:
     envelope = bytearray(p.sealed(c, p.party("alpha")))
     envelope[-80] ^= 0x01  # inside the ciphertext
     return bytes(envelope), c.id
 
 
-def cross_supplier(p: Premises, c: WanCommand) -> bytes:
+def cross_supplier(p: Premises, c: WanCommand) -> tuple[bytes, str]:
     return p.sealed(c, p.party("beta")), c.id  # the gas supplier, about the electricity meter
 
 
-def malformed(p: Premises, c: WanCommand) -> bytes:
+def malformed(p: Premises, c: WanCommand) -> tuple[bytes, str]:
     body = json.loads(c.to_json())
     body["type"] = "explode"
     sealed = p.sealed(json.dumps(body).encode(), p.party("alpha"), recipient=p.hub, ref=c.id)
     return sealed, c.id
 
 
-def oversized(p: Premises, c: WanCommand) -> bytes:
+def oversized(p: Premises, c: WanCommand) -> tuple[bytes, str]:
     body = json.loads(c.to_json())
     return json.dumps({"id": c.id, **body, "pad": "x" * 70_000}).encode(), c.id
 
 
-def unknown_device(p: Premises, c: WanCommand) -> bytes:
+def unknown_device(p: Premises, c: WanCommand) -> tuple[bytes, str]:
     lost = p.command(CommandType.DISPLAY_MESSAGE, "nosuch", text="PWNED")
     elsewhere = WanCommand(c.id, lost.type, lost.device, lost.issued_at, lost.args)
     return p.sealed(elsewhere, p.party("alpha"), recipient=p.hub), c.id
 
 
-def operator_reads(p: Premises, c: WanCommand) -> bytes:
+def operator_reads(p: Premises, c: WanCommand) -> tuple[bytes, str]:
     return p.sealed(c, p.party("operator")), c.id  # it manages the hub; it is no supplier
 
 
