@@ -52,15 +52,15 @@ def _control(args: argparse.Namespace) -> Any:
 
 
 def headend_change_supplier(args: argparse.Namespace) -> int:
-    print_json(client.change_supplier(_control(args), args.device, args.to))
+    print_json(client.change_supplier(_control(args), args.device, args.to, args.supplier))
     return 0
 
 
 def headend_disable_comms(args: argparse.Namespace) -> int:
-    print_json(client.disable_comms(_control(args), args.device, args.link))
+    print_json(client.disable_comms(_control(args), args.device, args.link, args.supplier))
     return 0
 
 
 def headend_restore_comms(args: argparse.Namespace) -> int:
-    print_json(client.restore_comms(_control(args), args.device, args.link))
+    print_json(client.restore_comms(_control(args), args.device, args.link, args.supplier))
     return 0

@@ -68,19 +68,25 @@ def commission(
     return device_command(control_path, "commission", device, timeout, supplier)
 
 
-def change_supplier(control_path: Path, device: str, to: str) -> dict[str, Any]:
-    """The network operator moves `device` to supplier `to` (12.6)."""
-    return device_command(control_path, "change_supplier", device, to=to)
+def change_supplier(
+    control_path: Path, device: str, to: str, supplier: str | None = None
+) -> dict[str, Any]:
+    """The network operator (or, refused, `supplier`) moves `device` to supplier `to` (12.6)."""
+    return device_command(control_path, "change_supplier", device, supplier=supplier, to=to)
 
 
-def disable_comms(control_path: Path, device: str, link: str = "both") -> dict[str, Any]:
+def disable_comms(
+    control_path: Path, device: str, link: str = "both", supplier: str | None = None
+) -> dict[str, Any]:
     """The network operator disables `device`'s WAN and/or HAN communications (17.2.22)."""
-    return device_command(control_path, "disable_comms", device, link=link)
+    return device_command(control_path, "disable_comms", device, supplier=supplier, link=link)
 
 
-def restore_comms(control_path: Path, device: str, link: str = "both") -> dict[str, Any]:
+def restore_comms(
+    control_path: Path, device: str, link: str = "both", supplier: str | None = None
+) -> dict[str, Any]:
     """And restores them (17.2.23)."""
-    return device_command(control_path, "restore_comms", device, link=link)
+    return device_command(control_path, "restore_comms", device, supplier=supplier, link=link)
 
 
 def status(control_path: Path, timeout: float = 5.0) -> dict[str, Any]:
