@@ -14,7 +14,8 @@ anything naming a device (`"device"` or `"source"`) signed by that device and en
 supplier, the rest signed by the hub and encrypted to the network operator.
 
 The replay window of each originator is saved in the hub's store in the transaction that
-accepts the command, so a restart neither forgets a counter nor refuses a new one.
+accepts the command, with where its answers go (so a result sent after a restart still reaches
+the one who asked), so a restart neither forgets a counter nor refuses a new one.
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ __all__ = ["HubWanSecurity"]
 LOGGER = logging.getLogger(__name__)
 _WINDOWS = "wan_windows"
 _COUNTERS = "wan_counters"
+_ROUTES = "wan_routes"
 COUNTER_BLOCK = 64
 ROUTES_KEPT = 1000
 _EVENT_OF = {
@@ -91,6 +93,7 @@ class HubWanSecurity:
         self._suppliers = {party: name for name, party in suppliers_of(rig).items()}
         self._devices = {device_party(rig.hub.wan_id, name): name for name in rig.devices}
         self._routes: OrderedDict[str, _Route] = OrderedDict()
+        self._accepted = 0
         self._next: dict[str, int] = {}
         self._ceiling: dict[str, int] = {}
         # The last will is sealed on paho's thread, everything else on the loop's.
@@ -106,6 +109,13 @@ class HubWanSecurity:
             raise
         self._remember(command.id, _Route(sender, self._signer(command.device)))
         return command
+
+    def _prune_routes(self) -> None:
+        """Forget the stored routes of all but the last `ROUTES_KEPT` commands."""
+        stored = sorted(self._store.items(_ROUTES).items(), key=lambda item: item[1][2])
+        with self._store.transaction() as tx:
+            for ref, _ in stored[: max(0, len(stored) - ROUTES_KEPT)]:
+                self._store.delete(_ROUTES, ref, tx=tx)
 
     def _check(self, payload: bytes) -> tuple[WanCommand, str]:
         header = peek_header(payload)
@@ -137,9 +147,15 @@ class HubWanSecurity:
             self._authorise(sender, me, command, opened.header)
         except SecurityRefusal as exc:
             raise SecurityRefusal(exc.reason, exc.detail, exc.header, authentic=True) from None
-        # Acceptance: the counter is taken in the same transaction that records it.
+        # Acceptance: the counter is taken, and the answers' route kept, in one transaction.
+        route = _Route(sender, self._signer(command.device))
+        order = self._counter("routes")  # never repeats: the age of the route, for pruning
         with self._store.transaction() as tx:
             self._store.put(_WINDOWS, key, window.accept(opened.header.counter).to_json(), tx=tx)
+            self._store.put(_ROUTES, command.id, [route.reply_to, route.signer, order], tx=tx)
+        self._accepted += 1
+        if self._accepted % (ROUTES_KEPT // 10) == 0:
+            self._prune_routes()
         return command, sender
 
     def _authorise(self, sender: str, me: str, command: WanCommand, header: Header) -> None:
@@ -218,12 +234,19 @@ class HubWanSecurity:
 
     def _route(self, channel: Channel, payload: bytes, ref: str | None) -> _Route:
         if channel in (Channel.ACK, Channel.RESULT):
-            route = self._routes.get(ref or "", _Route(self.operator, self.hub))
+            route = self._routes.get(ref or "") or self._stored_route(ref)
             return route if channel is Channel.RESULT else _Route(route.reply_to, self.hub)
         device = _named_device(payload)
         if device in self._rig.devices:
             supplier = suppliers_of(self._rig)[self._roles.supplier(device)]
             return _Route(supplier, self._signer(device))
+        return _Route(self.operator, self.hub)
+
+    def _stored_route(self, ref: str | None) -> _Route:
+        """The route a command accepted before a restart left; else to the operator."""
+        stored = self._store.get(_ROUTES, ref, None) if ref else None
+        if isinstance(stored, list) and len(stored) == 3:
+            return _Route(str(stored[0]), str(stored[1]))
         return _Route(self.operator, self.hub)
 
     def _counter(self, key: str) -> int:
