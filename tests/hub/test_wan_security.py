@@ -81,7 +81,7 @@ def command_from(rig: Rig, supplier: str, device: str, counter: int) -> tuple[Wa
     return command, sealed
 
 
-@pytest.mark.req("18.11.j", "17.2.1")
+@pytest.mark.req("18.11.j", "17.2.1", "17.2.12")
 def test_a_counter_taken_before_a_restart_is_refused_after_it(rig: Rig) -> None:
     command, sealed = command_from(rig, "alpha", "esme", 7)
     hub = Hub(rig)
@@ -137,6 +137,7 @@ def test_what_the_hub_sends_never_reuses_a_counter_and_reaches_only_its_reader(r
     assert refused.value.reason is Refusal.WRONG_RECIPIENT
 
 
+@pytest.mark.req("17.2.10")
 def test_key_files_are_private_sealed_and_provisioned_once(rig: Rig) -> None:
     alpha = suppliers_of(rig)["alpha"]
     before = load_keys(rig.keys_dir, alpha)

@@ -247,7 +247,7 @@ def test_a_sealed_command_from_the_meters_supplier_is_carried_out(premises: Prem
     )
 
 
-@pytest.mark.req("18.11.j", "17.2.1", "6.1.4")
+@pytest.mark.req("18.11.j", "17.2.1", "17.2.12", "17.2.3", "6.1.4")
 @pytest.mark.parametrize(
     ("case", "reason", "code", "answered"), MATRIX, ids=[case.__name__ for case, *_ in MATRIX]
 )

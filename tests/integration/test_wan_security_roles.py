@@ -116,7 +116,7 @@ def test_nothing_on_the_broker_shows_a_reading_a_key_or_a_password(premises: Rig
     assert not leaked, f"in clear on the broker: {leaked[:5]}"
 
 
-@pytest.mark.req("6.1.4", "12.6", "18.5")
+@pytest.mark.req("6.1.4", "12.6", "18.5", "17.2.3", "17.2.17")
 def test_each_supplier_commands_only_its_meter_and_a_change_of_supplier_locks_the_old_out(
     premises: Rig,
 ) -> None:

@@ -169,6 +169,7 @@ def test_the_window_takes_each_counter_at_most_once_and_never_goes_back(
         assert ReplayWindow.from_json(window.to_json()) == window
 
 
+@pytest.mark.req("17.2.10")
 def test_keys_and_stored_forms_round_trip_and_do_not_show_secrets() -> None:
     party = KEYS[ALPHA]
     again = PartyKeys.from_secret_bytes(*party.to_secret_bytes())

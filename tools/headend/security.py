@@ -78,6 +78,9 @@ class HeadendSecurity:
         db_path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(db_path, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
+        # As the head-end's own records (tools/headend/store.py): durable across a crash of the
+        # process, which is what a counter must survive here.
+        self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
         self._next: dict[str, int] = {}
         self._ceiling: dict[str, int] = {}
