@@ -175,11 +175,11 @@ def test_the_hub_logs_every_command_it_refuses(premises: tuple[Rig, RigLauncher]
         events = bench(rig, rig.hub.name, "events", limit=100)["events"]
         return [e["detail"] for e in events if e["code"] == code]
 
-    both = wait_until(
-        lambda: (found := logged(EventCode.UNAUTHENTICATED_MESSAGE)) and len(found) == 2 and found,
-        10,
-        "both refusals logged",
-    )
+    def both_logged() -> list[dict[str, Any]] | None:
+        found = logged(EventCode.UNAUTHENTICATED_MESSAGE)
+        return found if len(found) == 2 else None
+
+    both = wait_until(both_logged, 10, "both refusals logged")
     assert all(e["link"] == "WAN" and e["reason"].startswith("unsigned") for e in both)
     assert {e["request_id"] for e in both} == {None, request}
 

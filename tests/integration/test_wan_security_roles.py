@@ -152,3 +152,13 @@ def test_the_network_operator_disables_and_restores_a_meters_wan(premises: Rig) 
     assert headend(rig, "read", "gsme")["data"]["device"] == "gsme"  # the other meter carries on
     assert headend(rig, "restore-comms", "esme", "--link", "wan")["data"]["restored"] == "wan"
     assert headend(rig, "read", "esme")["data"]["device"] == "esme"
+    # The HAN side: the gas meter is taken off the HAN until restored, then joins again.
+    assert headend(rig, "disable-comms", "gsme", "--link", "han")["data"]["disabled"] == "han"
+    wait_until(lambda: not joined(rig, "gsme"), 30, "gsme off the HAN")
+    assert headend(rig, "restore-comms", "gsme", "--link", "han")["data"]["restored"] == "han"
+    wait_until(lambda: joined(rig, "gsme"), 90, "gsme back on the HAN")
+    assert headend(rig, "read", "gsme")["data"]["device"] == "gsme"
+
+
+def joined(rig: Rig, device: str) -> bool:
+    return bool(request_sync(rig.control_path("hub"), "status", 5)["joined"][device])
