@@ -102,7 +102,7 @@ class Fixed:
     def text(self, places: int | None = None) -> str:
         """A decimal string: exactly, or rounded half-even to `places` decimals."""
         if places is None:
-            return str(self.decimal().normalize()) if self.value else "0"
+            return format(self.decimal().normalize(), "f") if self.value else "0"
         return str(self.decimal().quantize(Decimal(1).scaleb(-places), ROUND_HALF_EVEN))
 
     def __str__(self) -> str:

@@ -365,13 +365,14 @@ class TariffEngine:
         tier, block = self._tier_and_block(register)
         if events is not None:
             at = from_us(c)
-            if register != self._register or aux != self._aux:
+            # After an activation (register 0) the activation event announces the price.
+            if self._register and (register != self._register or aux != self._aux):
                 detail = {"register": str(register), "aux_load": str(aux).lower()}
                 events.append(TariffEvent(at, TariffEventKind.RATE_SWITCHED, None, detail))
-            elif tier != self._tier and tier is not None:
+            elif self._tier is not None and tier is not None and tier != self._tier:
                 detail = {"rate": str(register), "tier": str(tier + 1)}
                 events.append(TariffEvent(at, TariffEventKind.TIER_CHANGED, None, detail))
-            if block != self._block and block is not None:
+            if self._block is not None and block is not None and block != self._block:
                 detail = {"block": str(block + 1)}
                 events.append(TariffEvent(at, TariffEventKind.BLOCK_CHANGED, None, detail))
         self._register, self._aux, self._tier, self._block = register, aux, tier, block
@@ -475,6 +476,7 @@ class TariffEngine:
         st.block_key, st.block_period_wh = pricing.block_key(day), 0
         st.tou_labels = list(pricing.labels)
         self._tier = self._block = None
+        self._register = 0
         detail = {"name": tariff.name, "structure": tariff.kind.value}
         events.append(
             TariffEvent(
