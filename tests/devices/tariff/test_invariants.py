@@ -1,0 +1,331 @@
+"""Properties of the tariff engine over random tariffs, CPP events and load (hypothesis)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from devices.meter.tariff import TariffEngine
+from protocol.tariff import (
+    BlockTariff,
+    CppEvent,
+    Matrix,
+    SingleRate,
+    Tariff,
+    TimeOfUse,
+    decode_cpp_event,
+    decode_tariff,
+)
+from tests.devices.tariff.tariffs import LONDON
+
+SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# Starts near both clock changes and in plain winter.
+STARTS = [
+    datetime(2026, 3, 28, 20, tzinfo=UTC),
+    datetime(2026, 10, 24, 21, tzinfo=UTC),
+    datetime(2026, 1, 30, 22, tzinfo=UTC),
+]
+WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+prices = st.integers(-(10**6), 10**6).map(lambda v: _price(v))
+export_prices = st.integers(-(10**6), 0).map(lambda v: _price(v))
+
+
+def _price(value: int) -> str:
+    sign = "-" if value < 0 else ""
+    whole, part = divmod(abs(value), 10**6)
+    return f"{sign}{whole}.{part:06d}"
+
+
+@st.composite
+def switches(draw: st.DrawFn, numbers: list[int], key: str) -> list[dict[str, Any]]:
+    entries = []
+    for _ in range(draw(st.integers(1, 8))):
+        minute = draw(st.integers(0, 1439))
+        entry: dict[str, Any] = {
+            "start": f"{minute // 60:02d}:{minute % 60:02d}",
+            key: draw(st.sampled_from(numbers)),
+        }
+        days = draw(st.sets(st.sampled_from(WEEKDAYS), min_size=1))
+        if len(days) < 7:
+            entry["days"] = sorted(days, key=WEEKDAYS.index)
+        entries.append(entry)
+    return entries
+
+
+@st.composite
+def thresholds(draw: st.DrawFn, count: int) -> list[int]:
+    values = sorted(draw(st.sets(st.integers(1, 20_000), min_size=count, max_size=count)))
+    return values
+
+
+@st.composite
+def structures(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
+    kind = draw(st.sampled_from(["single", "tou", "matrix", "block"]))
+    if kind == "single":
+        return kind, {"import_price": draw(prices), "export_price": draw(export_prices)}
+    if kind == "tou":
+        numbers = sorted(draw(st.sets(st.integers(1, 48), min_size=1, max_size=5)))
+        registers = [
+            {"register": n, "label": f"R{n}", "import_price": draw(prices),
+             "export_price": draw(export_prices)}
+            for n in numbers
+        ]
+        return kind, {"registers": registers, "switches": draw(switches(numbers, "register"))}
+    if kind == "matrix":
+        numbers = sorted(draw(st.sets(st.integers(1, 8), min_size=1, max_size=4)))
+        rates = []
+        for n in numbers:
+            tiers = draw(st.integers(1, 4))
+            limits = draw(thresholds(tiers - 1))
+            rates.append(
+                {
+                    "rate": n,
+                    "label": f"Rate {n}",
+                    "export_price": draw(export_prices),
+                    "threshold_rates": sorted(draw(st.sets(st.sampled_from(numbers), min_size=1))),
+                    "tiers": [
+                        {"label": f"T{t + 1}", "import_price": draw(prices)}
+                        | ({"up_to_wh": limits[t]} if t < len(limits) else {})
+                        for t in range(tiers)
+                    ],
+                }
+            )
+        period = draw(st.sampled_from(["daily", "weekly", "monthly", "billing"]))
+        return kind, {"threshold_period": period, "rates": rates,
+                      "switches": draw(switches(numbers, "rate"))}
+    count = draw(st.integers(1, 4))
+    limits = draw(thresholds(count - 1))
+    blocks = [
+        {"label": f"B{b + 1}", "import_price": draw(prices)}
+        | ({"up_to_wh": limits[b]} if b < len(limits) else {})
+        for b in range(count)
+    ]
+    return kind, {"period_days": draw(st.integers(1, 3)), "blocks": blocks,
+                  "export_price": draw(export_prices)}
+
+
+@st.composite
+def tariffs(draw: st.DrawFn, start: datetime) -> Tariff:
+    kind, body = draw(structures())
+    offset = draw(st.integers(-3 * 24 * 60, 12 * 60))
+    doc: dict[str, Any] = {
+        "tariff": 1,
+        "name": "random",
+        "fuel": "electricity",
+        "effective_from": (start + timedelta(minutes=offset)).isoformat(),
+        kind: body,
+        "billing": {"period": draw(st.sampled_from(["monthly", "quarterly"])),
+                    "day": draw(st.integers(1, 28))},
+        "generation_discount": draw(export_prices),
+    }
+    if draw(st.booleans()):
+        doc["standing_charge"] = {
+            "amount": _price(draw(st.integers(0, 10**6))),
+            "period_days": draw(st.integers(1, 3)),
+        }
+    return decode_tariff(doc)
+
+
+@st.composite
+def cpp_events(draw: st.DrawFn, start: datetime) -> list[CppEvent]:
+    events = []
+    for number in range(draw(st.integers(0, 2))):
+        begin = start + timedelta(minutes=draw(st.integers(0, 36 * 60)))
+        doc: dict[str, Any] = {
+            "cpp": 1,
+            "id": number + 1,
+            "start": begin.isoformat(),
+            "end": (begin + timedelta(minutes=draw(st.integers(1, 600)))).isoformat(),
+            "threshold_wh": draw(st.integers(0, 3_000)),
+            "prices": [draw(prices), draw(prices)],
+            "refusable": False,
+        }
+        if draw(st.booleans()):
+            doc["recurrence"] = {"every_days": 1, "count": draw(st.integers(2, 3))}
+        events.append(decode_cpp_event(doc, begin))
+    return events
+
+
+@dataclasses.dataclass
+class Scenario:
+    start: datetime
+    tariff: Tariff
+    events: list[CppEvent]
+    intervals: list[tuple[int, int, int]]
+    """(minutes, import Wh per minute, export Wh per minute): uniform load in each interval."""
+
+    def engine(self) -> TariffEngine:
+        engine = TariffEngine(LONDON)
+        engine.set_passive(self.tariff)
+        for event in self.events:
+            engine.add_cpp_event(event)
+        return engine
+
+    def spans(self) -> list[tuple[datetime, datetime, int, int]]:
+        at, out = self.start, []
+        for minutes, imp, exp in self.intervals:
+            end = at + timedelta(minutes=minutes)
+            out.append((at, end, imp * minutes, exp * minutes))
+            at = end
+        return out
+
+
+@st.composite
+def scenarios(draw: st.DrawFn) -> Scenario:
+    start = draw(st.sampled_from(STARTS))
+    intervals = draw(
+        st.lists(
+            st.tuples(st.integers(1, 240), st.integers(0, 60), st.integers(0, 20)),
+            min_size=1,
+            max_size=40,
+        )
+    )
+    return Scenario(start, draw(tariffs(start)), draw(cpp_events(start)), intervals)
+
+
+def run(scenario: Scenario) -> TariffEngine:
+    engine = scenario.engine()
+    for a, b, imp, exp in scenario.spans():
+        engine.consume(a, b, imp, exp)
+    return engine
+
+
+@pytest.mark.req("16.12.1.a", "16.12.1.b", "16.13.1.b", "16.11.7", "16.19")
+@SETTINGS
+@given(scenarios())
+def test_registers_always_sum_to_the_total_register(scenario: Scenario) -> None:
+    regs = run(scenario).registers()
+    cpp = sum(sum(record.tier_wh) for record in regs.cpp)
+    assert sum(regs.tou_import_wh) + cpp == regs.import_wh
+    assert sum(regs.tou_export_wh) == regs.export_wh
+    # Before the tariff takes effect, consumption is counted (register 1) but not priced.
+    if scenario.tariff.effective_from <= scenario.start:
+        if isinstance(scenario.tariff.structure, Matrix):
+            assert sum(map(sum, regs.matrix_wh)) == sum(regs.tou_import_wh)
+        if isinstance(scenario.tariff.structure, BlockTariff):
+            assert sum(regs.block_wh) == sum(regs.tou_import_wh)
+
+
+@pytest.mark.req("16.13.1.a", "16.16", "16.22.2", "16.11.6")
+@SETTINGS
+@given(scenarios())
+def test_cost_is_consumption_times_unit_price_plus_standing_charge(scenario: Scenario) -> None:
+    # Priced from the first interval on: before its tariff, consumption is counted, not priced.
+    tariff = dataclasses.replace(scenario.tariff, effective_from=scenario.start)
+    scenario = dataclasses.replace(scenario, tariff=tariff)
+    engine = run(scenario)
+    regs = engine.registers()
+    structure = scenario.tariff.structure
+    energy_cost = 0
+    if isinstance(structure, SingleRate | TimeOfUse):
+        table = (
+            {1: (structure.import_price, structure.export_price)}
+            if isinstance(structure, SingleRate)
+            else {r.register: (r.import_price, r.export_price) for r in structure.registers}
+        )
+        for register, (imp, exp) in table.items():
+            energy_cost += regs.tou_import_wh[register - 1] * imp.value
+            energy_cost += regs.tou_export_wh[register - 1] * exp.value
+    elif isinstance(structure, Matrix):
+        for rate in structure.rates:
+            for tier, price in enumerate(rate.import_prices):
+                cell = regs.matrix_wh[rate.rate - 1][tier]
+                assert regs.matrix_cost[rate.rate - 1][tier].value == cell * price.value
+                energy_cost += cell * price.value
+            energy_cost += regs.tou_export_wh[rate.rate - 1] * rate.export_price.value
+    else:
+        for block, spec in enumerate(structure.blocks):
+            assert regs.block_cost[block].value == regs.block_wh[block] * spec.import_price.value
+            energy_cost += regs.block_wh[block] * spec.import_price.value
+        energy_cost += regs.tou_export_wh[0] * structure.export_price.value
+    prices = {e.event_id: e.prices for e in scenario.events}
+    for record in regs.cpp:
+        first, second = prices[record.event_id]
+        cost = record.tier_wh[0] * first.value + record.tier_wh[1] * second.value
+        assert record.cost.value == cost
+        energy_cost += cost
+    energy_cost += regs.gross_generation_wh * scenario.tariff.generation_discount.value
+    charge = scenario.tariff.standing_charge
+    if charge is not None and charge.amount.value:
+        assert regs.standing_charge.value % charge.amount.value == 0
+    assert regs.total_cost.value == energy_cost + regs.standing_charge.value
+
+
+@pytest.mark.req("16.12.1.d", "16.13.1.d")
+@SETTINGS
+@given(scenarios(), st.data())
+def test_splitting_an_interval_gives_the_same_registers(scenario: Scenario, data: st.DataObject) -> None:
+    whole = run(scenario)
+    index = data.draw(st.integers(0, len(scenario.intervals) - 1))
+    minutes, imp, exp = scenario.intervals[index]
+    if minutes < 2:
+        return
+    cut = data.draw(st.integers(1, minutes - 1))
+    split = dataclasses.replace(
+        scenario,
+        intervals=[
+            *scenario.intervals[:index],
+            (cut, imp, exp),
+            (minutes - cut, imp, exp),
+            *scenario.intervals[index + 1 :],
+        ],
+    )
+    assert run(split).snapshot() == whole.snapshot()
+
+
+@pytest.mark.req("16.7")
+@SETTINGS
+@given(scenarios(), st.data())
+def test_snapshot_and_restore_mid_way_gives_identical_results(scenario: Scenario, data: st.DataObject) -> None:
+    spans = scenario.spans()
+    cut = data.draw(st.integers(0, len(spans)))
+    straight, first = scenario.engine(), scenario.engine()
+    events_straight, events_restored = [], []
+    for a, b, imp, exp in spans[:cut]:
+        events_straight += straight.consume(a, b, imp, exp)
+        first.consume(a, b, imp, exp)
+    saved = json.loads(json.dumps(first.snapshot()))
+    restored = TariffEngine(LONDON, saved)
+    for a, b, imp, exp in spans[cut:]:
+        events_straight += straight.consume(a, b, imp, exp)
+        events_restored += restored.consume(a, b, imp, exp)
+    assert restored.snapshot() == straight.snapshot()
+    assert restored.registers() == straight.registers()
+    assert events_restored == events_straight[len(events_straight) - len(events_restored) :]
+
+
+def _floats(value: object, where: str = "") -> list[str]:
+    """Paths to every float inside a value: containers, dataclasses and their fields."""
+    if isinstance(value, float):
+        return [where]
+    if isinstance(value, dict):
+        return [p for k, v in value.items() for p in _floats(v, f"{where}.{k}")]
+    if isinstance(value, list | tuple | set | frozenset):
+        return [p for i, v in enumerate(value) for p in _floats(v, f"{where}[{i}]")]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return [
+            p for f in dataclasses.fields(value) for p in _floats(getattr(value, f.name), f"{where}.{f.name}")
+        ]
+    return []
+
+
+@pytest.mark.req("16.17", "13.2")
+@SETTINGS
+@given(scenarios())
+def test_no_float_anywhere_in_the_engines_results(scenario: Scenario) -> None:
+    engine = scenario.engine()
+    results: list[object] = []
+    for a, b, imp, exp in scenario.spans():
+        results.append(engine.consume(a, b, imp, exp))
+        results.append(engine.price_at(b))
+    results += [engine.registers(), engine.registers().document(), engine.snapshot()]
+    assert _floats(results) == []
+    # And the detector itself sees a float hidden in a result.
+    assert _floats([{"x": (1, 2.5)}]) == ["[0].x[1]"]
