@@ -67,7 +67,7 @@ _Window = tuple[int, int, int, int]
 
 
 def _energy(name: str, value: int) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+    if type(value) is not int or value < 0:  # bool is not energy either
         raise LocalProtocolError(f"{name} is a non-negative int of Wh, got {value!r}")
     return value
 
@@ -87,6 +87,8 @@ class TariffEngine:
             event = decode_cpp_event(doc, from_us(0), "cpp event")
             self._events[event.event_id] = event
         self._windows: list[_Window] = []
+        self._starts: list[int] = []
+        self._longest = 0
         self._edges: list[int] = []
         self._records: dict[tuple[int, int], list[int]] = {(r[0], r[1]): r for r in st.cpp_records}
         self._build_windows()
@@ -363,7 +365,12 @@ class TariffEngine:
         register, aux = day.registers[self._index], day.aux_load[self._index]
         self._update_cpp(c, events)
         tier, block = self._tier_and_block(register)
-        if events is not None:
+        if events is not None and (
+            register != self._register
+            or aux != self._aux
+            or tier != self._tier
+            or block != self._block
+        ):
             at = from_us(c)
             # After an activation (register 0) the activation event announces the price.
             if self._register and (register != self._register or aux != self._aux):
@@ -560,15 +567,17 @@ class TariffEngine:
     def _build_windows(self) -> None:
         windows = [w for e in self._events.values() for w in self._expand(e)]
         self._windows = sorted(windows)
+        self._starts = [w[0] for w in self._windows]
+        self._longest = max((w[1] - w[0] for w in windows), default=0)
         self._edges = sorted({w[0] for w in windows} | {w[1] for w in windows})
 
     def _window_at(self, at: int) -> _Window | None:
         """The occurrence in force at `at`: of overlapping events the highest id wins."""
         rejected = self._s.cpp_rejected
         best = None
-        for window in self._windows:
-            if window[0] > at:
-                break
+        # Only windows starting after at - longest can still be in force.
+        first = bisect_right(self._starts, at - self._longest)
+        for window in self._windows[first : bisect_right(self._starts, at)]:
             in_force = at < window[1] and window[2] not in rejected
             if in_force and (best is None or window[2] > best[2]):
                 best = window

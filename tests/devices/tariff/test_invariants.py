@@ -73,8 +73,12 @@ def structures(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
     if kind == "tou":
         numbers = sorted(draw(st.sets(st.integers(1, 48), min_size=1, max_size=5)))
         registers = [
-            {"register": n, "label": f"R{n}", "import_price": draw(prices),
-             "export_price": draw(export_prices)}
+            {
+                "register": n,
+                "label": f"R{n}",
+                "import_price": draw(prices),
+                "export_price": draw(export_prices),
+            }
             for n in numbers
         ]
         return kind, {"registers": registers, "switches": draw(switches(numbers, "register"))}
@@ -98,8 +102,11 @@ def structures(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
                 }
             )
         period = draw(st.sampled_from(["daily", "weekly", "monthly", "billing"]))
-        return kind, {"threshold_period": period, "rates": rates,
-                      "switches": draw(switches(numbers, "rate"))}
+        return kind, {
+            "threshold_period": period,
+            "rates": rates,
+            "switches": draw(switches(numbers, "rate")),
+        }
     count = draw(st.integers(1, 4))
     limits = draw(thresholds(count - 1))
     blocks = [
@@ -107,8 +114,11 @@ def structures(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
         | ({"up_to_wh": limits[b]} if b < len(limits) else {})
         for b in range(count)
     ]
-    return kind, {"period_days": draw(st.integers(1, 3)), "blocks": blocks,
-                  "export_price": draw(export_prices)}
+    return kind, {
+        "period_days": draw(st.integers(1, 3)),
+        "blocks": blocks,
+        "export_price": draw(export_prices),
+    }
 
 
 @st.composite
@@ -121,8 +131,10 @@ def tariffs(draw: st.DrawFn, start: datetime) -> Tariff:
         "fuel": "electricity",
         "effective_from": (start + timedelta(minutes=offset)).isoformat(),
         kind: body,
-        "billing": {"period": draw(st.sampled_from(["monthly", "quarterly"])),
-                    "day": draw(st.integers(1, 28))},
+        "billing": {
+            "period": draw(st.sampled_from(["monthly", "quarterly"])),
+            "day": draw(st.integers(1, 28)),
+        },
         "generation_discount": draw(export_prices),
     }
     if draw(st.booleans()):
@@ -261,7 +273,9 @@ def test_cost_is_consumption_times_unit_price_plus_standing_charge(scenario: Sce
 @pytest.mark.req("16.12.1.d", "16.13.1.d")
 @SETTINGS
 @given(scenarios(), st.data())
-def test_splitting_an_interval_gives_the_same_registers(scenario: Scenario, data: st.DataObject) -> None:
+def test_splitting_an_interval_gives_the_same_registers(
+    scenario: Scenario, data: st.DataObject
+) -> None:
     whole = run(scenario)
     index = data.draw(st.integers(0, len(scenario.intervals) - 1))
     minutes, imp, exp = scenario.intervals[index]
@@ -283,7 +297,9 @@ def test_splitting_an_interval_gives_the_same_registers(scenario: Scenario, data
 @pytest.mark.req("16.7")
 @SETTINGS
 @given(scenarios(), st.data())
-def test_snapshot_and_restore_mid_way_gives_identical_results(scenario: Scenario, data: st.DataObject) -> None:
+def test_snapshot_and_restore_mid_way_gives_identical_results(
+    scenario: Scenario, data: st.DataObject
+) -> None:
     spans = scenario.spans()
     cut = data.draw(st.integers(0, len(spans)))
     straight, first = scenario.engine(), scenario.engine()
@@ -311,7 +327,9 @@ def _floats(value: object, where: str = "") -> list[str]:
         return [p for i, v in enumerate(value) for p in _floats(v, f"{where}[{i}]")]
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return [
-            p for f in dataclasses.fields(value) for p in _floats(getattr(value, f.name), f"{where}.{f.name}")
+            p
+            for f in dataclasses.fields(value)
+            for p in _floats(getattr(value, f.name), f"{where}.{f.name}")
         ]
     return []
 
