@@ -71,7 +71,7 @@ def test_simulate_prints_registers_and_costs(tmp_path: Path) -> None:
     assert codes == [401, 2105, 2106]
 
 
-@pytest.mark.req("16.7", "16.5.a", "13.2")
+@pytest.mark.req("16.7")
 def test_simulate_switches_to_a_later_tariff(tmp_path: Path) -> None:
     later = json.loads((TARIFFS / "single-rate.json").read_text())
     later["effective_from"] = "2026-01-15T12:00:00+00:00"

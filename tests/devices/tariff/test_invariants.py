@@ -334,7 +334,6 @@ def _floats(value: object, where: str = "") -> list[str]:
     return []
 
 
-@pytest.mark.req("16.17", "13.2")
 @SETTINGS
 @given(scenarios())
 def test_no_float_anywhere_in_the_engines_results(scenario: Scenario) -> None:
