@@ -217,7 +217,7 @@ class TariffEngine:
         register = day.registers[index]
         i = register - 1
         tier = block = None
-        tier_label = None
+        tier_label = block_label = None
         price = pricing.import_price[i]
         if pricing.kind is StructureKind.MATRIX:
             quantity = 0 if fresh else sum(st.threshold_wh[x] for x in pricing.counted[i])
@@ -227,7 +227,7 @@ class TariffEngine:
             tier += 1
         elif pricing.kind is StructureKind.BLOCK:
             b = 0 if fresh else bisect_right(pricing.block_limits, st.block_period_wh)
-            price, block = pricing.block_prices[b], b + 1
+            price, block, block_label = pricing.block_prices[b], b + 1, pricing.block_labels[b]
         cpp = self._cpp_at(at)
         changes = [day.next_after(at)]
         edge = self._cpp_schedule.next_edge(at)
@@ -250,6 +250,7 @@ class TariffEngine:
             aux_load=day.aux_load[index],
             cpp=cpp,
             next_change=from_us(min(changes)),
+            block_label=block_label,
         )
 
     def registers(self) -> Registers:

@@ -31,6 +31,10 @@ def test_block_tariff_resolved_over_two_days() -> None:
     assert regs.block_wh[:4] == (10_000, 20_000, 18_000, 0)
     assert regs.block_cost[:3] == (Money.of("3"), Money.of("4"), Money.of("2.7"))
     assert regs.tou_import_wh[0] == 48_000
+    # A new period began at the end: the first block's price again.
+    price = engine.price_at(JAN_1 + 96 * HOUR)
+    assert price is not None
+    assert (price.block, price.block_label, str(price.import_price)) == (1, "First 5 kWh", "0.3")
     blocks = [(e.at, e.detail["block"]) for e in events if e.kind is TariffEventKind.BLOCK_CHANGED]
     assert blocks == [
         (JAN_1 + 10 * HOUR, "2"),
