@@ -108,9 +108,7 @@ def _switch(reader: Reader, registers: set[int], what: str) -> Switch:
     match = _HHMM.fullmatch(text) if isinstance(text, str) else None
     if match is None:
         raise reader.fail("start", "a local time HH:MM from 00:00 to 23:59")
-    register = reader.integer(
-        _id_key(what), 1, MAX_RATES if what == "rate" else MAX_TOU_REGISTERS
-    )
+    register = reader.integer(_id_key(what), 1, MAX_RATES if what == "rate" else MAX_TOU_REGISTERS)
     if register not in registers:
         raise reader.fail(_id_key(what), f"one of the {what}s defined: {sorted(registers)}")
     days = frozenset(range(1, 8))
