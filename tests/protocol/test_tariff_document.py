@@ -31,6 +31,7 @@ from protocol.tariff import (
     tariff_to_json,
     volume_to_energy,
 )
+from tests.devices.tariff.strategies import cpp_events, tariffs
 
 TARIFFS = Path(__file__).resolve().parents[2] / "rigs" / "tariffs"
 EXAMPLES = sorted(p for p in TARIFFS.glob("*.json") if p.name != "cpp-event.json")
@@ -289,3 +290,15 @@ def test_tou_documents_round_trip(
     ]
     tariff = decode_tariff(doc)
     assert decode_tariff(json.loads(json.dumps(encode_tariff(tariff)))) == tariff
+
+
+@pytest.mark.req("16.2", "16.14")
+@settings(max_examples=100, deadline=None)
+@given(st.data())
+def test_every_structure_round_trips_through_its_json(data: st.DataObject) -> None:
+    tariff = data.draw(tariffs(RECEIVED))
+    again = tariff_from_json(tariff_to_json(tariff))
+    assert again == tariff
+    assert encode_tariff(again) == encode_tariff(tariff)
+    for event in data.draw(cpp_events(RECEIVED)):
+        assert decode_cpp_event(json.loads(json.dumps(encode_cpp_event(event))), RECEIVED) == event

@@ -113,3 +113,16 @@ def test_quarterly_billing_period_length() -> None:
     engine.consume(JAN_1, datetime(2026, 2, 10, tzinfo=UTC), 0)
     regs = engine.registers()
     assert (regs.billing_day, regs.billing_days) == (41, 90)
+
+
+@pytest.mark.req("16.16")
+def test_a_gap_between_intervals_still_charges_its_standing_charges() -> None:
+    engine = engine_with(single("0.20", standing_charge={"amount": "0.40"}))
+    engine.consume(JAN_1, JAN_1 + HOUR, 1_000)
+    # The meter was off from 01:00 on 1 January to 12:00 on 3 January.
+    events = engine.consume(JAN_1 + 59 * HOUR, JAN_1 + 60 * HOUR, 1_000)
+    regs = engine.registers()
+    assert regs.standing_charge == Money.of("1.20")  # 1, 2 and 3 January
+    assert regs.import_cost == Money.of("0.40")
+    assert regs.cost_today == Money.of("0.60")
+    assert events == []

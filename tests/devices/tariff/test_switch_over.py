@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from devices.meter.tariff import TariffEngine, TariffEventKind
-from protocol.errors import LocalProtocolError
+from protocol.errors import DecodeError, LocalProtocolError
 from protocol.event_codes import EventCode
 from protocol.tariff import Currency, Money, UnitPrice
 from tests.devices.tariff.tariffs import JAN_1, LONDON, engine_with, single
@@ -113,3 +113,14 @@ def test_commands_are_checked() -> None:
     with pytest.raises(LocalProtocolError, match="no CPP event"):
         engine.respond_cpp(9, accept=True)
     assert engine.price_at(JAN_1) is None
+
+
+@pytest.mark.req("16.7")
+def test_a_snapshot_from_elsewhere_is_refused() -> None:
+    engine = engine_with(single("0.20"))
+    engine.consume(JAN_1, JAN_1 + HOUR, 100)
+    saved = engine.snapshot()
+    assert TariffEngine(LONDON, saved).registers() == engine.registers()
+    for broken in ({**saved, "version": 99}, {**saved, "tou_import_wh": [0] * 47}, {"x": 1}):
+        with pytest.raises(DecodeError, match="tariff engine snapshot"):
+            TariffEngine(LONDON, broken)
