@@ -101,7 +101,8 @@ class TariffEngine:
 
     def set_passive(self, tariff: Tariff) -> None:
         """Store `tariff` as the passive tariff; it becomes active exactly at its
-        effective-from instant (16.7), or at the next instant consumed if that is past."""
+        effective-from instant (16.7), or at the next instant consumed if that is past (its
+        standing charge then starts with the next period). A tariff set earlier is replaced."""
         if self._active is not None and tariff.currency is not self._currency_at(tariff):
             raise LocalProtocolError(
                 f"tariff {tariff.name!r} is in {tariff.currency}, but the registers will be in "
@@ -371,6 +372,8 @@ class TariffEngine:
             # After an activation (register 0) the activation event announces the price.
             if self._register and (register != self._register or aux != self._aux):
                 detail = {"register": str(register), "aux_load": str(aux).lower()}
+                if tier is not None:
+                    detail["tier"] = str(tier + 1)
                 events.append(TariffEvent(at, TariffEventKind.RATE_SWITCHED, None, detail))
             elif self._tier is not None and tier is not None and tier != self._tier:
                 detail = {"rate": str(register), "tier": str(tier + 1)}
