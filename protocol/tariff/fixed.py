@@ -71,7 +71,7 @@ class Fixed:
         return low <= value <= limit
 
     @classmethod
-    def parse(cls, text: str) -> Self:
+    def parse(cls, text: object) -> Self:
         """From a decimal string such as "0.24567": at most PLACES decimals, no exponent.
 
         Raises ValueError naming what is wrong; the document codec turns it into DecodeError.

@@ -45,37 +45,44 @@ class Reader:
     def has(self, key: str) -> bool:
         return key in self.obj
 
+    def value(self, key: str) -> object:
+        """The value of `key`; a DecodeError when the object lacks it."""
+        if key not in self.obj:
+            raise DecodeError(self.path, f'a key "{key}"', f"only {shown(sorted(self.obj))}")
+        return self.obj[key]
+
     def fail(self, key: str, expected: str) -> DecodeError:
         return DecodeError(f"{self.path}.{key}", expected, shown(self.obj.get(key)))
 
     def child(self, key: str) -> Reader:
-        return Reader(f"{self.path}.{key}", self.obj[key])
+        return Reader(f"{self.path}.{key}", self.value(key))
 
     def items(self, key: str, low: int, high: int) -> list[Reader]:
-        value = self.obj[key]
+        value = self.value(key)
         if not isinstance(value, list) or not low <= len(value) <= high:
             raise self.fail(key, f"a list of {low} to {high} objects")
         return [Reader(f"{self.path}.{key}[{i}]", item) for i, item in enumerate(value)]
 
     def integer(self, key: str, low: int, high: int) -> int:
-        value = self.obj[key]
+        value = self.value(key)
         if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
             raise self.fail(key, f"an integer from {low} to {high}")
         return value
 
     def boolean(self, key: str) -> bool:
-        value = self.obj[key]
+        value = self.value(key)
         if not isinstance(value, bool):
             raise self.fail(key, "true or false")
         return value
 
     def text(self, key: str, max_length: int = MAX_LABEL) -> str:
+        self.value(key)
         return require_str(self.path, self.obj, key, max_length=max_length)
 
     def fixed(self, key: str, kind: type[F], *, sign: int = 0) -> F:
         """A decimal string of `kind`; sign -1 refuses positive values, +1 negative ones."""
         try:
-            value = kind.parse(self.obj[key])
+            value = kind.parse(self.value(key))
         except ValueError as exc:
             raise self.fail(key, str(exc)) from None
         if sign * value.value < 0:
@@ -83,10 +90,11 @@ class Reader:
         return value
 
     def time(self, key: str) -> datetime:
+        self.value(key)
         return require_time(self.path, self.obj, key).astimezone(UTC)
 
     def int_list(self, key: str, low: int, high: int) -> list[int]:
-        value = self.obj[key]
+        value = self.value(key)
         if (
             not isinstance(value, list)
             or not value

@@ -302,3 +302,72 @@ def test_every_structure_round_trips_through_its_json(data: st.DataObject) -> No
     assert encode_tariff(again) == encode_tariff(tariff)
     for event in data.draw(cpp_events(RECEIVED)):
         assert decode_cpp_event(json.loads(json.dumps(encode_cpp_event(event))), RECEIVED) == event
+
+
+json_leaves = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**40), 2**40)
+    | st.floats(allow_nan=False)
+    | st.text(max_size=12)
+    | st.sampled_from(
+        ["0.1", "-0.1", "00:30", "01/04", "mon", "daily", "GBP", "2026-01-01T00:00:00Z"]
+    )
+)
+json_values = st.recursive(
+    json_leaves,
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3)
+    ),
+    max_leaves=8,
+)
+
+
+def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    found = [prefix] if prefix else []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found += _paths(item, (*prefix, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found += _paths(item, (*prefix, index))
+    return found
+
+
+def _damage(doc: dict[str, Any], data: st.DataObject) -> None:
+    """Replace or delete one to three values anywhere in `doc`."""
+    for _ in range(data.draw(st.integers(1, 3))):
+        where = data.draw(st.sampled_from(_paths(doc)))
+        target = doc
+        for key in where[:-1]:
+            target = target[key]
+        if data.draw(st.booleans()) and isinstance(target, dict):
+            del target[where[-1]]
+        else:
+            target[where[-1]] = data.draw(json_values)
+
+
+@pytest.mark.req("16.2")
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(EXAMPLES), st.data())
+def test_a_damaged_document_is_a_tariff_or_a_decode_error(path: Path, data: st.DataObject) -> None:
+    doc = json.loads(path.read_text())
+    _damage(doc, data)
+    try:
+        tariff = decode_tariff(doc)
+    except DecodeError:
+        return
+    assert decode_tariff(encode_tariff(tariff)) == tariff
+
+
+@pytest.mark.req("16.11.1")
+@settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_a_damaged_cpp_event_is_an_event_or_a_decode_error(data: st.DataObject) -> None:
+    doc = json.loads((TARIFFS / "cpp-event.json").read_text())
+    _damage(doc, data)
+    try:
+        event = decode_cpp_event(doc, RECEIVED)
+    except DecodeError:
+        return
+    assert decode_cpp_event(encode_cpp_event(event), RECEIVED) == event
