@@ -46,6 +46,9 @@ def round_div(numerator: int, denominator: int) -> int:
     return quotient
 
 
+_BOUNDS: dict[type, tuple[int, int]] = {}
+
+
 @dataclass(frozen=True, slots=True, order=True)
 class Fixed:
     """An integer count of 1/SCALE units. Subclasses fix SCALE, PLACES and the bounds."""
@@ -66,9 +69,12 @@ class Fixed:
 
     @classmethod
     def in_range(cls, value: int) -> bool:
-        limit = int(cls.LIMIT * cls.SCALE)
-        low = -limit if cls.MINIMUM is None else int(cls.MINIMUM * cls.SCALE)
-        return low <= value <= limit
+        bounds = _BOUNDS.get(cls)
+        if bounds is None:  # once per class: Decimal arithmetic is slow for a hot path
+            limit = int(cls.LIMIT * cls.SCALE)
+            low = -limit if cls.MINIMUM is None else int(cls.MINIMUM * cls.SCALE)
+            bounds = _BOUNDS[cls] = (low, limit)
+        return bounds[0] <= value <= bounds[1]
 
     @classmethod
     def parse(cls, text: object) -> Self:

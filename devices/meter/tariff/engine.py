@@ -14,7 +14,7 @@ periods, the standing charge), then CPP events start or end, then the switch ent
 
 from __future__ import annotations
 
-import copy
+import json
 from bisect import bisect_right
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
@@ -304,7 +304,8 @@ class TariffEngine:
     def snapshot(self) -> dict[str, Any]:
         """The whole state as JSON-able ints, strings and lists; `TariffEngine(tz, snapshot)`
         carries on exactly where this one is."""
-        return copy.deepcopy(self._s.to_dict())
+        # Through JSON: a deep copy of plain data, several times faster than copy.deepcopy.
+        return json.loads(json.dumps(self._s.to_dict()))  # type: ignore[no-any-return]
 
     # ------------------------------------------------------------------ time stepping
 
