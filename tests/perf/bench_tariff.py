@@ -133,6 +133,18 @@ def main() -> None:
         f"tariff engine, 8x8 (50 switches) + daily CPP: {count} half-hours in {elapsed:.3f} s CPU, "
         f"{count / elapsed:,.0f} intervals/s (goal: 17,520 in < 0.2 s)"
     )
+    engine = TariffEngine(LONDON)
+    engine.set_passive(matrix_tariff())
+    engine.add_cpp_event(daily_cpp(days))
+    for k in range(48 * 31):
+        engine.consume(START + k * HALF_HOUR, START + (k + 1) * HALF_HOUR, 200)
+    for name, call in (("snapshot()", engine.snapshot), ("registers()", engine.registers)):
+        started = time.process_time()
+        for _ in range(1000):
+            call()
+        print(
+            f"tariff engine, 8x8 after a month: {name} {time.process_time() - started:.3f} ms each"
+        )
     for switches in (1, 10, 50, 100, 200):
         elapsed, count = run(tou_tariff(switches), None, days, repeat)
         print(
