@@ -142,3 +142,29 @@ def test_a_new_tariff_takes_effect_inside_the_repeated_october_hour() -> None:
     )
     activated = [e for e in events if e.kind is TariffEventKind.TARIFF_ACTIVATED]
     assert [e.at for e in activated] == [datetime(2026, 10, 25, 1, 30, tzinfo=UTC)]
+
+
+@pytest.mark.req("16.12.1.d")
+def test_a_switch_entry_drives_the_auxiliary_load_output() -> None:
+    body = {
+        "registers": [
+            {"register": 1, "label": "Day", "import_price": "0.27"},
+            {"register": 2, "label": "Heating", "import_price": "0.09"},
+        ],
+        "switches": [
+            {"start": "00:00", "register": 1},
+            {"start": "02:00", "register": 2, "aux_load": True},
+            {"start": "05:00", "register": 1},
+        ],
+    }
+    engine = engine_with(decode_tariff(document("tou", body)))
+    day = datetime(2026, 1, 15, tzinfo=UTC)
+    events = run_flat(engine, day, day + timedelta(hours=6), HALF_HOUR, 100)
+    outputs = [
+        (e.at.hour, e.detail["aux_load"]) for e in events if e.kind is TariffEventKind.RATE_SWITCHED
+    ]
+    assert outputs == [(2, "true"), (5, "false")]
+    during = engine.price_at(day + timedelta(hours=3))
+    after = engine.price_at(day + timedelta(hours=5))
+    assert during is not None and after is not None
+    assert (during.aux_load, after.aux_load) == (True, False)
