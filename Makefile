@@ -40,6 +40,7 @@ bench: venv
 	$(BIN)/python -m tests.perf.bench_read $(RIG)
 	$(BIN)/python -m tests.perf.bench_channel
 	$(BIN)/python -m tests.perf.bench_recovery
+	$(BIN)/python -m tests.perf.bench_tariff
 
 # The long kill campaigns: `make test` runs 15 chaos rounds and 60 meter kills, this 50 and 200.
 soak: venv
