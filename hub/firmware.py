@@ -23,9 +23,9 @@ from firmware.zcl.server import ZclServer
 from hal.control_socket import ControlError, Handler, Request
 from protocol.event_codes import EventCode
 
+from .command_journal import CommandJournal
 from .commands import register_han_commands
 from .commands_commissioning import register_commissioning_commands
-from .command_journal import CommandJournal
 from .config_commands import register_config_commands
 from .han import HanNetwork
 from .hub_config import ConfigRefused, HubConfig

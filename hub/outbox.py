@@ -241,7 +241,9 @@ class Outbox:
                 if now >= due and not stream.parked:
                     if policy.count and stream.attempts >= policy.count:
                         stream.parked = True
-                        LOGGER.info("outbox %s: %d retries unanswered; resting", source, policy.count)
+                        LOGGER.info(
+                            "outbox %s: %d retries unanswered; resting", source, policy.count
+                        )
                     else:
                         stream.attempts += 1
                         stream.sent_upto = head - 1  # go back: send the window again

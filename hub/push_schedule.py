@@ -105,9 +105,7 @@ class PushSchedule:
             with contextlib.suppress(TimeoutError):
                 await wait_on_clock(self._clock, self._changed.wait(), max(wait, 0.0))
 
-    async def _run_task(
-        self, name: str, action: Callable[[], Awaitable[None]], now: float
-    ) -> None:
+    async def _run_task(self, name: str, action: Callable[[], Awaitable[None]], now: float) -> None:
         try:
             await action()
         except SmartMeterError as exc:  # a meter away from the HAN: the next slot tries again

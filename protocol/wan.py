@@ -315,7 +315,9 @@ class CommandResult:
     @classmethod
     def from_dict(cls, obj: JsonObject) -> CommandResult:
         what = cls.WHAT
-        check_keys(what, {k: v for k, v in obj.items() if k != "v"}, {"id", "ok"}, {"data", "error"})
+        check_keys(
+            what, {k: v for k, v in obj.items() if k != "v"}, {"id", "ok"}, {"data", "error"}
+        )
         ok = obj["ok"]
         if not isinstance(ok, bool):
             raise DecodeError(what, '"ok" true or false', shown(ok))

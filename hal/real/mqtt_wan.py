@@ -308,9 +308,7 @@ class MqttWanLink:
                 await asyncio.wait_for(status, 2.0)
         self._session.close()
 
-    async def publish_uplink(
-        self, message: UplinkMessage, timeout: float = PUBLISH_WAIT_S
-    ) -> None:
+    async def publish_uplink(self, message: UplinkMessage, timeout: float = PUBLISH_WAIT_S) -> None:
         """Send an outbox message up and wait for the broker to take it (its PUBACK);
         TransientLinkError if it did not within `timeout` seconds."""
         sent = self._publish(topic(self.hub_id, Channel.UPLINK), message.to_json())
