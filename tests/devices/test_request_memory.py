@@ -22,8 +22,9 @@ def test_a_request_is_done_once_across_restarts_of_the_device(tmp_path: Path) ->
             assert not memory.first_time(tx, DeviceManagement.cluster_id, 7)
             assert memory.first_time(tx, Messaging.cluster_id, 7), "ids are per cluster"
     with SqliteStore(tmp_path / "esme.sqlite") as store:  # the meter restarted
+        again = RequestMemory(store)
         with store.transaction() as tx:
-            assert not RequestMemory(store).first_time(tx, DeviceManagement.cluster_id, 7)
+            assert not again.first_time(tx, DeviceManagement.cluster_id, 7)
 
 
 @pytest.mark.req("19.1.6")
