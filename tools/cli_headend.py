@@ -149,7 +149,8 @@ def headend_alerts(args: argparse.Namespace) -> int:
     return 0
 
 
-def _json_value(text: str) -> Any:
+def json_value(text: str) -> Any:
+    """A setting's value from the command line: JSON, or else the bare word as text."""
     try:
         return json.loads(text)
     except ValueError:
@@ -163,7 +164,7 @@ def headend_config(args: argparse.Namespace) -> int:
         fields = {} if args.key is None else {"key": args.key}
         print_json(client.hub_command(control, "config_get", args.device, **fields))
     else:
-        value = _json_value(args.value)
+        value = json_value(args.value)
         print_json(
             client.hub_command(control, "config_set", args.device, key=args.key, value=value)
         )
