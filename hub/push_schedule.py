@@ -6,8 +6,7 @@ Each task runs in the slots of its interval, aligned on the epoch and shifted by
 messages held for the next exchange join the outbox and rested streams try again; every
 `push.<device>.interval_s` (0: suppressed) the device's registers are read over the HAN and
 pushed as a reading in the device's own stream; every `sync.interval_s` a sync message carries
-the hub's clock, its settings and every meter's registers (12.4; conversion factors are among
-the Metering attributes read). The last slot run of each task is kept in the store, so a hub
+the hub's clock, its settings, every meter's registers and the gas conversion factors (12.4). The last slot run of each task is kept in the store, so a hub
 that restarts neither repeats a slot nor skips the one that fell due while it was down.
 
 Interval (profile) data is the meter's profile store's to hand over (tariffs issue); this module
@@ -29,7 +28,11 @@ from firmware.rig import DeviceConfig, DeviceKind
 from hal.ports import Clock, NonVolatileStore
 from protocol.errors import SmartMeterError
 from protocol.json_fields import JsonObject
-from protocol.metering_units import metering_registers
+from protocol.metering_units import (
+    DEFAULT_CALORIFIC_VALUE,
+    GAS_CORRECTION_FACTOR,
+    metering_registers,
+)
 from protocol.wan import UplinkKind
 
 from .hub_config import HubConfig
@@ -143,5 +146,10 @@ class PushSchedule:
             "clock": datetime.fromtimestamp(self._clock.now().timestamp(), UTC).isoformat(),
             "config": self._config.snapshot(),
             "registers": registers,
+            # The gas conversion the registers' kWh use (12.4: PTZ and CV), as exact decimals.
+            "conversion": {
+                "correction_factor": str(GAS_CORRECTION_FACTOR),
+                "calorific_value_mj_m3": str(DEFAULT_CALORIFIC_VALUE),
+            },
         }
         self._outbox.enqueue("hub", UplinkKind.SYNC, body)
