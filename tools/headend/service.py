@@ -165,7 +165,10 @@ class HeadEnd:
         if message.kind is UplinkKind.RESULT and (kept or message.seq <= upto):
             # A result answered again (a redelivered command) still settles whoever waits.
             stamp = trace.stamp()
-            result = message.result()
+            try:
+                result = message.result()
+            except DecodeError:
+                return  # kept aside in `rejected` by the store
             pending = self._pending.get(result.id)
             if pending is not None:
                 pending.result_stamp = stamp
