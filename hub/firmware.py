@@ -66,6 +66,7 @@ class Hub:
             self.store,
             list(rig.devices.values()),
             self.han.read_metering,
+            signal=self.han.signal,
         )
         register_config_commands(self.journal, self.config, self.push.settings_changed)
         self._running = False

@@ -5,7 +5,7 @@ Each task runs in the slots of its interval, aligned on the epoch and shifted by
 `exchange.offset_s` (the data transmission time, 12.1.s): every `exchange.interval_s` the
 messages held for the next exchange join the outbox and rested streams try again; every
 `push.<device>.interval_s` (0: suppressed) the device's registers are read over the HAN and
-pushed as a reading in the device's own stream; every `sync.interval_s` a sync message carries
+pushed as a reading in the device's own stream, with the HAN signal quality (12.1.r); every `sync.interval_s` a sync message carries
 the hub's clock, its settings, every meter's registers and the gas conversion factors (12.4). The last slot run of each task is kept in the store, so a hub
 that restarts neither repeats a slot nor skips the one that fell due while it was down.
 
@@ -47,6 +47,8 @@ RECHECK_S = 300.0
 
 ReadRegisters = Callable[[DeviceConfig], Awaitable[dict[str, int]]]
 ProfileHook = Callable[[DeviceConfig], Awaitable[JsonObject]]
+#: The HAN link quality of a device as the hub hears it (12.1.r: short-range signal quality).
+SignalOf = Callable[[DeviceConfig], dict[str, int | None]]
 
 
 def slot_after(when: float, interval_s: float, offset_s: float) -> float:
@@ -64,10 +66,11 @@ class PushSchedule:
         devices: list[DeviceConfig],
         read: ReadRegisters,
         profile_hook: ProfileHook | None = None,
+        signal: SignalOf | None = None,
     ) -> None:
         self._config, self._outbox, self._clock, self._store = config, outbox, clock, store
         self._meters = [d for d in devices if d.kind is not DeviceKind.IHD]
-        self._read, self._profile_hook = read, profile_hook
+        self._read, self._profile_hook, self._signal = read, profile_hook, signal
         self._changed = asyncio.Event()
 
     def settings_changed(self) -> None:
@@ -128,6 +131,8 @@ class PushSchedule:
             "attributes": dict(attributes),
             **metering_registers(attributes),
         }
+        if self._signal is not None:
+            body["signal"] = dict(self._signal(device))
         if self._profile_hook is not None:
             body["profile"] = await self._profile_hook(device)
         return body

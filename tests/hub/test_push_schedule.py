@@ -62,7 +62,7 @@ async def run_schedule(
     return outbox
 
 
-@pytest.mark.req("6.1.3", "12.1.o", "12.1.t", "12.4", "18.8")
+@pytest.mark.req("6.1.3", "12.1.o", "12.1.t", "12.3", "12.4", "18.8")
 async def test_a_day_of_pushes_syncs_and_exchanges(
     store: SqliteStore, devices: list[DeviceConfig], tmp_path: Path
 ) -> None:
@@ -106,3 +106,21 @@ async def test_a_restart_neither_repeats_nor_skips_a_slot(
     clock.advance(HOUR)  # down for an hour: the slot at 3 h fell due meanwhile
     outbox = await run_schedule(store, clock, devices, 0.6 * HOUR, tmp_path / "d")
     assert len(outbox.pending("esme")) == 4, "the missed slot once, then the 4 h one"
+
+
+@pytest.mark.req("12.1.s", "19.1.10")
+async def test_exchanges_start_at_the_configured_time(
+    store: SqliteStore, devices: list[DeviceConfig], tmp_path: Path
+) -> None:
+    """Exchanges every 6 h starting at 01:00: a message held at 00:30 waits until 01:00."""
+    clock = ManualClock(START)
+    outbox = Outbox(store, LoopbackWan(tmp_path / "a"), clock)
+    config = HubConfig(store, clock, outbox, {d.name for d in devices})
+    config.set("exchange.interval_s", 6 * HOUR, by="local")
+    config.set("exchange.offset_s", HOUR, by="local")
+    config.set("sync.interval_s", 0, by="local")
+    outbox.hold("hub", UplinkKind.EVENT, {"n": 1})
+    first = await run_schedule(store, clock, devices, 0.9 * HOUR, tmp_path / "b")
+    assert first.held_count() == 1, "not before 01:00"
+    second = await run_schedule(store, clock, devices, 0.2 * HOUR, tmp_path / "c")
+    assert second.held_count() == 0 and second.pending("hub")[-1].body == {"n": 1}

@@ -31,7 +31,7 @@ def rows(db: Path, sql: str) -> list[tuple[Any, ...]]:
         connection.close()
 
 
-@pytest.mark.req("6.1.3", "12.1.o", "12.2", "18.3", "18.6", "18.8")
+@pytest.mark.req("6.1.3", "12.1.o", "12.1.r", "12.2", "18.3", "18.6", "18.8")
 def test_settings_pushes_and_alerts_through_the_premises(tmp_path: Path) -> None:
     rig = load_rig(demo_rig_copy(tmp_path, broker_kind="mosquitto"))
     with RigLauncher(rig) as launcher:
@@ -50,7 +50,9 @@ def test_settings_pushes_and_alerts_through_the_premises(tmp_path: Path) -> None
             interval=0.2,
         )
         [(data,)] = rows(headend_db, "SELECT data FROM readings WHERE device='esme' LIMIT 1")
-        assert json.loads(data)["registers"]["CurrentSummationDelivered"]["unit"] == "kWh"
+        pushed = json.loads(data)
+        assert pushed["registers"]["CurrentSummationDelivered"]["unit"] == "kWh"
+        assert pushed["signal"]["lqi"] is not None, "with the HAN link quality (12.1.r)"
 
         # Locally, on the bench: the change is a configuration-change message too (12.2).
         hub = rig.control_path(rig.hub.name)
