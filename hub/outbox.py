@@ -154,15 +154,36 @@ class Outbox:
             ).fetchone()
             if row is None or ack.upto <= int(row[1]):
                 return  # an old or repeated ack, or a stream this hub never had
-            upto = min(ack.upto, int(row[0]))  # never past what was sent
-            tx.execute("DELETE FROM outbox WHERE source = ? AND seq <= ?", (ack.source, upto))
-            tx.execute(
-                "UPDATE outbox_streams SET acked_seq = ? WHERE source = ?", (upto, ack.source)
-            )
+            last, acked = int(row[0]), int(row[1])
+            if ack.upto > last:
+                self._renumber(tx, ack.source, ack.upto - acked)
+            else:
+                tx.execute(
+                    "DELETE FROM outbox WHERE source = ? AND seq <= ?", (ack.source, ack.upto)
+                )
+                tx.execute(
+                    "UPDATE outbox_streams SET acked_seq = ? WHERE source = ?",
+                    (ack.upto, ack.source),
+                )
         stream = self._streams.setdefault(ack.source, _Stream())
         stream.attempts, stream.parked = 0, False
         stream.head_sent_at = self._clock.monotonic()
         self._wake.set()
+
+    @staticmethod
+    def _renumber(tx: Tx, source: str, shift: int) -> None:
+        """The head-end holds more of `source` than this store ever numbered: the hub's store
+        was replaced (a new hub under the same id). What is pending is numbered on from the
+        head-end's mark, so none of it is taken for a repeat and dropped."""
+        LOGGER.warning("outbox %s: the head-end is %d ahead; numbering on from it", source, shift)
+        # Through negative numbers, so no row meets another's key half-way.
+        tx.execute("UPDATE outbox SET seq = -(seq + ?) WHERE source = ?", (shift, source))
+        tx.execute("UPDATE outbox SET seq = -seq WHERE source = ?", (source,))
+        tx.execute(
+            "UPDATE outbox_streams SET last_seq = last_seq + ?, acked_seq = acked_seq + ?"
+            " WHERE source = ?",
+            (shift, shift, source),
+        )
 
     def release(self) -> int:
         """A scheduled exchange: held messages join the outbox, in the order they were held,

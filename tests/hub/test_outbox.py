@@ -128,3 +128,31 @@ async def test_held_messages_join_the_outbox_at_the_next_exchange_in_order(rig: 
     await settle(rig, 1)
     assert [u["body"]["n"] for u in rig.wan.headend.uplinks("hub-t")] == [2, 1, 3]
     assert rig.outbox.held_count() == 0
+
+
+@pytest.mark.req("19.1.6")
+async def test_a_hub_with_a_new_store_numbers_on_from_the_head_ends_mark(
+    rig: Rig, tmp_path: Path
+) -> None:
+    """The head-end already holds 1..5 of this hub's stream from its previous store: the new
+    store's messages are numbered on from 6, none dropped as a repeat."""
+    for n in range(5):
+        rig.outbox.enqueue("hub", UplinkKind.EVENT, {"old": n})
+    await settle(rig, 1)
+    assert rig.wan.kept("hub") == [1, 2, 3, 4, 5]
+    fresh = SqliteStore(tmp_path / "replaced.sqlite")
+    outbox = Outbox(fresh, rig.wan, rig.clock, lambda: rig.policy[0])
+    await rig.wan.start(lambda command: asyncio.sleep(0), on_uplink_ack=outbox.on_ack)
+    task = asyncio.get_running_loop().create_task(outbox.run())
+    try:
+        for n in range(3):
+            outbox.enqueue("hub", UplinkKind.EVENT, {"new": n})
+        await settle(rig, 61)
+        assert rig.wan.kept("hub") == [1, 2, 3, 4, 5, 6, 7, 8]
+        bodies = [u["body"] for u in rig.wan.headend.uplinks("hub-t", "hub")]
+        assert bodies[5:] == [{"new": 0}, {"new": 1}, {"new": 2}]
+        assert outbox.pending_count() == 0
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        fresh.close()
