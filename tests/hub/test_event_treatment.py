@@ -61,7 +61,7 @@ def hub(tmp_path: Path) -> Iterator[tuple[HubEvents, HubConfig, Outbox]]:
     store.close()
 
 
-@pytest.mark.req("18.1", "18.3", "18.8", "12.2", "12.1.o")
+@pytest.mark.req("18.1", "18.3", "18.8", "12.2")
 def test_each_event_is_logged_with_its_module_and_treated_as_configured(
     hub: tuple[HubEvents, HubConfig, Outbox],
 ) -> None:

@@ -87,3 +87,21 @@ def test_settings_pushes_and_alerts_through_the_premises(tmp_path: Path) -> None
         # The whole hub stream is kept once and in order.
         seqs = [s for (s,) in rows(headend_db, "SELECT seq FROM uplinks WHERE source='hub'")]
         assert seqs == list(range(1, len(seqs) + 1))
+
+
+@pytest.mark.req("18.5")
+def test_event_logs_survive_decommissioning(tmp_path: Path) -> None:
+    """A meter removed from the HAN (decommissioned) keeps its event log, and so does the hub;
+    the head-end keeps what it received."""
+    rig = load_rig(demo_rig_copy(tmp_path, broker_kind="mosquitto"))
+    with RigLauncher(rig) as launcher:
+        launcher.wait_joined(90)
+        control = rig.control_path(HEADEND)
+        before = request_sync(rig.control_path("gsme"), "events", 5, limit=1000)["events"]
+        hub_before = request_sync(rig.control_path(rig.hub.name), "events", 5, limit=1000)
+        assert client.hub_command(control, "remove", "gsme")["data"]["removed"] is True
+        after = request_sync(rig.control_path("gsme"), "events", 5, limit=1000)["events"]
+        hub_after = request_sync(rig.control_path(rig.hub.name), "events", 5, limit=1000)
+        assert {e["seq"] for e in before} <= {e["seq"] for e in after}
+        assert {e["seq"] for e in hub_before["events"]} <= {e["seq"] for e in hub_after["events"]}
+        assert any(e["code"] == 101 for e in after), "its Power up is still there"
