@@ -60,12 +60,12 @@ def register_commissioning_commands(bridge: WanBridge, han: HanNetwork, wan: Wan
 
     async def display_message(config: DeviceConfig, command: WanCommand) -> dict[str, Any]:
         text = _text_arg(command, "text", MESSAGE_MAX)
-        message_id = await han.display_message(config, text)
+        message_id = await han.display_message(config, text, command.id)
         return {"device": config.name, "message_id": message_id, "text": text}
 
     async def local_password(config: DeviceConfig, command: WanCommand) -> dict[str, Any]:
         password = _text_arg(command, "password", PASSWORD_OCTETS)
-        event_id = await han.set_local_password(config, password)
+        event_id = await han.set_local_password(config, password, command.id)
         return {"device": config.name, "password_set": True, "issuer_event_id": event_id}
 
     bridge.register(CommandType.LOCAL_PASSWORD, local_password)

@@ -14,6 +14,7 @@ from typing import Any
 from firmware.rig import DeviceKind, Rig
 from hal.control_socket import request_sync
 from tools.cli_common import UsageError, add_rig_option, component, print_json, rig_from, without_ok
+from tools.cli_headend import json_value
 
 BENCH_TIMEOUT_S = 5.0
 #: Highest load a meter accepts from the bench, in watts.
@@ -67,10 +68,21 @@ def add_parsers(commands: Any) -> None:
     for name, text in (
         ("status", "which devices have joined, and the WAN link, as JSON"),
         ("events", "the hub's recent events as JSON"),
+        ("outbox", "uplinks waiting for the head-end's ack, and for the next exchange"),
     ):
         action = hub_actions.add_parser(name, help=text, description=text)
         _common(action)
         action.set_defaults(handler=hub_command)
+    config = hub_actions.add_parser(
+        "config",
+        help="read or change a delivery setting locally (see the README's Delivery section)",
+        description="With no KEY: every setting. With KEY: its value. With KEY VALUE: change it "
+        "(VALUE is JSON; a bare word is text) and print the configuration-change message.",
+    )
+    config.add_argument("key", nargs="?", help="e.g. events.class.low, outbox.retry_count")
+    config.add_argument("value", nargs="?", help="the new value")
+    _common(config)
+    config.set_defaults(handler=hub_config)
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -126,6 +138,18 @@ def bench_load(args: argparse.Namespace) -> int:
 def hub_command(args: argparse.Namespace) -> int:
     rig = rig_from(args)
     reply = request_sync(rig.control_path(rig.hub.name), args.action, args.timeout)
+    print_json(without_ok(reply))
+    return 0
+
+
+def hub_config(args: argparse.Namespace) -> int:
+    rig = rig_from(args)
+    fields: dict[str, Any] = {}
+    if args.key is not None:
+        fields["key"] = args.key
+    if args.value is not None:
+        fields["value"] = json_value(args.value)
+    reply = request_sync(rig.control_path(rig.hub.name), "config", args.timeout, **fields)
     print_json(without_ok(reply))
     return 0
 

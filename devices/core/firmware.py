@@ -47,6 +47,8 @@ from protocol.nameplate import Nameplate
 from protocol.se import Messaging
 from protocol.zigbee_ids import BROADCAST_ENDPOINT, SE_PROFILE, ZDO_PROFILE
 
+from .request_memory import RequestMemory
+
 __all__ = ["DeviceIdentity", "Firmware"]
 #: Real seconds between join attempts (a radio matter, so real time; see `zcl_client`).
 JOIN_RETRY_REAL_S = 5.0
@@ -107,6 +109,8 @@ class Firmware:
         self.hub_signal: dict[str, int | None] = {"lqi": None, "rssi": None}
         # The hub (the ESI) sends the consumer messages, e.g. 'Welcome' (20.2.8).
         self.zcl_client.on_command(Messaging, self._messaging)
+        #: Requests from the hub already carried out, by issuer id (19.1.6).
+        self.requests = RequestMemory(self.store)
 
     # -- subclass hooks ----------------------------------------------------------------
 
@@ -134,7 +138,11 @@ class Firmware:
         if sender != TRUST_CENTRE:
             self.log.warning("message from 0x%04x ignored: only the hub sends them", sender)
         elif name in ("display_message", "display_protected_message"):
-            self.on_display_message(str(fields.message))
+            with self.store.transaction() as tx:
+                if not self.requests.first_time(tx, Messaging.cluster_id, int(fields.message_id)):
+                    self.log.info("message %d shown already: not again", int(fields.message_id))
+                    return
+                self.on_display_message(str(fields.message))
         elif name in ("cancel_message", "cancel_all_messages"):
             self.on_display_message("")
 

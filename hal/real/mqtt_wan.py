@@ -17,7 +17,6 @@ import asyncio
 import contextlib
 import logging
 import socket
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from enum import Enum
@@ -29,20 +28,20 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
-from hal.wan import CommandHandler, RefusalHandler
-from protocol.errors import DecodeError, SmartMeterError, TransientLinkError
-from protocol.event_report import EventReport
+from hal.wan import CommandHandler, RefusalHandler, UplinkAckHandler
+from protocol.errors import DecodeError, TransientLinkError
 from protocol.wan import (
     AckStatus,
     Channel,
     CommandAck,
-    CommandResult,
     HubState,
     HubStatus,
+    UplinkAck,
+    UplinkMessage,
     WanCommand,
     check_hub_id,
-    event_to_json,
     fit_text,
+    parse_topic,
     peek_request_id,
     topic,
 )
@@ -51,7 +50,7 @@ LOGGER = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 #: Longest wait between two attempts to reach the broker.
 RECONNECT_MAX_S = 8
-#: Seconds an event waits for the broker's PUBACK before the sender tries again later.
+#: Seconds an uplink message waits for the broker's PUBACK before the outbox tries again later.
 PUBLISH_WAIT_S = 5.0
 
 
@@ -226,9 +225,11 @@ class MqttSession:
 
 
 class MqttWanLink:
-    """Hub side of the WAN over MQTT (`hal.wan.WanLink`), for hub `hub_id`."""
+    """Hub side of the WAN over MQTT (`hal.wan.WanLink`), for hub `hub_id`.
 
-    DEDUP_MEMORY = 1000  # request ids remembered to ack-but-not-repeat redelivered commands
+    It keeps no memory of commands: every delivery is acknowledged and handed to the hub, whose
+    command journal (in its store) answers a repeat without carrying it out again (19.1.6).
+    """
 
     def __init__(
         self,
@@ -244,19 +245,18 @@ class MqttWanLink:
         self.hub_id = check_hub_id(hub_id)
         self._handler: CommandHandler | None = None
         self._on_refused: RefusalHandler | None = None
+        self._on_uplink_ack: UplinkAckHandler | None = None
         self._clock, self._connect_wait_s = clock, connect_wait_s
         self._session = MqttSession(
             host,
             port,
             client_id or f"smartmeter-hub-{hub_id}",
-            subscriptions=[topic(hub_id, Channel.CMD)],
-            on_message=self._on_command,
+            subscriptions=[topic(hub_id, Channel.CMD), topic(hub_id, Channel.UPLINK_ACK)],
+            on_message=self._on_message,
             on_connect=self._on_connect,
             will=lambda: (topic(hub_id, Channel.STATUS), self._status(HubState.OFFLINE)),
             version=version,
         )
-        # request id -> encoded result (None while the handler runs); oldest first.
-        self._seen: OrderedDict[str, bytes | None] = OrderedDict()
         self._tasks: set[asyncio.Task[None]] = set()
 
     @property
@@ -273,15 +273,19 @@ class MqttWanLink:
         return True
 
     async def start(
-        self, handler: CommandHandler, on_refused: RefusalHandler | None = None
+        self,
+        handler: CommandHandler,
+        on_refused: RefusalHandler | None = None,
+        on_uplink_ack: UplinkAckHandler | None = None,
     ) -> None:
         """Connect, waiting up to `connect_wait_s` for the broker; keeps retrying after that.
 
-        `handler(command)` returns the result data or raises SmartMeterError; either way the
-        head-end gets a result with the command's request id (clause 6.1.11).
+        `handler(command)` carries out an accepted command and answers it through the hub's
+        outbox (clause 6.1.11); `on_uplink_ack` hears the head-end's acknowledgements.
         """
         self._handler = handler
         self._on_refused = on_refused
+        self._on_uplink_ack = on_uplink_ack
         self._session.start()
         if not await self.wait_connected(self._connect_wait_s):
             LOGGER.warning(
@@ -304,23 +308,20 @@ class MqttWanLink:
                 await asyncio.wait_for(status, 2.0)
         self._session.close()
 
-    async def publish_event(self, event: EventReport, timeout: float = PUBLISH_WAIT_S) -> None:
-        """Send an event up (clause 18.6) and wait for the broker to take it (its PUBACK);
+    async def publish_uplink(self, message: UplinkMessage, timeout: float = PUBLISH_WAIT_S) -> None:
+        """Send an outbox message up and wait for the broker to take it (its PUBACK);
         TransientLinkError if it did not within `timeout` seconds."""
-        sent = self._publish(topic(self.hub_id, Channel.EVENT), event_to_json(event))
+        sent = self._publish(topic(self.hub_id, Channel.UPLINK), message.to_json())
         try:
             await asyncio.wait_for(asyncio.shield(sent), timeout)
         except TimeoutError:
             raise TransientLinkError(
-                f"event {event.seq} not taken by the broker in {timeout:g} s"
+                f"uplink {message.source}#{message.seq} not taken by the broker in {timeout:g} s"
             ) from None
 
     def _publish(self, name: str, payload: bytes, *, retain: bool = False) -> asyncio.Future[None]:
-        """The one way out for everything the hub sends up.
-
-        Seam for the durable outbox (DESIGN.md §4): it will store the message here first and
-        delete it only when the head-end acknowledges it at application level.
-        """
+        """The one way out for everything the hub sends up (the durable outbox's messages among
+        them: it keeps them until the head-end acknowledges them at application level)."""
         return self._session.publish(name, payload, retain=retain)
 
     def _status(self, state: HubState) -> bytes:
@@ -335,7 +336,29 @@ class MqttWanLink:
         ack = CommandAck(request_id, status, None if reason is None else fit_text(reason))
         self._publish(topic(self.hub_id, Channel.ACK), ack.to_json())
 
-    def _on_command(self, name: str, payload: bytes) -> None:
+    def _on_message(self, name: str, payload: bytes) -> None:
+        """The one way in for everything the head-end sends down."""
+        try:
+            _hub, channel = parse_topic(name)
+        except DecodeError:
+            return  # not one of our topics: the subscriptions make this impossible
+        if channel is Channel.UPLINK_ACK:
+            self._on_ack(payload)
+        else:
+            self._on_command(payload)
+
+    def _on_ack(self, payload: bytes) -> None:
+        try:
+            ack = UplinkAck.from_json(payload)
+        except DecodeError as exc:
+            LOGGER.warning("hub %s: malformed uplink ack: %s", self.hub_id, exc)
+            if self._on_refused is not None:
+                self._on_refused(None, str(exc))
+            return
+        if self._on_uplink_ack is not None:
+            self._on_uplink_ack(ack)
+
+    def _on_command(self, payload: bytes) -> None:
         try:
             command = WanCommand.from_json(payload)
         except DecodeError as exc:
@@ -347,36 +370,18 @@ class MqttWanLink:
             if self._on_refused is not None:
                 self._on_refused(request_id, str(exc))
             return
-        if command.id in self._seen:
-            # A QoS 1 redelivery or a head-end retry: acknowledge again, never execute twice.
-            LOGGER.info("hub %s: command %s delivered again; not repeated", self.hub_id, command.id)
-            self._ack(command.id, AckStatus.ACCEPTED)
-            if (result := self._seen[command.id]) is not None:
-                self._publish(topic(self.hub_id, Channel.RESULT), result)
-            return
-        self._seen[command.id] = None
-        while len(self._seen) > self.DEDUP_MEMORY:
-            self._seen.popitem(last=False)
+        # Accepted every time it comes (a QoS 1 redelivery or a head-end retry included): the
+        # hub's journal decides whether it is new (19.1.6).
         self._ack(command.id, AckStatus.ACCEPTED)
         task = asyncio.get_running_loop().create_task(self._execute(command))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
     async def _execute(self, command: WanCommand) -> None:
+        if self._handler is None:
+            LOGGER.warning("hub %s: command %s before a handler", self.hub_id, command.id)
+            return
         try:
-            if self._handler is None:
-                raise SmartMeterError("the hub is starting: no command handler yet")
-            data = await self._handler(command)
-            if not isinstance(data, dict):
-                raise TypeError(f"handler returned {type(data).__name__}, not a dict")
-            result = CommandResult(command.id, ok=True, data=data).to_json()
-        except SmartMeterError as exc:
-            error = fit_text(str(exc) or type(exc).__name__)
-            result = CommandResult(command.id, ok=False, error=error).to_json()
-        except Exception as exc:  # a firmware bug must still answer the head-end, not time out
+            await self._handler(command)
+        except Exception:  # the handler answers its own errors; this is a bug, logged
             LOGGER.exception("hub %s: command %s failed", self.hub_id, command.id)
-            error = fit_text(f"internal error: {exc!r}")
-            result = CommandResult(command.id, ok=False, error=error).to_json()
-        if command.id in self._seen:
-            self._seen[command.id] = result
-        self._publish(topic(self.hub_id, Channel.RESULT), result)

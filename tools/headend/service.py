@@ -34,6 +34,9 @@ from protocol.wan import (
     CommandResult,
     CommandType,
     HubStatus,
+    UplinkAck,
+    UplinkKind,
+    UplinkMessage,
     WanCommand,
     all_hubs_topic,
     event_from_json,
@@ -42,6 +45,7 @@ from protocol.wan import (
     topic,
 )
 from tools.headend.inventory import Inventory
+from tools.headend.records import supplier_of
 from tools.headend.store import HeadendStore
 
 LOGGER = logging.getLogger(__name__)
@@ -84,7 +88,13 @@ class HeadEnd:
             client_id,
             subscriptions=[
                 all_hubs_topic(c)
-                for c in (Channel.STATUS, Channel.ACK, Channel.RESULT, Channel.EVENT)
+                for c in (
+                    Channel.STATUS,
+                    Channel.ACK,
+                    Channel.RESULT,
+                    Channel.EVENT,
+                    Channel.UPLINK,
+                )
             ],
             on_message=self._on_message,
         )
@@ -110,6 +120,10 @@ class HeadEnd:
             "commission": self._control_commission,
             "status": self._control_status,
             "events": self._control_events,
+            "alerts": self._control_alerts,
+            "config_get": self._control_config_get,
+            "config_set": self._control_config_set,
+            "push_schedule": self._control_push_schedule,
         }
 
     # -- uplink ----------------------------------------------------------------------------------
@@ -136,10 +150,41 @@ class HeadEnd:
                 self._resolve(result.id, hub_id, lambda p: p.result, result)
             elif channel is Channel.EVENT:
                 self.store.record_event(hub_id, event_from_json(payload), received_at)
+            elif channel is Channel.UPLINK:
+                self._on_uplink(hub_id, UplinkMessage.from_json(payload), received_at)
         except DecodeError as exc:
             # Clause 18.11.j: malformed WAN messages are detected, kept for diagnosis, not used.
             LOGGER.warning("refused message on %s: %s", name, exc)
             self.store.record_rejected(name, payload, str(exc), received_at)
+
+    def _on_uplink(self, hub_id: str, message: UplinkMessage, received_at: datetime) -> None:
+        """Keep an outbox message once, in order, and acknowledge what is held (19.1.6)."""
+        supplier = self._uplink_supplier(message)
+        upto, kept = self.store.record_uplink(hub_id, message, received_at, supplier)
+        self._send(topic(hub_id, Channel.UPLINK_ACK), UplinkAck(message.source, upto).to_json())
+        if message.kind is UplinkKind.RESULT and (kept or message.seq <= upto):
+            # A result answered again (a redelivered command) still settles whoever waits.
+            stamp = trace.stamp()
+            try:
+                result = message.result()
+            except DecodeError:
+                return  # kept aside in `rejected` by the store
+            pending = self._pending.get(result.id)
+            if pending is not None:
+                pending.result_stamp = stamp
+            self._resolve(result.id, hub_id, lambda p: p.result, result)
+
+    def _uplink_supplier(self, message: UplinkMessage) -> str | None:
+        """Who owns a message: the supplier of the command it answers, or of its device."""
+        if message.kind is UplinkKind.RESULT:
+            request = message.body.get("id")
+            return self.store.supplier_of_request(request) if isinstance(request, str) else None
+        device = self.inventory.devices.get(str(message.body.get("device", message.source)))
+        return None if device is None else supplier_of(device)
+
+    def _send(self, name: str, payload: bytes) -> asyncio.Future[None]:
+        """The one way out for everything the head-end sends down."""
+        return self._session.publish(name, payload)
 
     def _resolve(
         self,
@@ -189,10 +234,12 @@ class HeadEnd:
         sent = 0.0
         try:
             kept = dataclasses.replace(command, args=dict.fromkeys(command.args, "(withheld)"))
-            self.store.record_command(device.hub_id, kept if secret else command, self._clock())
+            self.store.record_command(
+                device.hub_id, kept if secret else command, self._clock(), supplier_of(device)
+            )
             try:
                 sent = trace.stamp()
-                self._session.publish(topic(device.hub_id, Channel.CMD), command.to_json())
+                self._send(topic(device.hub_id, Channel.CMD), command.to_json())
             except TransientLinkError as exc:
                 raise ControlError(f"cannot send the {what} of {device.name}: {exc}") from None
             try:
@@ -292,3 +339,42 @@ class HeadEnd:
         if hub_id is not None and not isinstance(hub_id, str):
             raise ControlError("hub_id must be a string")
         return {"events": self.store.recent_events(limit, hub_id)}
+
+    async def _control_alerts(self, request: Request) -> Reply:
+        limit = request.get("limit", 20)
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 0 < limit <= 10_000:
+            raise ControlError("limit must be an integer from 1 to 10000")
+        supplier = request.get("supplier")
+        if supplier is not None and not isinstance(supplier, str):
+            raise ControlError("supplier must be a string")
+        return {"alerts": self.store.recent_alerts(limit, supplier)}
+
+    async def _control_config_get(self, request: Request) -> Reply:
+        args = {} if request.get("key") is None else {"key": request.get("key")}
+        return await self._config_command(CommandType.CONFIG_GET, request, args)
+
+    async def _control_config_set(self, request: Request) -> Reply:
+        if "key" not in request or "value" not in request:
+            raise ControlError('config_set needs "key" and "value"')
+        args = {"key": request["key"], "value": request["value"]}
+        return await self._config_command(CommandType.CONFIG_SET, request, args)
+
+    async def _control_push_schedule(self, request: Request) -> Reply:
+        """The push schedule of a device's readings (6.1.3, 12.1.o): read it, or set it with
+        "interval_s" (0 suppresses it)."""
+        device = request.get("device")
+        if not isinstance(device, str):
+            raise ControlError('push_schedule needs "device"')
+        key = f"push.{device}.interval_s"
+        if request.get("interval_s") is None:
+            return await self._config_command(CommandType.CONFIG_GET, request, {"key": key})
+        args = {"key": key, "value": request["interval_s"]}
+        return await self._config_command(CommandType.CONFIG_SET, request, args)
+
+    async def _config_command(
+        self, kind: CommandType, request: Request, args: dict[str, Any]
+    ) -> Reply:
+        device = request.get("device")
+        if not isinstance(device, str):
+            raise ControlError(f'{kind} needs "device": a device behind the hub to configure')
+        return await self.command(kind, device, READ_DEADLINE_S, args)
