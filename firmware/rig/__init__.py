@@ -8,19 +8,23 @@ fix them. README.md ("The rig file") documents every key.
 from .kinds import AdmitPolicy, BrokerKind, ClockKind, DeviceKind, PeripheralBackend
 from .loader import DEFAULT_AIR_PORT, DEFAULT_BROKER_PORT, RESERVED_NAMES, load_rig, parse_rig
 from .model import (
+    HEADEND_IDENTITY,
     AirConfig,
     BrokerConfig,
     DeviceConfig,
     HubConfig,
     Peripherals,
+    PkiPaths,
     RadioConfig,
     Rig,
     SerialConfig,
+    TlsFiles,
 )
 
 __all__ = [
     "DEFAULT_AIR_PORT",
     "DEFAULT_BROKER_PORT",
+    "HEADEND_IDENTITY",
     "RESERVED_NAMES",
     "AdmitPolicy",
     "AirConfig",
@@ -32,9 +36,11 @@ __all__ = [
     "HubConfig",
     "PeripheralBackend",
     "Peripherals",
+    "PkiPaths",
     "RadioConfig",
     "Rig",
     "SerialConfig",
+    "TlsFiles",
     "load_rig",
     "parse_rig",
 ]

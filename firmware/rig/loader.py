@@ -21,6 +21,7 @@ from .kinds import AdmitPolicy, BrokerKind, ClockKind, DeviceKind, PeripheralBac
 from .model import (
     AirConfig,
     BrokerConfig,
+    HEADEND_IDENTITY,
     DeviceConfig,
     HubConfig,
     Peripherals,
@@ -120,11 +121,24 @@ def _broker(section: Section, notes: list[str]) -> BrokerConfig:
             f"{section.path}: no [broker] port: using {DEFAULT_BROKER_PORT}, the MQTT default "
             "(two rigs on one machine need a port each)"
         )
+    kind = section.enum("kind", BrokerKind, BrokerKind.AUTO)
+    tls = section.get("tls", bool, True)
+    if not tls and kind is not BrokerKind.EXTERNAL:
+        raise section.error("tls", "a broker the rig starts always uses TLS (17.2.14)")
+    pki_dir = section.get("pki_dir", str, "")
     return BrokerConfig(
-        kind=section.enum("kind", BrokerKind, BrokerKind.AUTO),
+        kind=kind,
         host=section.get("host", str, "127.0.0.1"),
         port=section.integer("port", DEFAULT_BROKER_PORT, low=1, high=65535),
+        tls=tls,
+        pki_dir=_relative_to(section.path, pki_dir) if pki_dir else None,
     )
+
+
+def _relative_to(path: Path, text: str) -> Path:
+    """A path from the rig file: relative ones count from the repository (as run_dir does)."""
+    folder = Path(text)
+    return folder if folder.is_absolute() else path.parent.parent / folder
 
 
 def _air(section: Section, names: set[str], notes: list[str]) -> AirConfig:
@@ -193,6 +207,9 @@ def _hub(section: Section) -> HubConfig:
         raise section.error(
             "wan_id", f"{wan_id!r} must be 1-64 letters, digits or . _ : - (one MQTT topic level)"
         )
+    if wan_id in (HEADEND_IDENTITY, "broker"):
+        # The WAN id is the hub's certificate name and MQTT user name: it must not be another's.
+        raise section.error("wan_id", f"{wan_id!r} is the name of the head-end's or broker's key")
     wan = section.get("wan", str, "") or None
     if wan is not None and not wan.startswith("mqtt://"):
         raise section.error("wan", f"{wan!r}: only mqtt://host:port is known")

@@ -23,8 +23,11 @@ __all__ = [
     "BrokerConfig",
     "DeviceConfig",
     "HubConfig",
+    "HEADEND_IDENTITY",
     "Peripherals",
+    "PkiPaths",
     "RadioConfig",
+    "TlsFiles",
     "Rig",
     "SerialConfig",
 ]
@@ -110,6 +113,49 @@ class HubConfig:
     admit: AdmitPolicy = AdmitPolicy.RIG
 
 
+#: The head-end's client certificate's common name, hence its MQTT user name (17.2.14); a hub's
+#: is its WAN id.
+HEADEND_IDENTITY = "headend"
+
+
+@dataclasses.dataclass(frozen=True)
+class TlsFiles:
+    """What a client needs to connect to the broker over TLS: the CA that signed the broker's
+    certificate, and its own certificate and private key (PEM files)."""
+
+    ca: Path
+    cert: Path
+    key: Path
+
+
+@dataclasses.dataclass(frozen=True)
+class PkiPaths:
+    """Where a rig's CA and certificates live (`tools.pki` creates them on first start):
+
+    `ca.crt`, `ca.key`; `broker.crt`, `broker.key` (the broker's server certificate);
+    `clients/<identity>.crt`, `clients/<identity>.key` (one per client: each hub by its WAN id,
+    the head-end as `HEADEND_IDENTITY`).
+    """
+
+    root: Path
+
+    @property
+    def ca_cert(self) -> Path:
+        return self.root / "ca.crt"
+
+    @property
+    def ca_key(self) -> Path:
+        return self.root / "ca.key"
+
+    @property
+    def broker(self) -> TlsFiles:
+        return TlsFiles(self.ca_cert, self.root / "broker.crt", self.root / "broker.key")
+
+    def client(self, identity: str) -> TlsFiles:
+        folder = self.root / "clients"
+        return TlsFiles(self.ca_cert, folder / f"{identity}.crt", folder / f"{identity}.key")
+
+
 @dataclasses.dataclass(frozen=True)
 class BrokerConfig:
     """`[broker]`: the MQTT broker the rig starts (or an external one)."""
@@ -117,6 +163,12 @@ class BrokerConfig:
     kind: BrokerKind
     host: str
     port: int
+    #: Clients connect over TLS with their certificates (17.2.14). Off only for an external
+    #: broker without TLS (a lab's own); a broker the rig starts always has it.
+    tls: bool = True
+    #: Where the CA and the certificates are; None: `<run_dir>/pki`, created on first start.
+    #: For an external broker, a folder laid out as `PkiPaths` says, signed by its CA.
+    pki_dir: Path | None = None
 
     @property
     def url(self) -> str:
@@ -186,6 +238,15 @@ class Rig:
     @property
     def wan_url(self) -> str:
         return self.hub.wan or self.broker.url
+
+    @property
+    def pki(self) -> PkiPaths:
+        return PkiPaths(self.broker.pki_dir or self.run_dir / "pki")
+
+    def tls_files(self, identity: str) -> TlsFiles | None:
+        """The TLS files of client `identity` (a hub's WAN id, `HEADEND_IDENTITY`); None when
+        the rig's broker speaks plain MQTT."""
+        return self.pki.client(identity) if self.broker.tls else None
 
     @property
     def radio_model(self) -> RadioModel:

@@ -17,10 +17,13 @@ import asyncio
 import contextlib
 import logging
 import socket
+import ssl
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
+from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -30,7 +33,7 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
 from hal.wan import CommandHandler, RefusalHandler
-from protocol.errors import DecodeError, SmartMeterError, TransientLinkError
+from protocol.errors import ConfigError, DecodeError, SmartMeterError, TransientLinkError
 from protocol.event_report import EventReport
 from protocol.wan import (
     AckStatus,
@@ -64,6 +67,23 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+@dataclass(frozen=True)
+class MqttTls:
+    """TLS with a client certificate (clause 17.2.14): the CA that signed the broker's
+    certificate, and the client's own certificate and private key (PEM files)."""
+
+    ca: Path
+    cert: Path
+    key: Path
+
+    def context(self) -> ssl.SSLContext:
+        """A client context that verifies the broker against `ca` (host name included) and
+        presents the client's certificate. OSError/ssl.SSLError if a file is unreadable."""
+        context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=str(self.ca))
+        context.load_cert_chain(str(self.cert), str(self.key))
+        return context
+
+
 class MqttSession:
     """A persistent MQTT session whose callbacks run in an asyncio loop.
 
@@ -85,6 +105,7 @@ class MqttSession:
         version: MqttVersion = MqttVersion.V311,
         session_expiry_s: int = 7 * 24 * 3600,
         keepalive_s: int = 15,
+        tls: MqttTls | None = None,
     ) -> None:
         self.host, self.port = host, port
         self._subscriptions = list(subscriptions)
@@ -113,6 +134,11 @@ class MqttSession:
         self._client.on_disconnect = self._paho_disconnect
         self._client.on_message = self._paho_message
         self._client.on_publish = self._paho_publish
+        if tls is not None:
+            try:
+                self._client.tls_set_context(tls.context())
+            except (OSError, ssl.SSLError) as exc:
+                raise ConfigError(f"TLS files for the MQTT link cannot be used: {exc}") from None
 
     @property
     def ready(self) -> bool:
@@ -240,6 +266,7 @@ class MqttWanLink:
         version: MqttVersion = MqttVersion.V311,
         clock: Clock = utc_now,
         connect_wait_s: float = 5.0,
+        tls: MqttTls | None = None,
     ) -> None:
         self.hub_id = check_hub_id(hub_id)
         self._handler: CommandHandler | None = None
@@ -254,6 +281,7 @@ class MqttWanLink:
             on_connect=self._on_connect,
             will=lambda: (topic(hub_id, Channel.STATUS), self._status(HubState.OFFLINE)),
             version=version,
+            tls=tls,
         )
         # request id -> encoded result (None while the handler runs); oldest first.
         self._seen: OrderedDict[str, bytes | None] = OrderedDict()
