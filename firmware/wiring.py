@@ -38,7 +38,7 @@ from hal.ports import Clock, ElectricityMetrology, GasMetrology, PortError, Supp
 from hal.radio import Ncp
 from hal.real.clock import SystemClock
 from hal.real.ezsp_dongle import EzspDongle
-from hal.real.mqtt_wan import MqttWanLink
+from hal.real.mqtt_wan import MqttTls, MqttWanLink
 from hal.real.serial_device import SerialDeviceLine
 from hal.real.sqlite_store import SqliteStore
 from hal.serial_line import SerialLine
@@ -48,7 +48,7 @@ from protocol.local_auth import Verifier
 from protocol.metering_units import gas_flow_for_power
 
 from .boards import DeviceBoard, ElectricityMeterBoard, GasMeterBoard, HubBoard, Panel
-from .rig import ClockKind, DeviceConfig, Rig
+from .rig import ClockKind, DeviceConfig, Rig, TlsFiles
 
 __all__ = [
     "START_WALL_ENV",
@@ -86,14 +86,21 @@ def build_ncp(rig: Rig, name: str, eui64: int, radio_dongle: str | None, ezsp: i
     return EmulatedDongle(eui64, link, ezsp, name, store_path=rig.ncp_store_path(name))
 
 
-def build_wan(url: str, hub_id: str, clock: Clock) -> WanLink:
+def build_wan(url: str, hub_id: str, clock: Clock, tls: TlsFiles | None = None) -> WanLink:
     """The WAN backend a URL names, e.g. `mqtt://127.0.0.1:1883` (requirement 6.1.7: the
-    bearer is pluggable); `clock` stamps what the hub sends."""
+    bearer is pluggable); `clock` stamps what the hub sends; `tls`: the hub's certificate for
+    the broker (17.2.14)."""
     parts = urlsplit(url)
     if parts.scheme == "mqtt":
         if not parts.hostname:
             raise ConfigError(f"WAN URL {url!r} has no host")
-        return MqttWanLink(parts.hostname, parts.port or DEFAULT_MQTT_PORT, hub_id, clock=clock.now)
+        return MqttWanLink(
+            parts.hostname,
+            parts.port or DEFAULT_MQTT_PORT,
+            hub_id,
+            clock=clock.now,
+            tls=None if tls is None else MqttTls(tls.ca, tls.cert, tls.key),
+        )
     raise ConfigError(f"WAN URL {url!r}: unknown scheme {parts.scheme!r}; known: mqtt")
 
 
@@ -210,7 +217,7 @@ async def hub_board(rig: Rig) -> AsyncIterator[HubBoard]:
     clock = build_clock(rig)
     store = SqliteStore(rig.store_path(hub.name))
     ncp = build_ncp(rig, hub.name, hub.eui64, hub.radio.dongle, hub.radio.ezsp_version)
-    wan = build_wan(rig.wan_url, hub.wan_id, clock)
+    wan = build_wan(rig.wan_url, hub.wan_id, clock, rig.tls_files(hub.wan_id))
     try:
         yield HubBoard(clock=clock, store=store, ncp=ncp, wan=wan)
     finally:

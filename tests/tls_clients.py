@@ -20,7 +20,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
-from firmware.rig import BrokerKind, PkiPaths, TlsFiles
+from firmware.rig import HEADEND_IDENTITY, BrokerKind, PkiPaths, Rig, TlsFiles
 from hal.real.mqtt_wan import MqttTls
 from tests.ports import reserve_port
 from tests.programs import require_program
@@ -90,7 +90,9 @@ class Client:
         self.client.on_message = lambda c, u, m: self.messages.put((m.topic, bytes(m.payload)))
         self.client.on_subscribe = self._on_subscribe
 
-    def _on_subscribe(self, c: object, u: object, mid: int, codes: list[ReasonCode], p: object) -> None:
+    def _on_subscribe(
+        self, c: object, u: object, mid: int, codes: list[ReasonCode], p: object
+    ) -> None:
         self.granted = codes
         self._subscribed.set()
 
@@ -130,3 +132,12 @@ class Client:
     def close(self) -> None:
         self.client.disconnect()
         self.client.loop_stop()
+
+
+def mosquitto_tls_args(rig: Rig, identity: str = HEADEND_IDENTITY) -> list[str]:
+    """mosquitto_pub/_sub options to reach `rig`'s broker as `identity` (the head-end by
+    default: it may publish commands to the rig's hubs)."""
+    files = rig.tls_files(identity)
+    if files is None:
+        return []
+    return ["--cafile", str(files.ca), "--cert", str(files.cert), "--key", str(files.key)]

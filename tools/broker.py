@@ -17,12 +17,12 @@ Persistence keeps queued QoS 1 commands for hubs that are away, across broker re
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
 import subprocess
 import sys
-import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -54,7 +54,7 @@ def hub_topics(hub_id: str) -> str:
 def rig_grants(rig: Rig) -> dict[str, tuple[str, ...]]:
     """A hub may use its own topics only; the head-end those of the hubs it serves."""
     hubs = (rig.hub.wan_id,)
-    grants = {hub: (hub_topics(hub),) for hub in hubs}
+    grants: dict[str, tuple[str, ...]] = {hub: (hub_topics(hub),) for hub in hubs}
     grants[HEADEND_IDENTITY] = tuple(hub_topics(hub) for hub in hubs)
     return grants
 

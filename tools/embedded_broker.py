@@ -35,14 +35,14 @@ class Security:
     grants: dict[str, list[str]]
 
 
-class _CertificateBroker(Broker):
+class _CertificateBroker(Broker):  # type: ignore[misc]  # amqtt ships no type hints
     """amqtt's broker, but a TLS client without a certificate is refused at the handshake as
     mosquitto's `require_certificate true` does (amqtt 0.12.1 asks for one and lets the client
     go on without)."""
 
     @staticmethod
     def _create_ssl_context(listener: Any) -> ssl.SSLContext:
-        context = Broker._create_ssl_context(listener)
+        context: ssl.SSLContext = Broker._create_ssl_context(listener)
         context.verify_mode = ssl.CERT_REQUIRED
         return context
 
@@ -66,7 +66,9 @@ def broker_config(host: str, port: int, security: Security | None = None) -> dic
     return {"listeners": {"default": listener}, "plugins": plugins}
 
 
-async def serve(host: str, port: int, stop: asyncio.Event, security: Security | None = None) -> None:
+async def serve(
+    host: str, port: int, stop: asyncio.Event, security: Security | None = None
+) -> None:
     """Run a broker on host:port until `stop` is set."""
     broker = _CertificateBroker(broker_config(host, port, security))
     await broker.start()

@@ -1,11 +1,12 @@
 """The embedded broker's gatekeepers (clause 17.2.14): amqtt 0.12.1 plugins that do what
 mosquitto's `require_certificate`, `use_identity_as_username` and `acl_file` do.
 
-amqtt 0.12.1 has a certificate plugin, but it wants a SPIFFE URI in the certificate equal to
-the client id, and its ACL plugin checks publish and subscribe by literal matching only (a
-subscription to `smartmeter/v1/+/cmd` passes a grant of `smartmeter/v1/+/#` the same as one of
-`smartmeter/v1/hub-1/#` would not) and never the last will, which the broker publishes without
-asking any plugin. These two fill those gaps:
+amqtt 0.12.1 (checked by running it) has a certificate plugin, but it wants a SPIFFE URI in the
+certificate equal to the client id; its ACL plugin refuses the head-end's wildcard
+subscriptions that mosquitto grants and filters; no plugin is asked about the last will, which
+the broker publishes on its own; it counts a plugin's abstention as a refusal; and it lets a
+TLS client go on without a certificate (`tools.embedded_broker` closes that). These two fill
+those gaps:
 
 - `CertificateIdentityAuth`: a client is let in only with a certificate the listener verified
   against the rig's CA; its common name becomes the session's user name; it must have grants,
@@ -41,7 +42,7 @@ def _peer_common_name(session: Session) -> str | None:
     return str(names[0].value) if names else None
 
 
-class CertificateIdentityAuth(BaseAuthPlugin):
+class CertificateIdentityAuth(BaseAuthPlugin):  # type: ignore[misc]  # amqtt has no hints
     """Authenticates by client certificate; the common name is the user name."""
 
     @dataclass
@@ -51,22 +52,28 @@ class CertificateIdentityAuth(BaseAuthPlugin):
     async def authenticate(self, *, session: Session) -> bool | None:
         name = _peer_common_name(session)
         if name is None:
-            self.context.logger.warning("client %s refused: no client certificate", session.client_id)
+            self.context.logger.warning(
+                "client %s refused: no client certificate", session.client_id
+            )
             return False
         grants = self.config.grants.get(name)
         if not grants:
-            self.context.logger.warning("client %s refused: %r has no grants", session.client_id, name)
+            self.context.logger.warning(
+                "client %s refused: %r has no grants", session.client_id, name
+            )
             return False
         will = session.will_topic
         if will is not None and not may_publish(will, grants):
-            self.context.logger.warning("client %s refused: last will on %s", session.client_id, will)
+            self.context.logger.warning(
+                "client %s refused: last will on %s", session.client_id, will
+            )
             return False
         # use_identity_as_username: whatever user name the client sent is replaced.
         session.username = name
         return True
 
 
-class TopicGrants(BaseTopicPlugin):
+class TopicGrants(BaseTopicPlugin):  # type: ignore[misc]  # amqtt has no hints
     """Publish and subscribe only within the user's grants."""
 
     @dataclass

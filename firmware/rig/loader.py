@@ -19,9 +19,9 @@ from protocol.zigbee_security import link_key_from_install_code
 
 from .kinds import AdmitPolicy, BrokerKind, ClockKind, DeviceKind, PeripheralBackend
 from .model import (
+    HEADEND_IDENTITY,
     AirConfig,
     BrokerConfig,
-    HEADEND_IDENTITY,
     DeviceConfig,
     HubConfig,
     Peripherals,

@@ -19,17 +19,17 @@ from protocol.zigbee_security import link_key_from_install_code
 from .kinds import AdmitPolicy, BrokerKind, ClockKind, DeviceKind, PeripheralBackend
 
 __all__ = [
+    "HEADEND_IDENTITY",
     "AirConfig",
     "BrokerConfig",
     "DeviceConfig",
     "HubConfig",
-    "HEADEND_IDENTITY",
     "Peripherals",
     "PkiPaths",
     "RadioConfig",
-    "TlsFiles",
     "Rig",
     "SerialConfig",
+    "TlsFiles",
 ]
 
 
