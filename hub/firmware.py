@@ -14,7 +14,7 @@ from typing import Any
 
 from firmware.boards import HubBoard
 from firmware.event_log import EventLog
-from firmware.rig import Rig
+from firmware.rig import DeviceKind, Rig
 from firmware.zcl.reporting import ReportingTable
 from firmware.zcl.server import ZclServer
 from hal.control_socket import ControlError, Handler, Request
@@ -24,7 +24,9 @@ from .commands import register_han_commands
 from .commands_commissioning import register_commissioning_commands
 from .event_uplink import EventUplink
 from .han import HanNetwork
+from .loss_of_comms import LossOfComms
 from .time_server import time_server
+from .wan_bearer import WanBearer
 from .wan_bridge import WanBridge
 
 __all__ = ["Hub"]
@@ -47,13 +49,18 @@ class Hub:
         self.han = HanNetwork(rig, board.ncp, self.clock, self.store, self.record, zcl)
         self.bridge = WanBridge(rig, self.record)
         register_han_commands(self.bridge, self.han, self.clock)
-        register_commissioning_commands(self.bridge, self.han, self.wan)
+        self.bearer = WanBearer(board.modem, self.record)
+        register_commissioning_commands(self.bridge, self.han, self.wan, self.bearer.report)
+        self.comms = LossOfComms(
+            rig.hub.comms_loss, self.clock, self.wan, board.modem, self.record, self._show_on_ihd
+        )
         self._running = False
 
     def record(self, code: EventCode, detail: dict[str, Any]) -> None:
         """Log an event (section 18); it goes up the WAN as soon as the link lets it."""
         self.events.record(code, detail)
         self.uplink.poke()
+        self.comms.observe(code, detail)
 
     async def start(self) -> None:
         self.events.record(EventCode.POWER_UP, {"component": "hub"})
@@ -61,6 +68,7 @@ class Hub:
         self._tasks.add(asyncio.get_running_loop().create_task(self.uplink.run()))
         await self.wan.start(self.bridge.handle, self.bridge.refused)
         await self.han.start()
+        self._tasks.add(asyncio.get_running_loop().create_task(self.comms.run()))
         LOGGER.info("hub %s up: HAN formed, WAN %s", self.rig.hub.wan_id, self.wan.connected)
 
     async def stop(self) -> None:
@@ -74,7 +82,18 @@ class Hub:
         await self.wan.stop()
 
     def control_handlers(self) -> dict[str, Handler]:
-        return {"status": self._status, "events": self._events, "keys": self._keys}
+        return {
+            "status": self._status,
+            "events": self._events,
+            "keys": self._keys,
+            "modem": self.bearer.bench,
+        }
+
+    async def _show_on_ihd(self, text: str) -> None:
+        """Show (or with "" clear) a message on every IHD of the premises (12.7.3, 12.7.5)."""
+        for config in self.rig.devices.values():
+            if config.kind is DeviceKind.IHD:
+                await self.han.display_message(config, text)
 
     async def _status(self, request: Request) -> dict[str, Any]:
         """Bench status, with each device's last RSSI and LQI as the hub's NCP heard them.
@@ -92,6 +111,8 @@ class Hub:
             "wan": "connected" if self.wan.connected else "disconnected",
             "now": self.clock.now().isoformat(),
             "signal": {name: self.han.signal(config) for name, config in self.rig.devices.items()},
+            "bearer": self.bearer.report(),
+            "comms_loss": self.comms.report(),
         }
 
     async def _keys(self, request: Request) -> dict[str, Any]:

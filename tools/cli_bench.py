@@ -71,6 +71,24 @@ def add_parsers(commands: Any) -> None:
         action = hub_actions.add_parser(name, help=text, description=text)
         _common(action)
         action.set_defaults(handler=hub_command)
+    modem = hub_actions.add_parser(
+        "modem",
+        help="show or set the hub's emulated GPRS modem: SIM, registration, signal, APN",
+        description="Show the hub's WAN bearer, or change what its emulated modem reports "
+        "(6.1.6): pull the SIM (a tamper, 18.11.l), lose the network (the WAN goes down), "
+        "set the signal quality as AT+CSQ gives it.",
+    )
+    modem.add_argument("--sim", choices=["in", "out"], help="put the SIM in or take it out")
+    modem.add_argument(
+        "--registration",
+        choices=["not_registered", "home", "searching", "denied", "unknown", "roaming"],
+        help="network registration state, as +CREG reports it",
+    )
+    modem.add_argument("--rssi", type=int, help="AT+CSQ RSSI: 0-31, or 99 unknown")
+    modem.add_argument("--ber", type=int, help="AT+CSQ bit error rate class: 0-7, or 99 unknown")
+    modem.add_argument("--apn", help="the access point name")
+    _common(modem)
+    modem.set_defaults(handler=hub_modem)
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -126,6 +144,18 @@ def bench_load(args: argparse.Namespace) -> int:
 def hub_command(args: argparse.Namespace) -> int:
     rig = rig_from(args)
     reply = request_sync(rig.control_path(rig.hub.name), args.action, args.timeout)
+    print_json(without_ok(reply))
+    return 0
+
+
+def hub_modem(args: argparse.Namespace) -> int:
+    rig = rig_from(args)
+    fields = {
+        key: getattr(args, key)
+        for key in ("sim", "registration", "rssi", "ber", "apn")
+        if getattr(args, key) is not None
+    }
+    reply = request_sync(rig.control_path(rig.hub.name), "modem", args.timeout, **fields)
     print_json(without_ok(reply))
     return 0
 

@@ -17,11 +17,12 @@ from hal.radio_model import (
 from protocol.errors import ConfigError, DecodeError
 from protocol.zigbee_security import link_key_from_install_code
 
-from .kinds import AdmitPolicy, BrokerKind, ClockKind, DeviceKind, PeripheralBackend
+from .kinds import AdmitPolicy, BearerKind, BrokerKind, ClockKind, DeviceKind, PeripheralBackend
 from .model import (
     HEADEND_IDENTITY,
     AirConfig,
     BrokerConfig,
+    CommsLossRules,
     DeviceConfig,
     HubConfig,
     Peripherals,
@@ -227,7 +228,33 @@ def _hub(section: Section) -> HubConfig:
         wan=wan,
         store=_store(section),
         admit=section.enum("admit", AdmitPolicy, AdmitPolicy.RIG),
+        bearer=section.enum("bearer", BearerKind, BearerKind.GPRS),
+        apn=_apn(section),
+        comms_loss=_comms_loss(
+            Section(section.path, "hub.comms_loss", section.table.get("comms_loss", {}))
+        ),
     )
+
+
+def _apn(section: Section) -> str:
+    apn = section.get("apn", str, HubConfig.apn)
+    if not 0 < len(apn) <= 100:
+        raise section.error("apn", "an APN is 1-100 characters")
+    return apn
+
+
+def _comms_loss(section: Section) -> CommsLossRules:
+    """`[hub.comms_loss]`: each period from 1 s to a year of the rig's clock."""
+    default = CommsLossRules()
+    periods = {
+        key: section.number(key, getattr(default, key), low=1.0, high=366 * 86400.0)
+        for key in ("wan_alert_after_s", "ihd_failed_after_s", "ihd_contact_after_s")
+    }
+    number = section.get("service_number", str, default.service_number)
+    if not 0 < len(number) <= 16:
+        # It goes on the IHD in a 32-character message after "Contact service ".
+        raise section.error("service_number", "1-16 characters, shown on the IHD")
+    return CommsLossRules(**periods, service_number=number)
 
 
 def _device(section: Section, index: int) -> DeviceConfig:

@@ -16,12 +16,13 @@ from hal.radio_model import DEFAULT_PATH_LOSS_EXPONENT, DEFAULT_TX_POWER_DBM, Ra
 from protocol.errors import ConfigError
 from protocol.zigbee_security import link_key_from_install_code
 
-from .kinds import AdmitPolicy, BrokerKind, ClockKind, DeviceKind, PeripheralBackend
+from .kinds import AdmitPolicy, BearerKind, BrokerKind, ClockKind, DeviceKind, PeripheralBackend
 
 __all__ = [
     "HEADEND_IDENTITY",
     "AirConfig",
     "BrokerConfig",
+    "CommsLossRules",
     "DeviceConfig",
     "HubConfig",
     "Peripherals",
@@ -95,6 +96,21 @@ class DeviceConfig:
 
 
 @dataclasses.dataclass(frozen=True)
+class CommsLossRules:
+    """`[hub.comms_loss]`: the loss-of-communications rules (12.7.3, 12.7.5), in seconds of the
+    rig's clock. Defaults of the rig file; the head-end may set them later (12.7.6)."""
+
+    #: WAN lost this long: the hub logs the WAN-loss alert, delivered when the WAN returns.
+    wan_alert_after_s: float = 60.0
+    #: WAN lost this long: the IHD shows 'failed to re-establish communication' (12.7.5.a.1.i).
+    ihd_failed_after_s: float = 300.0
+    #: Any communication lost this long: the IHD shows 'contact the service centre' (12.7.3).
+    ihd_contact_after_s: float = 3600.0
+    #: The service centre's number the IHD shows.
+    service_number: str = "0800 000 0000"
+
+
+@dataclasses.dataclass(frozen=True)
 class HubConfig:
     """`[hub]`: the communications hub, coordinator and trust centre of the HAN."""
 
@@ -111,6 +127,10 @@ class HubConfig:
     store: Path | None = None
     #: Whose install codes the trust centre takes (`AdmitPolicy`).
     admit: AdmitPolicy = AdmitPolicy.RIG
+    #: What carries the WAN: an emulated GPRS modem (and its APN) or plain IP.
+    bearer: BearerKind = BearerKind.GPRS
+    apn: str = "smartmeter.m2m"
+    comms_loss: CommsLossRules = CommsLossRules()
 
 
 #: The head-end's client certificate's common name, hence its MQTT user name (17.2.14); a hub's

@@ -32,6 +32,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
+from hal.modem import BearerState, Modem
 from hal.wan import CommandHandler, RefusalHandler
 from protocol.errors import ConfigError, DecodeError, SmartMeterError, TransientLinkError
 from protocol.event_report import EventReport
@@ -148,6 +149,10 @@ class MqttSession:
     async def wait_ready(self) -> None:
         await self._ready.wait()
 
+    @property
+    def started(self) -> bool:
+        return self._loop is not None
+
     def start(self) -> None:
         """Start connecting in paho's thread; it retries until the broker answers."""
         self._loop = asyncio.get_running_loop()
@@ -159,6 +164,21 @@ class MqttSession:
             )
         else:  # 3.1.1: persistence came with clean_session=False in the constructor
             self._client.connect_async(self.host, self.port, self._keepalive_s)
+        self._client.loop_start()
+
+    def drop(self) -> None:
+        """The bearer is gone (the modem detached): stop paho's thread and cut the connection
+        without a DISCONNECT, so the broker sees a lost link and publishes the last will, as it
+        would for a hub whose WAN went. `restore()` brings it back."""
+        self._client.loop_stop()
+        sock = self._client.socket()
+        if isinstance(sock, socket.socket):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+        self._ready.clear()
+
+    def restore(self) -> None:
+        """The bearer is back: paho's thread finds the dead socket and reconnects."""
         self._client.loop_start()
 
     def publish(self, name: str, payload: bytes, *, retain: bool = False) -> asyncio.Future[None]:
@@ -267,8 +287,12 @@ class MqttWanLink:
         clock: Clock = utc_now,
         connect_wait_s: float = 5.0,
         tls: MqttTls | None = None,
+        bearer: Modem | None = None,
     ) -> None:
         self.hub_id = check_hub_id(hub_id)
+        #: The modem under the link (6.1.6): the link is up only while it is attached.
+        self._bearer = bearer
+        self._session_running = False
         self._handler: CommandHandler | None = None
         self._on_refused: RefusalHandler | None = None
         self._clock, self._connect_wait_s = clock, connect_wait_s
@@ -289,7 +313,10 @@ class MqttWanLink:
 
     @property
     def connected(self) -> bool:
-        return self._session.ready
+        return self._session.ready and self._attached()
+
+    def _attached(self) -> bool:
+        return self._bearer is None or self._bearer.state().attached
 
     async def wait_connected(self, timeout: float) -> bool:
         """Wait until connected and subscribed; False if that took longer than `timeout` s."""
@@ -310,7 +337,13 @@ class MqttWanLink:
         """
         self._handler = handler
         self._on_refused = on_refused
+        if self._bearer is not None:
+            self._bearer.add_listener(self._bearer_changed)
+        if not self._attached():
+            LOGGER.warning("hub %s: the WAN bearer is not attached; link down", self.hub_id)
+            return
         self._session.start()
+        self._session_running = True
         if not await self.wait_connected(self._connect_wait_s):
             LOGGER.warning(
                 "hub %s: MQTT broker %s:%d not reachable yet; retrying in the background",
@@ -319,11 +352,27 @@ class MqttWanLink:
                 self._session.port,
             )
 
+    def _bearer_changed(self, state: BearerState) -> None:
+        """Take the link down when the modem detaches and up again when it attaches."""
+        if state.attached and not self._session_running:
+            LOGGER.info("hub %s: WAN bearer attached; connecting", self.hub_id)
+            if self._session.started:
+                self._session.restore()
+            else:
+                self._session.start()
+            self._session_running = True
+        elif not state.attached and self._session_running:
+            LOGGER.warning("hub %s: WAN bearer detached; link down", self.hub_id)
+            self._session.drop()
+            self._session_running = False
+
     async def stop(self) -> None:
         """Publish the retained "offline" status, then disconnect cleanly."""
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        if not self._session.started:  # the bearer never attached: nothing to close
+            return
         status = self._publish(
             topic(self.hub_id, Channel.STATUS), self._status(HubState.OFFLINE), retain=True
         )
@@ -335,6 +384,8 @@ class MqttWanLink:
     async def publish_event(self, event: EventReport, timeout: float = PUBLISH_WAIT_S) -> None:
         """Send an event up (clause 18.6) and wait for the broker to take it (its PUBACK);
         TransientLinkError if it did not within `timeout` seconds."""
+        if not self._session.started:
+            raise TransientLinkError("the WAN bearer has not attached yet")
         sent = self._publish(topic(self.hub_id, Channel.EVENT), event_to_json(event))
         try:
             await asyncio.wait_for(asyncio.shield(sent), timeout)

@@ -1,0 +1,154 @@
+"""Loss-of-communications rules of the comms hub (clauses 12.7.1-12.7.6).
+
+- The HAN keeps running whatever the WAN does (12.7.1): nothing here stops it; this module only
+  watches the WAN link (down when the bearer detaches or the broker is unreachable) and the
+  HAN presence events (`hub.han.presence` logs B.7.1 at once when a device stops answering,
+  12.7.5.a.2, and the event uplink sends it straight away).
+- WAN lost for `wan_alert_after_s`: the WAN-loss alert (B.7.3) is logged; logged events go up
+  when the WAN returns (12.7.5.a.1.ii), followed by B.7.4 when it is back.
+- WAN lost for `ihd_failed_after_s`: the IHD shows 'failed to re-establish communication'
+  (12.7.5.a.1.i); any communication (WAN, or a device on the HAN) lost for
+  `ihd_contact_after_s`: it shows 'contact the service centre' with the number (12.7.3). The
+  message is cleared when everything is back.
+- The periods are the rig file's `[hub.comms_loss]` (`firmware.rig.CommsLossRules`); `rules`
+  may be replaced at run time, which is where a head-end or HHT setting lands (12.7.6).
+- 12.7.5.b/c (a credit meter switching to PAYG after a further delay) belongs to prepayment:
+  `on_long_loss` is called once per loss when the WAN has been lost past `wan_alert_after_s`,
+  for the prepayment rules to hook into.
+
+Periods are in seconds of the hub's clock, so a rig on a fast simulated clock runs them fast.
+Only a WAN that was up once can be lost: a hub still making its first connection is starting.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from firmware.clock_waits import sleep_real
+from firmware.rig import CommsLossRules
+from hal.modem import Modem
+from hal.ports import Clock
+from hal.wan import WanLink
+from protocol.errors import SmartMeterError
+from protocol.event_codes import EventCode
+
+__all__ = ["CONTACT_TEXT", "FAILED_TEXT", "LossOfComms"]
+
+LOGGER = logging.getLogger(__name__)
+#: 12.7.5.a.1.i; at most 32 characters, the Messaging message the hub sends.
+FAILED_TEXT = "Failed to re-establish comms"
+#: 12.7.3, with the service centre's number.
+CONTACT_TEXT = "Contact service {number}"
+#: Real seconds between two looks at the links.
+TICK_S = 0.5
+
+RecordEvent = Callable[[EventCode, dict[str, Any]], None]
+ShowOnIhd = Callable[[str], Awaitable[None]]
+
+
+class LossOfComms:
+    """Watches the WAN and the HAN and applies the 12.7 rules."""
+
+    def __init__(
+        self,
+        rules: CommsLossRules,
+        clock: Clock,
+        wan: WanLink,
+        modem: Modem | None,
+        record: RecordEvent,
+        show_on_ihd: ShowOnIhd,
+        on_long_loss: Callable[[], None] | None = None,
+    ) -> None:
+        self.rules = rules
+        self._clock, self._wan, self._modem = clock, wan, modem
+        self._record, self._show, self._on_long_loss = record, show_on_ihd, on_long_loss
+        self._wan_seen_up = False
+        self._wan_lost_at: float | None = None
+        self._wan_alerted = False
+        #: Devices not answering on the HAN, and since when (clock-monotonic).
+        self.han_lost: dict[str, float] = {}
+        self.shown: str = ""
+
+    def observe(self, code: EventCode, detail: dict[str, Any]) -> None:
+        """Every event the hub logs passes here: HAN loss and return of a device."""
+        device = detail.get("device")
+        if not isinstance(device, str):
+            return
+        if code is EventCode.COMMUNICATION_ERROR_HAN:
+            self.han_lost.setdefault(device, self._clock.monotonic())
+        elif code is EventCode.COMMUNICATION_OK_HAN:
+            self.han_lost.pop(device, None)
+
+    def report(self) -> dict[str, Any]:
+        """For the hub's status: what is lost, for how long, and what the IHD was told."""
+        now = self._clock.monotonic()
+        lost = None if self._wan_lost_at is None else round(now - self._wan_lost_at, 1)
+        return {
+            "wan_lost_for_s": lost,
+            "wan_alert_logged": self._wan_alerted,
+            "han_lost": {name: round(now - since, 1) for name, since in self.han_lost.items()},
+            "ihd_message": self.shown,
+        }
+
+    async def run(self) -> None:
+        """Apply the rules until cancelled."""
+        while True:
+            await self.tick()
+            await sleep_real(self._clock, TICK_S)
+
+    async def tick(self) -> None:
+        now = self._clock.monotonic()
+        self._follow_wan(now)
+        await self._update_ihd(now)
+
+    def _cause(self) -> str:
+        if self._modem is not None and not self._modem.state().attached:
+            return "bearer detached"
+        return "broker unreachable"
+
+    def _follow_wan(self, now: float) -> None:
+        if self._wan.connected:
+            if self._wan_alerted:
+                lost_for = now - (self._wan_lost_at or now)
+                self._record(EventCode.COMMUNICATION_OK_WAN, {"lost_for_s": round(lost_for, 1)})
+            self._wan_seen_up, self._wan_lost_at, self._wan_alerted = True, None, False
+            return
+        if not self._wan_seen_up:
+            return
+        if self._wan_lost_at is None:
+            self._wan_lost_at = now
+            LOGGER.warning("WAN lost (%s)", self._cause())
+        lost_for = now - self._wan_lost_at
+        if not self._wan_alerted and lost_for >= self.rules.wan_alert_after_s:
+            self._wan_alerted = True
+            # Logged now, sent by the event uplink when the WAN is back (12.7.5.a.1.ii).
+            detail = {"cause": self._cause(), "lost_for_s": round(lost_for, 1)}
+            self._record(EventCode.COMMUNICATION_ERROR_WAN, detail)
+            if self._on_long_loss is not None:
+                self._on_long_loss()  # 12.7.5.b/c: the prepayment rules' hook
+
+    def _wanted_message(self, now: float) -> str:
+        starts = list(self.han_lost.values())
+        if self._wan_lost_at is not None:
+            starts.append(self._wan_lost_at)
+        if starts and now - min(starts) >= self.rules.ihd_contact_after_s:
+            return CONTACT_TEXT.format(number=self.rules.service_number)
+        if (
+            self._wan_lost_at is not None
+            and now - self._wan_lost_at >= self.rules.ihd_failed_after_s
+        ):
+            return FAILED_TEXT
+        return ""
+
+    async def _update_ihd(self, now: float) -> None:
+        wanted = self._wanted_message(now)
+        if wanted == self.shown:
+            return
+        try:
+            await self._show(wanted)
+        except SmartMeterError as exc:  # the IHD is away too: try again at the next tick
+            LOGGER.info("IHD not told %r yet: %s", wanted, exc)
+            return
+        self.shown = wanted
