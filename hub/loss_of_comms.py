@@ -24,13 +24,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
 from firmware.clock_waits import sleep_real
 from firmware.rig import CommsLossRules
 from hal.modem import Modem
 from hal.ports import Clock
-from hal.wan import WanLink
 from protocol.errors import SmartMeterError
 from protocol.event_codes import EventCode
 
@@ -45,6 +44,15 @@ CONTACT_TEXT = "Contact service {number}"
 TICK_S = 0.5
 
 RecordEvent = Callable[[EventCode, dict[str, Any]], None]
+
+
+class LinkUp(Protocol):
+    """All the rules need of the WAN link (`hal.wan.WanLink` has it)."""
+
+    @property
+    def connected(self) -> bool: ...
+
+
 ShowOnIhd = Callable[[str], Awaitable[None]]
 
 
@@ -55,7 +63,7 @@ class LossOfComms:
         self,
         rules: CommsLossRules,
         clock: Clock,
-        wan: WanLink,
+        wan: LinkUp,
         modem: Modem | None,
         record: RecordEvent,
         show_on_ihd: ShowOnIhd,
