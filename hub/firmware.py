@@ -52,7 +52,13 @@ class Hub:
         self.bearer = WanBearer(board.modem, self.record)
         register_commissioning_commands(self.bridge, self.han, self.wan, self.bearer.report)
         self.comms = LossOfComms(
-            rig.hub.comms_loss, self.clock, self.wan, board.modem, self.record, self._show_on_ihd
+            rig.hub.comms_loss,
+            self.clock,
+            self.wan,
+            board.modem,
+            self.record,
+            self._show_on_ihd,
+            store=self.store,
         )
         self._running = False
 

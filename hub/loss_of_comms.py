@@ -18,18 +18,22 @@
 
 Periods are in seconds of the hub's clock, so a rig on a fast simulated clock runs them fast.
 Only a WAN that was up once can be lost: a hub still making its first connection is starting.
+What the rules know (since when each link is lost, whether the alert was logged, what the IHD
+shows) is kept in the hub's store in one transaction per change, so a hub restarted during an
+outage carries on counting from when it began and clears the IHD's message when it ends.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from firmware.clock_waits import sleep_real
 from firmware.rig import CommsLossRules
 from hal.modem import Modem
-from hal.ports import Clock
+from hal.ports import Clock, NonVolatileStore
 from protocol.errors import SmartMeterError
 from protocol.event_codes import EventCode
 
@@ -42,6 +46,7 @@ FAILED_TEXT = "Failed to re-establish comms"
 CONTACT_TEXT = "Contact service {number}"
 #: Real seconds between two looks at the links.
 TICK_S = 0.5
+_NAMESPACE = "comms_loss"
 
 RecordEvent = Callable[[EventCode, dict[str, Any]], None]
 
@@ -68,26 +73,67 @@ class LossOfComms:
         record: RecordEvent,
         show_on_ihd: ShowOnIhd,
         on_long_loss: Callable[[], None] | None = None,
+        store: NonVolatileStore | None = None,
     ) -> None:
         self.rules = rules
         self._clock, self._wan, self._modem = clock, wan, modem
         self._record, self._show, self._on_long_loss = record, show_on_ihd, on_long_loss
+        self._store = store
         self._wan_seen_up = False
         self._wan_lost_at: float | None = None
         self._wan_alerted = False
         #: Devices not answering on the HAN, and since when (clock-monotonic).
         self.han_lost: dict[str, float] = {}
         self.shown: str = ""
+        self._restore()
+
+    # -- persistence: instants in UTC in the store, clock-monotonic in memory -------------------
+
+    def _to_mono(self, text: str) -> float:
+        ago = (self._clock.now() - datetime.fromisoformat(text)).total_seconds()
+        return self._clock.monotonic() - max(0.0, ago)
+
+    def _to_utc(self, mono: float) -> str:
+        return (self._clock.now() - timedelta(seconds=self._clock.monotonic() - mono)).isoformat()
+
+    def _restore(self) -> None:
+        if self._store is None:
+            return
+        saved = self._store.items(_NAMESPACE)
+        self._wan_seen_up = bool(saved.get("wan_seen_up", False))
+        lost = saved.get("wan_lost_utc")
+        self._wan_lost_at = None if lost is None else self._to_mono(str(lost))
+        self._wan_alerted = bool(saved.get("wan_alerted", False))
+        han = saved.get("han_lost", {})
+        self.han_lost = {str(k): self._to_mono(str(v)) for k, v in dict(han).items()}
+        self.shown = str(saved.get("ihd_message", ""))
+
+    def _save(self) -> None:
+        if self._store is None:
+            return
+        lost = None if self._wan_lost_at is None else self._to_utc(self._wan_lost_at)
+        values = {
+            "wan_seen_up": self._wan_seen_up,
+            "wan_lost_utc": lost,
+            "wan_alerted": self._wan_alerted,
+            "han_lost": {name: self._to_utc(since) for name, since in self.han_lost.items()},
+            "ihd_message": self.shown,
+        }
+        with self._store.transaction() as tx:
+            for key, value in values.items():
+                self._store.put(_NAMESPACE, key, value, tx=tx)
 
     def observe(self, code: EventCode, detail: dict[str, Any]) -> None:
         """Every event the hub logs passes here: HAN loss and return of a device."""
         device = detail.get("device")
         if not isinstance(device, str):
             return
-        if code is EventCode.COMMUNICATION_ERROR_HAN:
-            self.han_lost.setdefault(device, self._clock.monotonic())
-        elif code is EventCode.COMMUNICATION_OK_HAN:
-            self.han_lost.pop(device, None)
+        if code is EventCode.COMMUNICATION_ERROR_HAN and device not in self.han_lost:
+            self.han_lost[device] = self._clock.monotonic()
+            self._save()
+        elif code is EventCode.COMMUNICATION_OK_HAN and device in self.han_lost:
+            del self.han_lost[device]
+            self._save()
 
     def report(self) -> dict[str, Any]:
         """For the hub's status: what is lost, for how long, and what the IHD was told."""
@@ -121,12 +167,15 @@ class LossOfComms:
             if self._wan_alerted:
                 lost_for = now - (self._wan_lost_at or now)
                 self._record(EventCode.COMMUNICATION_OK_WAN, {"lost_for_s": round(lost_for, 1)})
-            self._wan_seen_up, self._wan_lost_at, self._wan_alerted = True, None, False
+            if (self._wan_seen_up, self._wan_lost_at, self._wan_alerted) != (True, None, False):
+                self._wan_seen_up, self._wan_lost_at, self._wan_alerted = True, None, False
+                self._save()
             return
         if not self._wan_seen_up:
             return
         if self._wan_lost_at is None:
             self._wan_lost_at = now
+            self._save()
             LOGGER.warning("WAN lost (%s)", self._cause())
         lost_for = now - self._wan_lost_at
         if not self._wan_alerted and lost_for >= self.rules.wan_alert_after_s:
@@ -134,6 +183,7 @@ class LossOfComms:
             # Logged now, sent by the event uplink when the WAN is back (12.7.5.a.1.ii).
             detail = {"cause": self._cause(), "lost_for_s": round(lost_for, 1)}
             self._record(EventCode.COMMUNICATION_ERROR_WAN, detail)
+            self._save()
             if self._on_long_loss is not None:
                 self._on_long_loss()  # 12.7.5.b/c: the prepayment rules' hook
 
@@ -160,3 +210,4 @@ class LossOfComms:
             LOGGER.info("IHD not told %r yet: %s", wanted, exc)
             return
         self.shown = wanted
+        self._save()

@@ -3,6 +3,7 @@ manual clock: what is logged and what the IHD is told, and when."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from firmware.rig import CommsLossRules
 from hal.emulated.clock import ManualClock
 from hal.emulated.modem import EmulatedModem
+from hal.real.sqlite_store import SqliteStore
 from hub.loss_of_comms import CONTACT_TEXT, FAILED_TEXT, LossOfComms
 from protocol.errors import SmartMeterError
 from protocol.event_codes import EventCode
@@ -26,15 +28,20 @@ class Wan:
 
 
 class Harness:
-    def __init__(self, modem: EmulatedModem | None = None) -> None:
-        self.clock = ManualClock()
+    def __init__(
+        self,
+        modem: EmulatedModem | None = None,
+        store: SqliteStore | None = None,
+        clock: ManualClock | None = None,
+    ) -> None:
+        self.clock = clock or ManualClock()
         self.wan = Wan()
         self.events: list[tuple[EventCode, dict[str, Any]]] = []
         self.ihd: list[str] = []
         self.ihd_away = False
         self.long_losses = 0
         self.rules = LossOfComms(
-            RULES, self.clock, self.wan, modem, self.record, self.show, self.long_loss
+            RULES, self.clock, self.wan, modem, self.record, self.show, self.long_loss, store
         )
 
     def record(self, code: EventCode, detail: dict[str, Any]) -> None:
@@ -157,3 +164,33 @@ async def test_an_ihd_that_is_away_is_told_when_it_is_back() -> None:
     h.ihd_away = False
     await h.at(1)
     assert h.ihd == [FAILED_TEXT]
+
+
+@pytest.mark.req("12.7.5.a.1.ii", "12.7.3")
+async def test_a_hub_restarted_during_an_outage_counts_from_when_it_began(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "hub.sqlite")
+    try:
+        first = Harness(store=store)
+        await first.at(0)
+        first.wan.connected = False
+        await first.at(0)
+        await first.at(250)
+        first.record(EventCode.COMMUNICATION_ERROR_HAN, {"device": "gsme"})
+        assert first.codes()[-2:] == [
+            EventCode.COMMUNICATION_ERROR_WAN,
+            EventCode.COMMUNICATION_ERROR_HAN,
+        ]
+        # The hub restarts (same store, same clock): the outage goes on.
+        again = Harness(store=store, clock=first.clock)
+        again.wan.connected = False
+        await again.at(50)
+        assert again.codes() == []  # the alert was logged before the restart, not again
+        assert again.ihd == [FAILED_TEXT]  # 300 s since the WAN went, restart or not
+        assert again.rules.report()["han_lost"] == {"gsme": 50.0}
+        again.wan.connected = True
+        again.record(EventCode.COMMUNICATION_OK_HAN, {"device": "gsme"})
+        await again.at(1)
+        assert again.codes()[-1] == EventCode.COMMUNICATION_OK_WAN
+        assert again.ihd[-1] == ""
+    finally:
+        store.close()
