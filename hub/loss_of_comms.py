@@ -37,13 +37,9 @@ from hal.ports import Clock, NonVolatileStore
 from protocol.errors import SmartMeterError
 from protocol.event_codes import EventCode
 
-__all__ = ["CONTACT_TEXT", "FAILED_TEXT", "LossOfComms"]
+__all__ = ["LossOfComms"]
 
 LOGGER = logging.getLogger(__name__)
-#: 12.7.5.a.1.i; at most 32 characters, the Messaging message the hub sends.
-FAILED_TEXT = "Failed to re-establish comms"
-#: 12.7.3, with the service centre's number.
-CONTACT_TEXT = "Contact service {number}"
 #: Real seconds between two looks at the links.
 TICK_S = 0.5
 _NAMESPACE = "comms_loss"
@@ -192,12 +188,12 @@ class LossOfComms:
         if self._wan_lost_at is not None:
             starts.append(self._wan_lost_at)
         if starts and now - min(starts) >= self.rules.ihd_contact_after_s:
-            return CONTACT_TEXT.format(number=self.rules.service_number)
+            return self.rules.contact_message
         if (
             self._wan_lost_at is not None
             and now - self._wan_lost_at >= self.rules.ihd_failed_after_s
         ):
-            return FAILED_TEXT
+            return self.rules.FAILED_MESSAGE
         return ""
 
     async def _update_ihd(self, now: float) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 from datetime import datetime
 from pathlib import Path
+from typing import ClassVar
 
 from hal.radio_model import DEFAULT_PATH_LOSS_EXPONENT, DEFAULT_TX_POWER_DBM, RadioModel
 from protocol.errors import ConfigError
@@ -108,6 +109,14 @@ class CommsLossRules:
     ihd_contact_after_s: float = 3600.0
     #: The service centre's number the IHD shows.
     service_number: str = "0800 000 0000"
+
+    #: 12.7.5.a.1.i, as the IHD shows it (one Messaging message: at most 32 characters).
+    FAILED_MESSAGE: ClassVar[str] = "Failed to re-establish comms"
+
+    @property
+    def contact_message(self) -> str:
+        """12.7.3: 'contact the service centre', with its number (at most 32 characters)."""
+        return f"Contact service {self.service_number}"
 
 
 @dataclasses.dataclass(frozen=True)

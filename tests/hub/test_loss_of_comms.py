@@ -12,7 +12,7 @@ from firmware.rig import CommsLossRules
 from hal.emulated.clock import ManualClock
 from hal.emulated.modem import EmulatedModem
 from hal.real.sqlite_store import SqliteStore
-from hub.loss_of_comms import CONTACT_TEXT, FAILED_TEXT, LossOfComms
+from hub.loss_of_comms import LossOfComms
 from protocol.errors import SmartMeterError
 from protocol.event_codes import EventCode
 
@@ -127,14 +127,14 @@ async def test_the_ihd_is_told_after_each_period_and_cleared_on_return() -> None
     await h.at(299)
     assert h.ihd == []
     await h.at(1)
-    assert h.ihd == [FAILED_TEXT]
+    assert h.ihd == [CommsLossRules.FAILED_MESSAGE]
     await h.at(600)
-    contact = CONTACT_TEXT.format(number="0800 1")
-    assert h.ihd == [FAILED_TEXT, contact]
+    contact = RULES.contact_message
+    assert h.ihd == [CommsLossRules.FAILED_MESSAGE, contact]
     assert len(contact) <= 32  # one Messaging message
     h.wan.connected = True
     await h.at(1)
-    assert h.ihd == [FAILED_TEXT, contact, ""]
+    assert h.ihd == [CommsLossRules.FAILED_MESSAGE, contact, ""]
 
 
 @pytest.mark.req("12.7.3", "12.7.5.a.2")
@@ -145,7 +145,7 @@ async def test_han_loss_leads_to_the_contact_message_and_its_return_clears_it() 
     await h.at(899)
     assert h.ihd == []  # a HAN loss alone never says 'failed to re-establish' (that is the WAN's)
     await h.at(1)
-    assert h.ihd == [CONTACT_TEXT.format(number="0800 1")]
+    assert h.ihd == [RULES.contact_message]
     assert h.rules.report()["han_lost"] == {"esme": 900.0}
     h.record(EventCode.COMMUNICATION_OK_HAN, {"device": "esme", "detail": "heard again"})
     await h.at(1)
@@ -163,7 +163,7 @@ async def test_an_ihd_that_is_away_is_told_when_it_is_back() -> None:
     assert h.ihd == [] and h.rules.shown == ""
     h.ihd_away = False
     await h.at(1)
-    assert h.ihd == [FAILED_TEXT]
+    assert h.ihd == [CommsLossRules.FAILED_MESSAGE]
 
 
 @pytest.mark.req("12.7.5.a.1.ii", "12.7.3")
@@ -185,7 +185,9 @@ async def test_a_hub_restarted_during_an_outage_counts_from_when_it_began(tmp_pa
         again.wan.connected = False
         await again.at(50)
         assert again.codes() == []  # the alert was logged before the restart, not again
-        assert again.ihd == [FAILED_TEXT]  # 300 s since the WAN went, restart or not
+        assert again.ihd == [
+            CommsLossRules.FAILED_MESSAGE
+        ]  # 300 s since the WAN went, restart or not
         assert again.rules.report()["han_lost"] == {"gsme": 50.0}
         again.wan.connected = True
         again.record(EventCode.COMMUNICATION_OK_HAN, {"device": "gsme"})

@@ -13,9 +13,8 @@ from typing import Any
 
 import pytest
 
-from firmware.rig import Rig, load_rig
+from firmware.rig import CommsLossRules, Rig, load_rig
 from hal.control_socket import request_sync
-from hub.loss_of_comms import CONTACT_TEXT, FAILED_TEXT
 from protocol.event_codes import EventCode
 from tests.rig_files import demo_rig_copy
 from tests.waiting import wait_until
@@ -92,8 +91,10 @@ def test_a_detached_modem_is_a_lost_wan_and_the_han_carries_on(
     bench(rig, rig.hub.name, "modem", registration="denied")
     wait_until(lambda: wan_is(rig, "disconnected"), 10, "the WAN down with the modem detached")
     ihd_follows_load(rig, 1234, "1.234")
-    wait_until(lambda: FAILED_TEXT in ihd_lines(rig), 30, "the IHD's 'failed' message")
-    contact = CONTACT_TEXT.format(number=SERVICE)
+    wait_until(
+        lambda: CommsLossRules.FAILED_MESSAGE in ihd_lines(rig), 30, "the IHD's 'failed' message"
+    )
+    contact = CommsLossRules(service_number=SERVICE).contact_message
     wait_until(lambda: contact in ihd_lines(rig), 60, "the IHD's 'contact' message")
     status = hub(rig)["comms_loss"]
     assert status["wan_alert_logged"] is True
