@@ -22,6 +22,7 @@ from protocol.event_codes import EventCode
 
 from .commands import register_han_commands
 from .commands_commissioning import register_commissioning_commands
+from .comms_loss_settings import CommsLossSettings
 from .event_uplink import EventUplink
 from .han import HanNetwork
 from .loss_of_comms import LossOfComms
@@ -60,6 +61,7 @@ class Hub:
             self._show_on_ihd,
             store=self.store,
         )
+        self.comms_settings = CommsLossSettings(self.comms, self.bridge)
         self._running = False
 
     def record(self, code: EventCode, detail: dict[str, Any]) -> None:
@@ -93,6 +95,7 @@ class Hub:
             "events": self._events,
             "keys": self._keys,
             "modem": self.bearer.bench,
+            "comms_loss": self.comms_settings.bench,
         }
 
     async def _show_on_ihd(self, text: str) -> None:

@@ -10,8 +10,9 @@
   (12.7.5.a.1.i); any communication (WAN, or a device on the HAN) lost for
   `ihd_contact_after_s`: it shows 'contact the service centre' with the number (12.7.3). The
   message is cleared when everything is back.
-- The periods are the rig file's `[hub.comms_loss]` (`firmware.rig.CommsLossRules`); `rules`
-  may be replaced at run time, which is where a head-end or HHT setting lands (12.7.6).
+- The periods are the rig file's `[hub.comms_loss]` (`firmware.rig.CommsLossRules`) until
+  changed remotely or locally (12.7.6, `set_rules`, kept in the hub's store across restarts;
+  `hub.comms_loss_settings` takes the head-end's command and the bench's).
 - 12.7.5.b/c (a credit meter switching to PAYG after a further delay) belongs to prepayment:
   `on_long_loss` is called once per loss when the WAN has been lost past `wan_alert_after_s`,
   for the prepayment rules to hook into.
@@ -25,8 +26,9 @@ outage carries on counting from when it began and clears the IHD's message when 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -34,7 +36,7 @@ from firmware.clock_waits import sleep_real
 from firmware.rig import CommsLossRules
 from hal.modem import Modem
 from hal.ports import Clock, NonVolatileStore
-from protocol.errors import SmartMeterError
+from protocol.errors import ConfigError, SmartMeterError
 from protocol.event_codes import EventCode
 
 __all__ = ["LossOfComms"]
@@ -100,6 +102,11 @@ class LossOfComms:
         lost = saved.get("wan_lost_utc")
         self._wan_lost_at = None if lost is None else self._to_mono(str(lost))
         self._wan_alerted = bool(saved.get("wan_alerted", False))
+        if isinstance(rules := saved.get("rules"), dict):
+            try:
+                self.rules = CommsLossRules(**rules)
+            except (ConfigError, TypeError) as exc:  # a store from another version
+                LOGGER.warning("saved comms-loss rules ignored: %s", exc)
         han = saved.get("han_lost", {})
         self.han_lost = {str(k): self._to_mono(str(v)) for k, v in dict(han).items()}
         self.shown = str(saved.get("ihd_message", ""))
@@ -118,6 +125,19 @@ class LossOfComms:
         with self._store.transaction() as tx:
             for key, value in values.items():
                 self._store.put(_NAMESPACE, key, value, tx=tx)
+
+    def set_rules(self, changes: Mapping[str, Any]) -> CommsLossRules:
+        """Change some of the rules (12.7.6), kept across restarts; ConfigError (nothing
+        changed) for an unknown key or a value out of range."""
+        known = {field.name for field in dataclasses.fields(CommsLossRules)}
+        if unknown := sorted(set(changes) - known):
+            raise ConfigError(f"no comms-loss rule {', '.join(unknown)}; known: {sorted(known)}")
+        rules = dataclasses.replace(self.rules, **changes)
+        if self._store is not None:
+            self._store.put(_NAMESPACE, "rules", rules.as_dict())
+        self.rules = rules
+        LOGGER.info("comms-loss rules now %s", rules)
+        return rules
 
     def observe(self, code: EventCode, detail: dict[str, Any]) -> None:
         """Every event the hub logs passes here: HAN loss and return of a device."""

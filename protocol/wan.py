@@ -88,6 +88,8 @@ class CommandType(StrEnum):
     DEVICE_STATUS = "device_status"  # joined, presence, HAN signal both ways, WAN (20.4.1)
     DISPLAY_MESSAGE = "display_message"  # a message on a device's display, e.g. 'Welcome' (20.2.8)
     LOCAL_PASSWORD = "local_password"  # a meter's new local-access password (17.2.21.b.2)
+    # The premises' loss-of-communications rules, read or changed (12.7.6; any device of it):
+    COMMS_LOSS_RULES = "comms_loss_rules"
 
 
 class AckStatus(StrEnum):

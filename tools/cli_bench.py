@@ -89,6 +89,17 @@ def add_parsers(commands: Any) -> None:
     modem.add_argument("--apn", help="the access point name")
     _common(modem)
     modem.set_defaults(handler=hub_modem)
+    rules = hub_actions.add_parser(
+        "comms-loss",
+        help="show or change the hub's loss-of-communications rules (12.7.6)",
+        description="Show the loss-of-communications rules, or change some of them: the "
+        "periods in seconds of the rig's clock, and the service centre's number.",
+    )
+    for key in ("wan_alert_after_s", "ihd_failed_after_s", "ihd_contact_after_s"):
+        rules.add_argument(f"--{key.replace('_', '-')}", dest=key, type=float, metavar="SECONDS")
+    rules.add_argument("--service-number", dest="service_number", metavar="NUMBER")
+    _common(rules)
+    rules.set_defaults(handler=hub_comms_loss)
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -156,6 +167,15 @@ def hub_modem(args: argparse.Namespace) -> int:
         if getattr(args, key) is not None
     }
     reply = request_sync(rig.control_path(rig.hub.name), "modem", args.timeout, **fields)
+    print_json(without_ok(reply))
+    return 0
+
+
+def hub_comms_loss(args: argparse.Namespace) -> int:
+    rig = rig_from(args)
+    keys = ("wan_alert_after_s", "ihd_failed_after_s", "ihd_contact_after_s", "service_number")
+    fields = {key: getattr(args, key) for key in keys if getattr(args, key) is not None}
+    reply = request_sync(rig.control_path(rig.hub.name), "comms_loss", args.timeout, **fields)
     print_json(without_ok(reply))
     return 0
 

@@ -246,15 +246,16 @@ def _apn(section: Section) -> str:
 def _comms_loss(section: Section) -> CommsLossRules:
     """`[hub.comms_loss]`: each period from 1 s to a year of the rig's clock."""
     default = CommsLossRules()
+    low, high = CommsLossRules.PERIOD_RANGE_S
     periods = {
-        key: section.number(key, getattr(default, key), low=1.0, high=366 * 86400.0)
-        for key in ("wan_alert_after_s", "ihd_failed_after_s", "ihd_contact_after_s")
+        key: section.number(key, getattr(default, key), low=low, high=high)
+        for key in CommsLossRules.PERIODS
     }
     number = section.get("service_number", str, default.service_number)
-    if not 0 < len(number) <= 16:
-        # It goes on the IHD in a 32-character message after "Contact service ".
-        raise section.error("service_number", "1-16 characters, shown on the IHD")
-    return CommsLossRules(**periods, service_number=number)
+    try:
+        return CommsLossRules(**periods, service_number=number)
+    except ConfigError as exc:
+        raise section.error("service_number", str(exc)) from None
 
 
 def _device(section: Section, index: int) -> DeviceConfig:

@@ -112,6 +112,29 @@ class CommsLossRules:
 
     #: 12.7.5.a.1.i, as the IHD shows it (one Messaging message: at most 32 characters).
     FAILED_MESSAGE: ClassVar[str] = "Failed to re-establish comms"
+    PERIODS: ClassVar[tuple[str, ...]] = (
+        "wan_alert_after_s",
+        "ihd_failed_after_s",
+        "ihd_contact_after_s",
+    )
+    #: Each period from 1 s to a year; the number fits after "Contact service " in 32.
+    PERIOD_RANGE_S: ClassVar[tuple[float, float]] = (1.0, 366 * 86400.0)
+    SERVICE_NUMBER_MAX: ClassVar[int] = 16
+
+    def __post_init__(self) -> None:
+        low, high = self.PERIOD_RANGE_S
+        for key in self.PERIODS:
+            value = getattr(self, key)
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ConfigError(f"{key} must be a number of seconds, not {value!r}")
+            if not low <= value <= high:
+                raise ConfigError(f"{key} = {value} is outside {low:g}-{high:g} s")
+        number = self.service_number
+        if not isinstance(number, str) or not 0 < len(number) <= self.SERVICE_NUMBER_MAX:
+            raise ConfigError(f"service_number must be 1-{self.SERVICE_NUMBER_MAX} characters")
+
+    def as_dict(self) -> dict[str, float | str]:
+        return {field.name: getattr(self, field.name) for field in dataclasses.fields(self)}
 
     @property
     def contact_message(self) -> str:

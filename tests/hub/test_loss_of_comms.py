@@ -13,7 +13,7 @@ from hal.emulated.clock import ManualClock
 from hal.emulated.modem import EmulatedModem
 from hal.real.sqlite_store import SqliteStore
 from hub.loss_of_comms import LossOfComms
-from protocol.errors import SmartMeterError
+from protocol.errors import ConfigError, SmartMeterError
 from protocol.event_codes import EventCode
 
 RULES = CommsLossRules(
@@ -194,5 +194,27 @@ async def test_a_hub_restarted_during_an_outage_counts_from_when_it_began(tmp_pa
         await again.at(1)
         assert again.codes()[-1] == EventCode.COMMUNICATION_OK_WAN
         assert again.ihd[-1] == ""
+    finally:
+        store.close()
+
+
+@pytest.mark.req("12.7.6")
+async def test_rules_changed_remotely_or_locally_hold_across_a_restart(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "hub.sqlite")
+    try:
+        first = Harness(store=store)
+        changed = first.rules.set_rules({"wan_alert_after_s": 5, "service_number": "0800 9"})
+        assert (changed.wan_alert_after_s, changed.service_number) == (5, "0800 9")
+        for bad in ({"wan_alert_after_s": 0}, {"service_number": "9" * 17}, {"colour": "red"}):
+            with pytest.raises(ConfigError):
+                first.rules.set_rules(bad)
+        assert first.rules.rules == changed  # a refused change changes nothing
+        again = Harness(store=store, clock=first.clock)
+        assert again.rules.rules == changed
+        await again.at(0)
+        again.wan.connected = False
+        await again.at(0)
+        await again.at(5)
+        assert again.codes() == [EventCode.COMMUNICATION_ERROR_WAN]
     finally:
         store.close()

@@ -6,7 +6,10 @@ short, so each rule fires within seconds."""
 
 from __future__ import annotations
 
+import json
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -186,3 +189,21 @@ def test_a_silent_meter_raises_the_han_loss_alert_at_once(
         assert "gsme" in hub(rig)["comms_loss"]["han_lost"]
     finally:
         launcher.restart("gsme")
+
+
+@pytest.mark.req("12.7.6")
+def test_the_rules_are_changed_locally_from_the_bench(premises: tuple[Rig, RigLauncher]) -> None:
+    rig, _ = premises
+    command = [sys.executable, "-m", "tools.cli", "hub", "comms-loss", "--rig", str(rig.path)]
+    done = subprocess.run(
+        [*command, "--ihd-contact-after-s", "150"], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["rules"]["ihd_contact_after_s"] == 150
+    refused = subprocess.run(
+        [*command, "--service-number", "9" * 17], capture_output=True, text=True, timeout=60
+    )
+    assert refused.returncode == 1 and "service_number" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    assert hub(rig)["comms_loss"] is not None
+    assert bench(rig, rig.hub.name, "comms_loss")["rules"]["ihd_contact_after_s"] == 150
