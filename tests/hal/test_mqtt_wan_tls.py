@@ -12,7 +12,7 @@ import pytest
 
 from firmware.rig import HEADEND_IDENTITY, BrokerKind
 from hal.emulated.modem import EmulatedModem
-from hal.real.mqtt_wan import MqttWanLink
+from hal.real.mqtt_wan import MqttVersion, MqttWanLink
 from protocol.wan import AckStatus, CommandAck, HubState, HubStatus
 from tests.hal.test_mqtt_wan import FakeHub, read_command
 from tests.tls_clients import HOST, Client, SecureBroker
@@ -100,3 +100,17 @@ async def test_a_hub_whose_modem_starts_detached_connects_once_it_attaches(
         assert await link.wait_connected(30)
     finally:
         await link.stop()
+
+
+@pytest.mark.req("17.2.14")
+@pytest.mark.parametrize("version", list(MqttVersion), ids=lambda v: v.name)
+async def test_both_mqtt_versions_connect_over_tls(tmp_path: Path, version: MqttVersion) -> None:
+    """Any MQTT 3.1.1/5 broker: mosquitto speaks both (the embedded one 3.1.1 only)."""
+    secured = SecureBroker.start(BrokerKind.MOSQUITTO, tmp_path, GRANTS)
+    link = MqttWanLink(HOST, secured.port, "hub-t", tls=secured.tls("hub-t"), version=version)
+    try:
+        await link.start(FakeHub())
+        assert link.connected
+    finally:
+        await link.stop()
+        secured.stop()
