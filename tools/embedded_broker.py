@@ -4,6 +4,11 @@ DESIGN.md §4 and §8: amqtt 0.12 works with paho-mqtt 2.2, MQTT 3.1.1 only. It 
 messages and persistent sessions in memory, so unlike mosquitto it forgets queued commands when
 it restarts; rigs and CI use mosquitto. Runs until SIGTERM or SIGINT, then shuts down cleanly
 and exits 0.
+
+With `--cafile --certfile --keyfile --acl` (what the rig launcher passes) it enforces what the
+rig's mosquitto does (clause 17.2.14): TLS only, a client certificate from the rig's CA, its
+common name as the user name, and each user's topic grants (`tools.embedded_broker_access`).
+Without them it is a plain, anonymous broker, for tests of other layers.
 """
 
 from __future__ import annotations

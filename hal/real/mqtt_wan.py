@@ -9,6 +9,10 @@ The session is persistent (MQTT 3.1.1 clean session off, or MQTT 5 clean start o
 session expiry) and the command subscription is QoS 1, so commands the head-end sent while the
 hub was away are queued by the broker and arrive when it reconnects. MQTT 3.1.1 is the default
 because every broker speaks it, the embedded amqtt 0.12 only that one.
+
+With `MqttTls` the session connects over TLS with a client certificate and checks the broker's
+(clause 17.2.14). With a `bearer` (`hal.modem.Modem`), the hub's link is up only while the
+modem is attached: a detach cuts the connection without a DISCONNECT, as a lost WAN would.
 """
 
 from __future__ import annotations
