@@ -17,7 +17,7 @@ from typing import Any
 
 from firmware.boards import HubBoard
 from firmware.event_log import EventLog
-from firmware.rig import Rig
+from firmware.rig import DeviceKind, Rig
 from firmware.zcl.reporting import ReportingTable
 from firmware.zcl.server import ZclServer
 from hal.control_socket import ControlError, Handler, Request
@@ -26,13 +26,16 @@ from protocol.event_codes import EventCode
 from .command_journal import CommandJournal
 from .commands import register_han_commands
 from .commands_commissioning import register_commissioning_commands
+from .comms_loss_settings import CommsLossSettings
 from .config_commands import register_config_commands
 from .han import HanNetwork
 from .hub_config import ConfigRefused, HubConfig
 from .hub_events import HubEvents
+from .loss_of_comms import LossOfComms
 from .outbox import Outbox
 from .push_schedule import PushSchedule
 from .time_server import time_server
+from .wan_bearer import WanBearer
 from .wan_bridge import WanBridge
 
 __all__ = ["Hub"]
@@ -57,7 +60,8 @@ class Hub:
         self.han = HanNetwork(rig, board.ncp, self.clock, self.store, self.record, zcl)
         self.bridge = WanBridge(rig, self.record)
         register_han_commands(self.bridge, self.han, self.clock)
-        register_commissioning_commands(self.bridge, self.han, self.wan)
+        self.bearer = WanBearer(board.modem, self.record)
+        register_commissioning_commands(self.bridge, self.han, self.wan, self.bearer.report)
         self.journal = CommandJournal(self.store, self.outbox, self.clock, self.bridge.handle)
         self.push = PushSchedule(
             self.config,
@@ -69,11 +73,22 @@ class Hub:
             signal=self.han.signal,
         )
         register_config_commands(self.journal, self.config, self.push.settings_changed)
+        self.comms = LossOfComms(
+            rig.hub.comms_loss,
+            self.clock,
+            self.wan,
+            board.modem,
+            self.record,
+            self._show_on_ihd,
+            store=self.store,
+        )
+        self.comms_settings = CommsLossSettings(self.comms, self.bridge)
         self._running = False
 
     def record(self, code: EventCode, detail: dict[str, Any]) -> None:
         """Log an event (section 18) and treat it as configured (send now, next exchange, log)."""
         self.hub_events.record(code, detail)
+        self.comms.observe(code, detail)
 
     async def start(self) -> None:
         self.record(EventCode.POWER_UP, {"component": "hub"})
@@ -83,6 +98,7 @@ class Hub:
         self._tasks.add(loop.create_task(self.push.run()))
         await self.wan.start(self.journal.handle, self.bridge.refused, self.outbox.on_ack)
         await self.han.start()
+        self._tasks.add(asyncio.get_running_loop().create_task(self.comms.run()))
         LOGGER.info("hub %s up: HAN formed, WAN %s", self.rig.hub.wan_id, self.wan.connected)
 
     async def stop(self) -> None:
@@ -102,6 +118,8 @@ class Hub:
             "keys": self._keys,
             "config": self._config,
             "outbox": self._outbox,
+            "modem": self.bearer.bench,
+            "comms_loss": self.comms_settings.bench,
         }
 
     async def _config(self, request: Request) -> dict[str, Any]:
@@ -125,6 +143,12 @@ class Hub:
         """What waits for the head-end's acknowledgement, and what waits for the next exchange."""
         return {"pending": self.outbox.pending_count(), "held": self.outbox.held_count()}
 
+    async def _show_on_ihd(self, text: str) -> None:
+        """Show (or with "" clear) a message on every IHD of the premises (12.7.3, 12.7.5)."""
+        for config in self.rig.devices.values():
+            if config.kind is DeviceKind.IHD:
+                await self.han.display_message(config, text)
+
     async def _status(self, request: Request) -> dict[str, Any]:
         """Bench status, with each device's last RSSI and LQI as the hub's NCP heard them.
 
@@ -141,6 +165,8 @@ class Hub:
             "wan": "connected" if self.wan.connected else "disconnected",
             "now": self.clock.now().isoformat(),
             "signal": {name: self.han.signal(config) for name, config in self.rig.devices.items()},
+            "bearer": self.bearer.report(),
+            "comms_loss": self.comms.report(),
         }
 
     async def _keys(self, request: Request) -> dict[str, Any]:

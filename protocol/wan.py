@@ -102,6 +102,8 @@ class CommandType(StrEnum):
     # Delivery configuration (hub/hub_config.py): event treatment, retries, push schedules.
     CONFIG_GET = "config_get"  # the hub's settings, or one of them (12.1.o, 12.1.s-u)
     CONFIG_SET = "config_set"  # change one setting; a configuration-change message goes up (12.2)
+    # The premises' loss-of-communications rules, read or changed (12.7.6; any device of it):
+    COMMS_LOSS_RULES = "comms_loss_rules"
 
 
 class UplinkKind(StrEnum):

@@ -25,14 +25,14 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from firmware.boards import DeviceBoard, Panel
 from firmware.clock_waits import sleep_real
 from firmware.counter_watch import CounterWatch
 from firmware.event_log import EventLog
-from firmware.rig import DeviceKind
+from firmware.rig import CommsLossRules, DeviceKind
 from firmware.zcl.client import ZclClient
 from firmware.zcl.cluster_server import ClusterServer
 from firmware.zcl.frame import ZclFrame
@@ -71,6 +71,8 @@ class DeviceIdentity:
     extended_pan_id: int = 0
     #: The install code with its CRC, as printed on the nameplate (the link key's source).
     install_code: bytes = b""
+    #: The premises' loss-of-communications rules (12.7.3; the IHD shows their messages).
+    comms_loss: CommsLossRules = field(default_factory=CommsLossRules)
 
 
 class Firmware:

@@ -9,6 +9,10 @@ The session is persistent (MQTT 3.1.1 clean session off, or MQTT 5 clean start o
 session expiry) and the command subscription is QoS 1, so commands the head-end sent while the
 hub was away are queued by the broker and arrive when it reconnects. MQTT 3.1.1 is the default
 because every broker speaks it, the embedded amqtt 0.12 only that one.
+
+With `MqttTls` the session connects over TLS with a client certificate and checks the broker's
+(clause 17.2.14). With a `bearer` (`hal.modem.Modem`), the hub's link is up only while the
+modem is attached: a detach cuts the connection without a DISCONNECT, as a lost WAN would.
 """
 
 from __future__ import annotations
@@ -17,9 +21,12 @@ import asyncio
 import contextlib
 import logging
 import socket
+import ssl
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
+from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -28,8 +35,9 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
+from hal.modem import BearerState, Modem
 from hal.wan import CommandHandler, RefusalHandler, UplinkAckHandler
-from protocol.errors import DecodeError, TransientLinkError
+from protocol.errors import ConfigError, DecodeError, TransientLinkError
 from protocol.wan import (
     AckStatus,
     Channel,
@@ -63,6 +71,23 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+@dataclass(frozen=True)
+class MqttTls:
+    """TLS with a client certificate (clause 17.2.14): the CA that signed the broker's
+    certificate, and the client's own certificate and private key (PEM files)."""
+
+    ca: Path
+    cert: Path
+    key: Path
+
+    def context(self) -> ssl.SSLContext:
+        """A client context that verifies the broker against `ca` (host name included) and
+        presents the client's certificate. OSError/ssl.SSLError if a file is unreadable."""
+        context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=str(self.ca))
+        context.load_cert_chain(str(self.cert), str(self.key))
+        return context
+
+
 class MqttSession:
     """A persistent MQTT session whose callbacks run in an asyncio loop.
 
@@ -84,6 +109,7 @@ class MqttSession:
         version: MqttVersion = MqttVersion.V311,
         session_expiry_s: int = 7 * 24 * 3600,
         keepalive_s: int = 15,
+        tls: MqttTls | None = None,
     ) -> None:
         self.host, self.port = host, port
         self._subscriptions = list(subscriptions)
@@ -112,6 +138,11 @@ class MqttSession:
         self._client.on_disconnect = self._paho_disconnect
         self._client.on_message = self._paho_message
         self._client.on_publish = self._paho_publish
+        if tls is not None:
+            try:
+                self._client.tls_set_context(tls.context())
+            except (OSError, ssl.SSLError) as exc:
+                raise ConfigError(f"TLS files for the MQTT link cannot be used: {exc}") from None
 
     @property
     def ready(self) -> bool:
@@ -120,6 +151,10 @@ class MqttSession:
 
     async def wait_ready(self) -> None:
         await self._ready.wait()
+
+    @property
+    def started(self) -> bool:
+        return self._loop is not None
 
     def start(self) -> None:
         """Start connecting in paho's thread; it retries until the broker answers."""
@@ -132,6 +167,21 @@ class MqttSession:
             )
         else:  # 3.1.1: persistence came with clean_session=False in the constructor
             self._client.connect_async(self.host, self.port, self._keepalive_s)
+        self._client.loop_start()
+
+    def drop(self) -> None:
+        """The bearer is gone (the modem detached): stop paho's thread and cut the connection
+        without a DISCONNECT, so the broker sees a lost link and publishes the last will, as it
+        would for a hub whose WAN went. `restore()` brings it back."""
+        self._client.loop_stop()
+        sock = self._client.socket()
+        if isinstance(sock, socket.socket):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+        self._ready.clear()
+
+    def restore(self) -> None:
+        """The bearer is back: paho's thread finds the dead socket and reconnects."""
         self._client.loop_start()
 
     def publish(self, name: str, payload: bytes, *, retain: bool = False) -> asyncio.Future[None]:
@@ -241,8 +291,13 @@ class MqttWanLink:
         version: MqttVersion = MqttVersion.V311,
         clock: Clock = utc_now,
         connect_wait_s: float = 5.0,
+        tls: MqttTls | None = None,
+        bearer: Modem | None = None,
     ) -> None:
         self.hub_id = check_hub_id(hub_id)
+        #: The modem under the link (6.1.6): the link is up only while it is attached.
+        self._bearer = bearer
+        self._session_running = False
         self._handler: CommandHandler | None = None
         self._on_refused: RefusalHandler | None = None
         self._on_uplink_ack: UplinkAckHandler | None = None
@@ -256,12 +311,16 @@ class MqttWanLink:
             on_connect=self._on_connect,
             will=lambda: (topic(hub_id, Channel.STATUS), self._status(HubState.OFFLINE)),
             version=version,
+            tls=tls,
         )
         self._tasks: set[asyncio.Task[None]] = set()
 
     @property
     def connected(self) -> bool:
-        return self._session.ready
+        return self._session.ready and self._attached()
+
+    def _attached(self) -> bool:
+        return self._bearer is None or self._bearer.state().attached
 
     async def wait_connected(self, timeout: float) -> bool:
         """Wait until connected and subscribed; False if that took longer than `timeout` s."""
@@ -286,7 +345,13 @@ class MqttWanLink:
         self._handler = handler
         self._on_refused = on_refused
         self._on_uplink_ack = on_uplink_ack
+        if self._bearer is not None:
+            self._bearer.add_listener(self._bearer_changed)
+        if not self._attached():
+            LOGGER.warning("hub %s: the WAN bearer is not attached; link down", self.hub_id)
+            return
         self._session.start()
+        self._session_running = True
         if not await self.wait_connected(self._connect_wait_s):
             LOGGER.warning(
                 "hub %s: MQTT broker %s:%d not reachable yet; retrying in the background",
@@ -295,11 +360,27 @@ class MqttWanLink:
                 self._session.port,
             )
 
+    def _bearer_changed(self, state: BearerState) -> None:
+        """Take the link down when the modem detaches and up again when it attaches."""
+        if state.attached and not self._session_running:
+            LOGGER.info("hub %s: WAN bearer attached; connecting", self.hub_id)
+            if self._session.started:
+                self._session.restore()
+            else:
+                self._session.start()
+            self._session_running = True
+        elif not state.attached and self._session_running:
+            LOGGER.warning("hub %s: WAN bearer detached; link down", self.hub_id)
+            self._session.drop()
+            self._session_running = False
+
     async def stop(self) -> None:
         """Publish the retained "offline" status, then disconnect cleanly."""
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        if not self._session.started:  # the bearer never attached: nothing to close
+            return
         status = self._publish(
             topic(self.hub_id, Channel.STATUS), self._status(HubState.OFFLINE), retain=True
         )
@@ -311,6 +392,8 @@ class MqttWanLink:
     async def publish_uplink(self, message: UplinkMessage, timeout: float = PUBLISH_WAIT_S) -> None:
         """Send an outbox message up and wait for the broker to take it (its PUBACK);
         TransientLinkError if it did not within `timeout` seconds."""
+        if not self._session.started:
+            raise TransientLinkError("the WAN bearer has not attached yet")
         sent = self._publish(topic(self.hub_id, Channel.UPLINK), message.to_json())
         try:
             await asyncio.wait_for(asyncio.shield(sent), timeout)

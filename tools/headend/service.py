@@ -25,7 +25,7 @@ from typing import Any
 
 from hal import trace
 from hal.control_socket import ControlError, Handler, Reply, Request
-from hal.real.mqtt_wan import MqttSession
+from hal.real.mqtt_wan import MqttSession, MqttTls
 from protocol.errors import DecodeError, TransientLinkError
 from protocol.wan import (
     AckStatus,
@@ -79,6 +79,7 @@ class HeadEnd:
         *,
         client_id: str = "smartmeter-headend",
         clock: Clock = utc_now,
+        tls: MqttTls | None = None,
     ) -> None:
         self.inventory, self.store, self._clock = inventory, store, clock
         self._pending: dict[str, _Pending] = {}
@@ -97,6 +98,7 @@ class HeadEnd:
                 )
             ],
             on_message=self._on_message,
+            tls=tls,
         )
 
     @property
