@@ -16,6 +16,7 @@ from firmware.rig import load_rig
 from hal.control_socket import request_sync
 from tests.programs import require_program
 from tests.rig_files import demo_rig_copy
+from tests.tls_clients import mosquitto_tls_args
 from tests.waiting import wait_until
 from tools.headend import client
 from tools.launcher import HEADEND, RigLauncher
@@ -73,7 +74,8 @@ def test_settings_pushes_and_alerts_through_the_premises(tmp_path: Path) -> None
         # A malformed command is a security event: an alert at once, naming the hub's module.
         subprocess.run(
             [require_program("mosquitto_pub"), "-h", rig.broker.host, "-p", str(rig.broker.port),
-             "-t", f"smartmeter/v1/{rig.hub.wan_id}/cmd", "-q", "1", "-m", "{not a command"],
+             *mosquitto_tls_args(rig), "-t", f"smartmeter/v1/{rig.hub.wan_id}/cmd", "-q", "1",
+             "-m", "{not a command"],
             check=True, timeout=10,
         )  # fmt: skip
         alerts = wait_until(
