@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 RIG ?= rigs/demo.toml
 
-.PHONY: venv demo test check lint bench req-report clean
+.PHONY: venv demo test check lint bench soak req-report clean
 
 venv: $(STAMP)
 
@@ -41,6 +41,12 @@ bench: venv
 	$(BIN)/python -m tests.perf.bench_channel
 	$(BIN)/python -m tests.perf.bench_recovery
 	$(BIN)/python -m tests.perf.bench_secure_read
+	$(BIN)/python -m tests.perf.bench_tariff
+
+# The long kill campaigns: `make test` runs 15 chaos rounds and 60 meter kills, this 50 and 200.
+soak: venv
+	CHAOS_ROUNDS=50 KILL_ROUNDS=200 $(BIN)/pytest -q -s tests/integration/test_chaos.py \
+		tests/integration/test_register_monotonic.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from hal.modem import Modem
 from hal.peripherals import Battery, Buzzer, TamperInput, TamperSwitches
 from hal.ports import (
     Buttons,
@@ -93,4 +94,6 @@ class HubBoard(Board):
 
     ncp: Ncp
     wan: WanLink
+    #: The WAN bearer the link runs over (6.1.6); None: plain IP, nothing to watch.
+    modem: Modem | None = None
     wan_keys: KeyRing | None = field(default=None, kw_only=True)

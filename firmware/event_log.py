@@ -27,19 +27,21 @@ from protocol.event_report import EventReport
 __all__ = ["EventLog", "EventRecord"]
 
 SCHEMA_COMPONENT = "event_log"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+# Version 2 adds `module` (clauses 18.3, 6.4.6); a version 1 log gains the column at start.
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS event_log (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     utc TEXT NOT NULL,
     code INTEGER NOT NULL,
     component TEXT NOT NULL,
-    detail TEXT NOT NULL
+    detail TEXT NOT NULL,
+    module TEXT
 );
 CREATE INDEX IF NOT EXISTS event_log_code ON event_log (code);
 """
 
-_COLUMNS = "seq, utc, code, component, detail"
+_COLUMNS = "seq, utc, code, component, detail, module"
 
 
 def _json_default(value: object) -> object:
@@ -64,11 +66,18 @@ class EventRecord:
     code: EventCode
     component: str
     detail: Mapping[str, Any] = field(default_factory=dict)
+    #: The module of the component that raised it (clauses 18.3, 6.4.6), if it said.
+    module: str | None = None
 
     def report(self) -> EventReport:
         """The event as it is shown on the bench port and sent over the HAN and the WAN."""
         return EventReport.of(
-            self.code, seq=self.seq, utc=self.utc, source=self.component, detail=self.detail
+            self.code,
+            seq=self.seq,
+            utc=self.utc,
+            source=self.component,
+            detail=self.detail,
+            module=self.module,
         )
 
 
@@ -80,6 +89,10 @@ class EventLog:
         self._clock = clock
         self.component = component
         store.ensure_schema(SCHEMA_COMPONENT, SCHEMA_VERSION, SCHEMA)
+        with store.transaction() as tx:  # idempotent upgrade of a version 1 log
+            columns = {row[1] for row in tx.execute("PRAGMA table_info(event_log)").fetchall()}
+            if "module" not in columns:
+                tx.execute("ALTER TABLE event_log ADD COLUMN module TEXT")
 
     def record(
         self,
@@ -88,8 +101,11 @@ class EventLog:
         tx: Tx | None = None,
         *,
         at: datetime | None = None,
+        module: str | None = None,
     ) -> EventRecord:
         """Append an event, inside `tx` if given (it then commits or rolls back with it).
+
+        `module` names the part of the component that raised it (clauses 18.3, 6.4.6).
 
         `at` overrides the stamp where the appendix asks for a time other than now: B.8.3 and
         B.8.1/B.8.2 are stamped with the time before the clock changed.
@@ -98,17 +114,19 @@ class EventLog:
         details = dict(detail or {})
         text = _dumps(details)
         if tx is not None:
-            seq = self._insert(tx, stamp, code, text)
+            seq = self._insert(tx, stamp, code, text, module)
         else:
             with self._store.transaction() as own:
-                seq = self._insert(own, stamp, code, text)
+                seq = self._insert(own, stamp, code, text, module)
         # Store and return the same round-tripped detail, so callers see what a reader will.
-        return EventRecord(seq, stamp, EventCode(code), self.component, json.loads(text))
+        return EventRecord(seq, stamp, EventCode(code), self.component, json.loads(text), module)
 
-    def _insert(self, tx: Tx, stamp: datetime, code: EventCode, detail: str) -> int:
+    def _insert(
+        self, tx: Tx, stamp: datetime, code: EventCode, detail: str, module: str | None
+    ) -> int:
         tx.execute(
-            "INSERT INTO event_log (utc, code, component, detail) VALUES (?, ?, ?, ?)",
-            (stamp.isoformat(timespec="microseconds"), int(code), self.component, detail),
+            "INSERT INTO event_log (utc, code, component, detail, module) VALUES (?, ?, ?, ?, ?)",
+            (stamp.isoformat(timespec="microseconds"), int(code), self.component, detail, module),
         )
         seq = tx.lastrowid
         assert seq is not None
@@ -163,6 +181,7 @@ class EventLog:
                 code=EventCode(code),
                 component=str(component),
                 detail=json.loads(detail),
+                module=module,
             )
-            for seq, utc, code, component, detail in rows
+            for seq, utc, code, component, detail, module in rows
         ]

@@ -29,16 +29,19 @@ from hal.emulated.buzzer import EmulatedBuzzer
 from hal.emulated.clock import SimulatedClock
 from hal.emulated.display import EmulatedDisplay
 from hal.emulated.metrology import ConstantFlow, ConstantLoad, HouseholdGasProfile, HouseholdProfile
+from hal.emulated.modem import EmulatedModem
 from hal.emulated.ncp.dongle import EmulatedDongle
 from hal.emulated.pty_serial import PtySerialLine
 from hal.emulated.supply_switch import EmulatedSupplySwitch
 from hal.emulated.tamper import EmulatedTamperSwitches
 from hal.ezsp_node import EzspNodeRadio
+from hal.modem import Modem
 from hal.ports import Clock, ElectricityMetrology, GasMetrology, PortError, SupplySwitch
 from hal.radio import Ncp
 from hal.real.clock import SystemClock
 from hal.real.ezsp_dongle import EzspDongle
-from hal.real.mqtt_wan import MqttWanLink
+from hal.real.ip_bearer import IpBearer
+from hal.real.mqtt_wan import MqttTls, MqttWanLink
 from hal.real.serial_device import SerialDeviceLine
 from hal.real.sqlite_store import SqliteStore
 from hal.real.wan_keys import load_ring, provision
@@ -49,7 +52,7 @@ from protocol.local_auth import Verifier
 from protocol.metering_units import gas_flow_for_power
 
 from .boards import DeviceBoard, ElectricityMeterBoard, GasMeterBoard, HubBoard, Panel
-from .rig import ClockKind, DeviceConfig, Rig
+from .rig import BearerKind, ClockKind, DeviceConfig, HubConfig, Rig, TlsFiles
 from .wan_parties import all_parties, hub_parties
 
 __all__ = [
@@ -88,14 +91,35 @@ def build_ncp(rig: Rig, name: str, eui64: int, radio_dongle: str | None, ezsp: i
     return EmulatedDongle(eui64, link, ezsp, name, store_path=rig.ncp_store_path(name))
 
 
-def build_wan(url: str, hub_id: str, clock: Clock) -> WanLink:
+def build_bearer(hub: HubConfig) -> Modem:
+    """The hub's WAN bearer the rig names: an emulated GPRS modem, or plain IP (6.1.7)."""
+    if hub.bearer is BearerKind.IP:
+        return IpBearer()
+    return EmulatedModem(hub.apn)
+
+
+def build_wan(
+    url: str,
+    hub_id: str,
+    clock: Clock,
+    tls: TlsFiles | None = None,
+    bearer: Modem | None = None,
+) -> WanLink:
     """The WAN backend a URL names, e.g. `mqtt://127.0.0.1:1883` (requirement 6.1.7: the
-    bearer is pluggable); `clock` stamps what the hub sends."""
+    bearer is pluggable); `clock` stamps what the hub sends; `tls`: the hub's certificate for
+    the broker (17.2.14); `bearer`: the modem the link runs over (up only while attached)."""
     parts = urlsplit(url)
     if parts.scheme == "mqtt":
         if not parts.hostname:
             raise ConfigError(f"WAN URL {url!r} has no host")
-        return MqttWanLink(parts.hostname, parts.port or DEFAULT_MQTT_PORT, hub_id, clock=clock.now)
+        return MqttWanLink(
+            parts.hostname,
+            parts.port or DEFAULT_MQTT_PORT,
+            hub_id,
+            clock=clock.now,
+            tls=None if tls is None else MqttTls(tls.ca, tls.cert, tls.key),
+            bearer=bearer,
+        )
     raise ConfigError(f"WAN URL {url!r}: unknown scheme {parts.scheme!r}; known: mqtt")
 
 
@@ -212,13 +236,14 @@ async def hub_board(rig: Rig) -> AsyncIterator[HubBoard]:
     clock = build_clock(rig)
     store = SqliteStore(rig.store_path(hub.name))
     ncp = build_ncp(rig, hub.name, hub.eui64, hub.radio.dongle, hub.radio.ezsp_version)
-    wan = build_wan(rig.wan_url, hub.wan_id, clock)
+    modem = build_bearer(hub)
+    wan = build_wan(rig.wan_url, hub.wan_id, clock, rig.tls_files(hub.wan_id), modem)
     keys = None
     if rig.roles.wan_sealed:
         provision(rig.keys_dir, all_parties(rig))  # the launcher did; a hub started alone too
         keys = load_ring(rig.keys_dir, *hub_parties(rig))
     try:
-        yield HubBoard(clock=clock, store=store, ncp=ncp, wan=wan, wan_keys=keys)
+        yield HubBoard(clock=clock, store=store, ncp=ncp, wan=wan, modem=modem, wan_keys=keys)
     finally:
         try:
             await ncp.power_off()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from protocol.wan import Channel, WanCommand
+from protocol.wan import Channel, UplinkAck, WanCommand
 
 __all__ = ["PlainCodec", "WanCodec"]
 
@@ -20,9 +20,15 @@ class WanCodec(Protocol):
         `DecodeError` if it is refused (the codec has already logged a security refusal)."""
         ...
 
+    def open_uplink_ack(self, payload: bytes) -> UplinkAck:
+        """The head-end's acknowledgement of outbox messages a received payload carries;
+        `SecurityRefusal` or `DecodeError` if it is refused."""
+        ...
+
     def seal(self, channel: Channel, payload: bytes, ref: str | None = None) -> bytes:
         """The bytes to send for `payload` on `channel`; `ref` is the request id an ack or a
-        result answers (whose sender it goes back to)."""
+        result answers (whose sender it goes back to). Called for every send: a message sent
+        again is sealed again, with a new counter."""
         ...
 
 
@@ -31,6 +37,9 @@ class PlainCodec:
 
     def open_command(self, payload: bytes) -> WanCommand:
         return WanCommand.from_json(payload)
+
+    def open_uplink_ack(self, payload: bytes) -> UplinkAck:
+        return UplinkAck.from_json(payload)
 
     def seal(self, channel: Channel, payload: bytes, ref: str | None = None) -> bytes:
         return payload

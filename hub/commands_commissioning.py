@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from firmware.rig import DeviceConfig
@@ -39,7 +40,14 @@ def _text_arg(command: WanCommand, key: str, limit: int) -> str:
     return value
 
 
-def register_commissioning_commands(bridge: WanBridge, han: HanNetwork, wan: WanLink) -> None:
+def register_commissioning_commands(
+    bridge: WanBridge,
+    han: HanNetwork,
+    wan: WanLink,
+    bearer: Callable[[], dict[str, Any]] | None = None,
+) -> None:
+    """`bearer`: the WAN bearer's report (modem signal quality, 12.1.r) for device_status."""
+
     async def install_code(config: DeviceConfig, command: WanCommand) -> dict[str, Any]:
         text = _text_arg(command, "install_code", 64)
         try:
@@ -56,16 +64,17 @@ def register_commissioning_commands(bridge: WanBridge, han: HanNetwork, wan: Wan
             "signal": han.signal(config),
             "waiting_to_join": config.name in han.commissioning.waiting,
             "wan": "connected" if wan.connected else "disconnected",
+            "wan_bearer": None if bearer is None else bearer(),
         }
 
     async def display_message(config: DeviceConfig, command: WanCommand) -> dict[str, Any]:
         text = _text_arg(command, "text", MESSAGE_MAX)
-        message_id = await han.display_message(config, text)
+        message_id = await han.display_message(config, text, command.id)
         return {"device": config.name, "message_id": message_id, "text": text}
 
     async def local_password(config: DeviceConfig, command: WanCommand) -> dict[str, Any]:
         password = _text_arg(command, "password", PASSWORD_OCTETS)
-        event_id = await han.set_local_password(config, password)
+        event_id = await han.set_local_password(config, password, command.id)
         return {"device": config.name, "password_set": True, "issuer_event_id": event_id}
 
     bridge.register(CommandType.LOCAL_PASSWORD, local_password)

@@ -2,8 +2,11 @@
 
 Given its board (NCP, WAN link, clock, store: `firmware.boards.HubBoard`) by its composition
 root (`hub/__main__.py`), the hub runs the HAN (`hub.han`), carries head-end commands onto it
-(`hub.wan_bridge`), serves Time to the HAN, logs its events and sends them up the WAN in the
-one event shape (`protocol.event_report`).
+(`hub.wan_bridge`) once each (`hub.command_journal`), serves Time to the HAN, logs its events and
+treats them as configured (`hub.hub_events`), and keeps every uplink in its durable outbox
+(`hub.outbox`) until the head-end acknowledges it; readings are pushed on schedules
+(`hub.push_schedule`) set, like the rest of its delivery settings, remotely or on the bench
+(`hub.hub_config`).
 """
 
 from __future__ import annotations
@@ -14,17 +17,25 @@ from typing import Any
 
 from firmware.boards import HubBoard
 from firmware.event_log import EventLog
-from firmware.rig import Rig
+from firmware.rig import DeviceKind, Rig
 from firmware.zcl.reporting import ReportingTable
 from firmware.zcl.server import ZclServer
 from hal.control_socket import ControlError, Handler, Request
 from protocol.event_codes import EventCode
 
+from .command_journal import CommandJournal
 from .commands import register_han_commands
 from .commands_commissioning import register_commissioning_commands
-from .event_uplink import EventUplink
+from .comms_loss_settings import CommsLossSettings
+from .config_commands import register_config_commands
 from .han import HanNetwork
+from .hub_config import ConfigRefused, HubConfig
+from .hub_events import HubEvents
+from .loss_of_comms import LossOfComms
+from .outbox import Outbox
+from .push_schedule import PushSchedule
 from .time_server import time_server
+from .wan_bearer import WanBearer
 from .wan_bridge import WanBridge
 from .wan_roles import DeviceRoles, register_role_commands
 from .wan_security import HubWanSecurity
@@ -43,13 +54,37 @@ class Hub:
         self.store = board.store
         self.wan = board.wan
         self.events = EventLog(self.store, self.clock, self.name)
-        self.uplink = EventUplink(self.events, self.store, self.wan, self.clock)
+        self.outbox = Outbox(self.store, self.wan, self.clock, lambda: self.config.retry_policy())
+        self.config = HubConfig(self.store, self.clock, self.outbox, set(rig.devices))
+        self.hub_events = HubEvents(self.events, self.store, self.clock, self.outbox, self.config)
         self._tasks: set[asyncio.Task[None]] = set()
         zcl = ZclServer([time_server(self.clock)], ReportingTable(self.store))
         self.han = HanNetwork(rig, board.ncp, self.clock, self.store, self.record, zcl)
         self.bridge = WanBridge(rig, self.record)
         register_han_commands(self.bridge, self.han, self.clock)
-        register_commissioning_commands(self.bridge, self.han, self.wan)
+        self.bearer = WanBearer(board.modem, self.record)
+        register_commissioning_commands(self.bridge, self.han, self.wan, self.bearer.report)
+        self.journal = CommandJournal(self.store, self.outbox, self.clock, self.bridge.handle)
+        self.push = PushSchedule(
+            self.config,
+            self.outbox,
+            self.clock,
+            self.store,
+            list(rig.devices.values()),
+            self.han.read_metering,
+            signal=self.han.signal,
+        )
+        register_config_commands(self.journal, self.config, self.push.settings_changed)
+        self.comms = LossOfComms(
+            rig.hub.comms_loss,
+            self.clock,
+            self.wan,
+            board.modem,
+            self.record,
+            self._show_on_ihd,
+            store=self.store,
+        )
+        self.comms_settings = CommsLossSettings(self.comms, self.bridge)
         self.roles = DeviceRoles(rig, self.store)
         register_role_commands(self.bridge, self.roles, self.han, rig, self.clock)
         self.wan_security = (
@@ -60,16 +95,21 @@ class Hub:
         self._running = False
 
     def record(self, code: EventCode, detail: dict[str, Any]) -> None:
-        """Log an event (section 18); it goes up the WAN as soon as the link lets it."""
-        self.events.record(code, detail)
-        self.uplink.poke()
+        """Log an event (section 18) and treat it as configured (send now, next exchange, log)."""
+        self.hub_events.record(code, detail)
+        self.comms.observe(code, detail)
 
     async def start(self) -> None:
-        self.events.record(EventCode.POWER_UP, {"component": "hub"})
+        self.record(EventCode.POWER_UP, {"component": "hub"})
         self._running = True
-        self._tasks.add(asyncio.get_running_loop().create_task(self.uplink.run()))
-        await self.wan.start(self.bridge.handle, self.bridge.refused, self.wan_security)
+        loop = asyncio.get_running_loop()
+        self._tasks.add(loop.create_task(self.outbox.run()))
+        self._tasks.add(loop.create_task(self.push.run()))
+        await self.wan.start(
+            self.journal.handle, self.bridge.refused, self.outbox.on_ack, self.wan_security
+        )
         await self.han.start()
+        self._tasks.add(asyncio.get_running_loop().create_task(self.comms.run()))
         LOGGER.info("hub %s up: HAN formed, WAN %s", self.rig.hub.wan_id, self.wan.connected)
 
     async def stop(self) -> None:
@@ -83,7 +123,42 @@ class Hub:
         await self.wan.stop()
 
     def control_handlers(self) -> dict[str, Handler]:
-        return {"status": self._status, "events": self._events, "keys": self._keys}
+        return {
+            "status": self._status,
+            "events": self._events,
+            "keys": self._keys,
+            "config": self._config,
+            "outbox": self._outbox,
+            "modem": self.bearer.bench,
+            "comms_loss": self.comms_settings.bench,
+        }
+
+    async def _config(self, request: Request) -> dict[str, Any]:
+        """Read or change a delivery setting on the bench (locally, clauses 12.1.o, 18.8):
+        {"key"?} reads, {"key", "value"} changes and answers the configuration-change message."""
+        key = request.get("key")
+        if key is None:
+            return {"settings": self.config.snapshot()}
+        if not isinstance(key, str):
+            raise ControlError('"key" must be the name of a setting')
+        try:
+            if "value" not in request:
+                return {"key": key, "value": self.config.get(key)}
+            change = self.config.set(key, request["value"], by="local")
+        except ConfigRefused as exc:
+            raise ControlError(str(exc)) from None
+        self.push.settings_changed()
+        return {"change": change}
+
+    async def _outbox(self, request: Request) -> dict[str, Any]:
+        """What waits for the head-end's acknowledgement, and what waits for the next exchange."""
+        return {"pending": self.outbox.pending_count(), "held": self.outbox.held_count()}
+
+    async def _show_on_ihd(self, text: str) -> None:
+        """Show (or with "" clear) a message on every IHD of the premises (12.7.3, 12.7.5)."""
+        for config in self.rig.devices.values():
+            if config.kind is DeviceKind.IHD:
+                await self.han.display_message(config, text)
 
     async def _status(self, request: Request) -> dict[str, Any]:
         """Bench status, with each device's last RSSI and LQI as the hub's NCP heard them.
@@ -101,6 +176,8 @@ class Hub:
             "wan": "connected" if self.wan.connected else "disconnected",
             "now": self.clock.now().isoformat(),
             "signal": {name: self.han.signal(config) for name, config in self.rig.devices.items()},
+            "bearer": self.bearer.report(),
+            "comms_loss": self.comms.report(),
         }
 
     async def _keys(self, request: Request) -> dict[str, Any]:

@@ -33,7 +33,7 @@ from firmware.wan_parties import operator_of, suppliers_of
 from hal.ports import NonVolatileStore
 from protocol.errors import DecodeError
 from protocol.event_codes import EventCode
-from protocol.wan import Channel, WanCommand, peek_request_id
+from protocol.wan import Channel, UplinkAck, WanCommand, peek_request_id
 from protocol.wan_security import (
     Header,
     KeyRing,
@@ -109,6 +109,38 @@ class HubWanSecurity:
             raise
         self._remember(command.id, _Route(sender, self._signer(command.device)))
         return command
+
+    def open_uplink_ack(self, payload: bytes) -> UplinkAck:
+        """The head-end's acknowledgement of outbox messages, sealed to the hub or one of its
+        devices by a party the hub trusts. A replay (a QoS 1 duplicate) moves nothing and is
+        dropped quietly; anything else refused is a security event, as for a command."""
+        header = peek_header(payload)
+        me = header.recipient if header is not None else self.hub
+        key = f"{header.sender}|{Channel.UPLINK_ACK.value}" if header is not None else ""
+        try:
+            if me not in self._ring.own:
+                raise SecurityRefusal(Refusal.WRONG_RECIPIENT, f"addressed to {me}", header)
+            window = ReplayWindow.from_json(self._store.get(_WINDOWS, key, [-1, 0]))
+            opened = open_envelope(
+                payload,
+                channel=Channel.UPLINK_ACK.value,
+                me=me,
+                my_keys=self._ring.own[me],
+                directory=self._ring.directory,
+                window=window,
+            )
+            try:
+                ack = UplinkAck.from_json(opened.payload)
+            except DecodeError as exc:
+                raise SecurityRefusal(
+                    Refusal.MALFORMED, str(exc), opened.header, authentic=True
+                ) from None
+        except SecurityRefusal as exc:
+            if exc.reason is not Refusal.REPLAYED:
+                self._refused(exc, payload)
+            raise
+        self._store.put(_WINDOWS, key, window.accept(opened.header.counter).to_json())
+        return ack
 
     def _prune_routes(self) -> None:
         """Forget the stored routes of all but the last `ROUTES_KEPT` commands."""
@@ -233,9 +265,10 @@ class HubWanSecurity:
         )
 
     def _route(self, channel: Channel, payload: bytes, ref: str | None) -> _Route:
-        if channel in (Channel.ACK, Channel.RESULT):
+        # An ack, a result, or an outbox message carrying a result (`ref` is its request id).
+        if channel in (Channel.ACK, Channel.RESULT) or (channel is Channel.UPLINK and ref):
             route = self._routes.get(ref or "") or self._stored_route(ref)
-            return route if channel is Channel.RESULT else _Route(route.reply_to, self.hub)
+            return _Route(route.reply_to, self.hub) if channel is Channel.ACK else route
         device = _named_device(payload)
         if device in self._rig.devices:
             supplier = suppliers_of(self._rig)[self._roles.supplier(device)]
@@ -266,7 +299,8 @@ class HubWanSecurity:
 
 
 def _named_device(payload: bytes) -> str | None:
-    """The device a message is about (`device`, or an event's `source`), if it says."""
+    """The device a message is about (`device`, or an event's or outbox stream's `source`; for
+    a message of the hub's own stream, what its body names), if it says."""
     try:
         obj = json.loads(payload)
     except ValueError:
@@ -274,4 +308,7 @@ def _named_device(payload: bytes) -> str | None:
     if not isinstance(obj, dict):
         return None
     name = obj.get("device", obj.get("source"))
+    body = obj.get("body")
+    if name == "hub" and isinstance(body, dict):
+        name = body.get("device", body.get("source", name))
     return name if isinstance(name, str) else None

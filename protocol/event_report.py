@@ -13,6 +13,8 @@ on the bench port, over the HAN to the hub, over the WAN to the head-end — it 
 | `utc`    | when it was logged, ISO 8601 UTC, from the component's RTC (clause 15.5)   |
 | `source` | the component that logged it (clauses 18.3, 6.4.6): "esme", "hub", ...     |
 | `detail` | free-form JSON object                                                      |
+| `module` | optional: the module of the component that raised it (clauses 18.3, 6.4.6), |
+|          | e.g. "han", "wan", "metrology"; absent when the component is not modular    |
 
 A receiver may not know a code a newer firmware sends, which is why the reference and title
 travel with it.
@@ -41,6 +43,9 @@ from protocol.json_fields import (
 __all__ = ["EventReport"]
 
 _KEYS = {"seq", "code", "ref", "title", "utc", "source", "detail"}
+_OPTIONAL = {"module"}
+#: Longest module name.
+MODULE_MAX = 64
 
 
 @dataclass(frozen=True)
@@ -54,8 +59,11 @@ class EventReport:
     utc: datetime
     source: str
     detail: Mapping[str, Any] = field(default_factory=dict)
+    module: str | None = None
 
     WHAT = "event report"
+    KEYS = frozenset(_KEYS)
+    OPTIONAL = frozenset(_OPTIONAL)
 
     @classmethod
     def of(
@@ -66,9 +74,10 @@ class EventReport:
         utc: datetime,
         source: str,
         detail: Mapping[str, Any] | None = None,
+        module: str | None = None,
     ) -> EventReport:
         """The report of one of our own codes, with its reference and title from the catalogue."""
-        return cls(seq, int(code), code.ref, code.title, utc, source, dict(detail or {}))
+        return cls(seq, int(code), code.ref, code.title, utc, source, dict(detail or {}), module)
 
     @property
     def event_code(self) -> EventCode | None:
@@ -79,7 +88,7 @@ class EventReport:
             return None
 
     def to_dict(self) -> JsonObject:
-        return {
+        obj: JsonObject = {
             "seq": self.seq,
             "code": self.code,
             "ref": self.ref,
@@ -88,6 +97,9 @@ class EventReport:
             "source": self.source,
             "detail": dict(self.detail),
         }
+        if self.module is not None:
+            obj["module"] = self.module
+        return obj
 
     def to_json(self) -> bytes:
         return json.dumps(self.to_dict(), separators=(",", ":"), allow_nan=False).encode()
@@ -95,7 +107,7 @@ class EventReport:
     @classmethod
     def from_dict(cls, obj: JsonObject, what: str = WHAT) -> EventReport:
         """Validate a decoded JSON object; DecodeError naming the field if it is not a report."""
-        check_keys(what, obj, _KEYS, set())
+        check_keys(what, obj, _KEYS, _OPTIONAL)
         return cls(
             seq=require_int(what, obj, "seq"),
             code=require_int(what, obj, "code"),
@@ -104,6 +116,9 @@ class EventReport:
             utc=require_time(what, obj, "utc").astimezone(UTC),
             source=require_str(what, obj, "source"),
             detail=require_object(what, obj, "detail"),
+            module=require_str(what, obj, "module", max_length=MODULE_MAX)
+            if "module" in obj
+            else None,
         )
 
     @classmethod

@@ -13,6 +13,14 @@ Topics, per hub id H (clause 9.1: the head-end reaches the premises over the WAN
 | `smartmeter/v1/H/ack`     | hub -> head-end  | `CommandAck`    | no       |
 | `smartmeter/v1/H/result`  | hub -> head-end  | `CommandResult` | no       |
 | `smartmeter/v1/H/event`   | hub -> head-end  | `EventReport`   | no       |
+| `smartmeter/v1/H/uplink`  | hub -> head-end  | `UplinkMessage` | no       |
+| `smartmeter/v1/H/uplink_ack` | head-end -> hub | `UplinkAck`   | no       |
+
+Every uplink the hub's durable outbox carries (results, events, alerts, pushed readings,
+configuration-change messages, sync) travels as an `UplinkMessage` numbered per source; the
+head-end keeps it once, in order, and answers with a cumulative `UplinkAck` (clauses 19.1.6,
+19.1.7; the hub deletes what is acknowledged). The `result` and `event` channels remain for
+hubs of an earlier build.
 
 A command is acknowledged (accepted or rejected, clause 19.1.6) as soon as the hub has checked it,
 and answered later with a result carrying the same request id (clause 6.1.11: within 10 s).
@@ -45,6 +53,7 @@ from protocol.json_fields import (
     parse_object,
     peek_string,
     require_enum,
+    require_int,
     require_object,
     require_str,
     require_time,
@@ -75,6 +84,8 @@ class Channel(StrEnum):
     ACK = "ack"
     RESULT = "result"
     EVENT = "event"
+    UPLINK = "uplink"  # hub -> head-end: an outbox message (`UplinkMessage`)
+    UPLINK_ACK = "uplink_ack"  # head-end -> hub: application-level ack (`UplinkAck`)
 
 
 class CommandType(StrEnum):
@@ -88,10 +99,26 @@ class CommandType(StrEnum):
     DEVICE_STATUS = "device_status"  # joined, presence, HAN signal both ways, WAN (20.4.1)
     DISPLAY_MESSAGE = "display_message"  # a message on a device's display, e.g. 'Welcome' (20.2.8)
     LOCAL_PASSWORD = "local_password"  # a meter's new local-access password (17.2.21.b.2)
+    # Delivery configuration (hub/hub_config.py): event treatment, retries, push schedules.
+    CONFIG_GET = "config_get"  # the hub's settings, or one of them (12.1.o, 12.1.s-u)
+    CONFIG_SET = "config_set"  # change one setting; a configuration-change message goes up (12.2)
+    # The premises' loss-of-communications rules, read or changed (12.7.6; any device of it):
+    COMMS_LOSS_RULES = "comms_loss_rules"
     # The network operator's (hub/wan_roles.py):
     CHANGE_SUPPLIER = "change_supplier"  # the device answers to another supplier (12.6)
     DISABLE_COMMS = "disable_comms"  # after a security alert: WAN and/or HAN off (17.2.22)
     RESTORE_COMMS = "restore_comms"  # and back on (17.2.23)
+
+
+class UplinkKind(StrEnum):
+    """What an outbox message carries (its `body`)."""
+
+    RESULT = "result"  # a command's result: `CommandResult` fields (no "v")
+    EVENT = "event"  # an event sent at the next scheduled exchange: the one event shape
+    ALERT = "alert"  # an event sent at once (clause 18.6): the one event shape
+    READING = "reading"  # a pushed reading of a meter's registers (clause 6.1.3 push)
+    CONFIG_CHANGE = "config_change"  # a configuration-change message (clause 12.2)
+    SYNC = "sync"  # periodic synchronisation: clock, registers, configuration (clause 12.4)
 
 
 class AckStatus(StrEnum):
@@ -279,14 +306,24 @@ class CommandResult:
             raise LocalProtocolError("a result carries data when ok and an error when not")
 
     def to_json(self) -> bytes:
+        return _dump(self.to_dict())
+
+    def to_dict(self) -> JsonObject:
+        """The fields without the version: the body of an outbox message."""
         obj: JsonObject = {"id": self.id, "ok": self.ok}
         obj.update({"data": self.data} if self.ok else {"error": self.error})
-        return _dump(obj)
+        return obj
 
     @classmethod
     def from_json(cls, data: bytes) -> CommandResult:
+        return cls.from_dict(_load(cls.WHAT, data, {"id", "ok"}, {"data", "error"}))
+
+    @classmethod
+    def from_dict(cls, obj: JsonObject) -> CommandResult:
         what = cls.WHAT
-        obj = _load(what, data, {"id", "ok"}, {"data", "error"})
+        check_keys(
+            what, {k: v for k, v in obj.items() if k != "v"}, {"id", "ok"}, {"data", "error"}
+        )
         ok = obj["ok"]
         if not isinstance(ok, bool):
             raise DecodeError(what, '"ok" true or false', shown(ok))
@@ -331,6 +368,93 @@ def event_to_json(report: EventReport) -> bytes:
 
 
 def event_from_json(data: bytes) -> EventReport:
-    obj = _load(EVENT_WHAT, data, set(EventReport.__dataclass_fields__), set())
+    obj = _load(EVENT_WHAT, data, set(EventReport.KEYS), set(EventReport.OPTIONAL))
     del obj["v"]
     return EventReport.from_dict(obj, EVENT_WHAT)
+
+
+#: Longest source name of an outbox stream (a component's name: "hub", "esme", ...).
+SOURCE_MAX = 64
+
+
+@dataclass(frozen=True)
+class UplinkMessage:
+    """Hub -> head-end outbox message, `smartmeter/v1/H/uplink` (clauses 18.6, 19.1.6, 19.1.7).
+
+    `seq` counts from 1 per `source` (the stream: the component the message is about), with no
+    gaps, so the head-end can keep each message exactly once and in order, and acknowledge the
+    highest it holds. `at` is when the hub put the message in its outbox (its RTC).
+    """
+
+    source: str
+    seq: int
+    kind: UplinkKind
+    at: datetime
+    body: JsonObject
+
+    WHAT = "WAN uplink message"
+
+    def __post_init__(self) -> None:
+        if self.seq < 1:
+            raise LocalProtocolError("outbox sequence numbers start at 1")
+
+    def to_json(self) -> bytes:
+        return _dump(
+            {
+                "source": self.source,
+                "seq": self.seq,
+                "kind": self.kind.value,
+                "at": aware_iso(self.at),
+                "body": self.body,
+            }
+        )
+
+    @classmethod
+    def from_json(cls, data: bytes) -> UplinkMessage:
+        what = cls.WHAT
+        obj = _load(what, data, {"source", "seq", "kind", "at", "body"}, set())
+        seq = require_int(what, obj, "seq")
+        if seq < 1:
+            raise DecodeError(what, '"seq" from 1', shown(seq))
+        return cls(
+            source=require_str(what, obj, "source", max_length=SOURCE_MAX),
+            seq=seq,
+            kind=require_enum(what, obj, "kind", UplinkKind),
+            at=require_time(what, obj, "at"),
+            body=require_object(what, obj, "body"),
+        )
+
+    def event(self) -> EventReport:
+        """The body of an event or alert, in the one event shape; DecodeError if it is not."""
+        if self.kind not in (UplinkKind.EVENT, UplinkKind.ALERT):
+            raise LocalProtocolError(f"a {self.kind} message carries no event")
+        return EventReport.from_dict(dict(self.body), EVENT_WHAT)
+
+    def result(self) -> CommandResult:
+        """The body of a command's result; DecodeError if it is not one."""
+        if self.kind is not UplinkKind.RESULT:
+            raise LocalProtocolError(f"a {self.kind} message carries no result")
+        return CommandResult.from_dict(dict(self.body))
+
+
+@dataclass(frozen=True)
+class UplinkAck:
+    """Head-end -> hub acknowledgement, `smartmeter/v1/H/uplink_ack`: the head-end holds every
+    message of `source` up to and including `upto` (cumulative, so one lost ack costs nothing)."""
+
+    source: str
+    upto: int
+
+    WHAT = "WAN uplink ack"
+
+    def to_json(self) -> bytes:
+        return _dump({"source": self.source, "upto": self.upto})
+
+    @classmethod
+    def from_json(cls, data: bytes) -> UplinkAck:
+        what = cls.WHAT
+        obj = _load(what, data, {"source", "upto"}, set())
+        upto = require_int(what, obj, "upto")
+        if upto < 0:
+            raise DecodeError(what, '"upto" from 0', shown(upto))
+        return cls(require_str(what, obj, "source", max_length=SOURCE_MAX), upto)

@@ -14,6 +14,7 @@ from typing import Any
 from firmware.rig import DeviceKind, Rig
 from hal.control_socket import request_sync
 from tools.cli_common import UsageError, add_rig_option, component, print_json, rig_from, without_ok
+from tools.cli_headend import json_value
 
 BENCH_TIMEOUT_S = 5.0
 #: Highest load a meter accepts from the bench, in watts.
@@ -67,10 +68,50 @@ def add_parsers(commands: Any) -> None:
     for name, text in (
         ("status", "which devices have joined, and the WAN link, as JSON"),
         ("events", "the hub's recent events as JSON"),
+        ("outbox", "uplinks waiting for the head-end's ack, and for the next exchange"),
     ):
         action = hub_actions.add_parser(name, help=text, description=text)
         _common(action)
         action.set_defaults(handler=hub_command)
+    config = hub_actions.add_parser(
+        "config",
+        help="read or change a delivery setting locally (see the README's Delivery section)",
+        description="With no KEY: every setting. With KEY: its value. With KEY VALUE: change it "
+        "(VALUE is JSON; a bare word is text) and print the configuration-change message.",
+    )
+    config.add_argument("key", nargs="?", help="e.g. events.class.low, outbox.retry_count")
+    config.add_argument("value", nargs="?", help="the new value")
+    _common(config)
+    config.set_defaults(handler=hub_config)
+    modem = hub_actions.add_parser(
+        "modem",
+        help="show or set the hub's emulated GPRS modem: SIM, registration, signal, APN",
+        description="Show the hub's WAN bearer, or change what its emulated modem reports "
+        "(6.1.6): pull the SIM (a tamper, 18.11.l), lose the network (the WAN goes down), "
+        "set the signal quality as AT+CSQ gives it.",
+    )
+    modem.add_argument("--sim", choices=["in", "out"], help="put the SIM in or take it out")
+    modem.add_argument(
+        "--registration",
+        choices=["not_registered", "home", "searching", "denied", "unknown", "roaming"],
+        help="network registration state, as +CREG reports it",
+    )
+    modem.add_argument("--rssi", type=int, help="AT+CSQ RSSI: 0-31, or 99 unknown")
+    modem.add_argument("--ber", type=int, help="AT+CSQ bit error rate class: 0-7, or 99 unknown")
+    modem.add_argument("--apn", help="the access point name")
+    _common(modem)
+    modem.set_defaults(handler=hub_modem)
+    rules = hub_actions.add_parser(
+        "comms-loss",
+        help="show or change the hub's loss-of-communications rules (12.7.6)",
+        description="Show the loss-of-communications rules, or change some of them: the "
+        "periods in seconds of the rig's clock, and the service centre's number.",
+    )
+    for key in ("wan_alert_after_s", "ihd_failed_after_s", "ihd_contact_after_s"):
+        rules.add_argument(f"--{key.replace('_', '-')}", dest=key, type=float, metavar="SECONDS")
+    rules.add_argument("--service-number", dest="service_number", metavar="NUMBER")
+    _common(rules)
+    rules.set_defaults(handler=hub_comms_loss)
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -126,6 +167,39 @@ def bench_load(args: argparse.Namespace) -> int:
 def hub_command(args: argparse.Namespace) -> int:
     rig = rig_from(args)
     reply = request_sync(rig.control_path(rig.hub.name), args.action, args.timeout)
+    print_json(without_ok(reply))
+    return 0
+
+
+def hub_config(args: argparse.Namespace) -> int:
+    rig = rig_from(args)
+    fields: dict[str, Any] = {}
+    if args.key is not None:
+        fields["key"] = args.key
+    if args.value is not None:
+        fields["value"] = json_value(args.value)
+    reply = request_sync(rig.control_path(rig.hub.name), "config", args.timeout, **fields)
+    print_json(without_ok(reply))
+    return 0
+
+
+def hub_modem(args: argparse.Namespace) -> int:
+    rig = rig_from(args)
+    fields = {
+        key: getattr(args, key)
+        for key in ("sim", "registration", "rssi", "ber", "apn")
+        if getattr(args, key) is not None
+    }
+    reply = request_sync(rig.control_path(rig.hub.name), "modem", args.timeout, **fields)
+    print_json(without_ok(reply))
+    return 0
+
+
+def hub_comms_loss(args: argparse.Namespace) -> int:
+    rig = rig_from(args)
+    keys = ("wan_alert_after_s", "ihd_failed_after_s", "ihd_contact_after_s", "service_number")
+    fields = {key: getattr(args, key) for key in keys if getattr(args, key) is not None}
+    reply = request_sync(rig.control_path(rig.hub.name), "comms_loss", args.timeout, **fields)
     print_json(without_ok(reply))
     return 0
 

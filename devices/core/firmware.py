@@ -25,14 +25,14 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from firmware.boards import DeviceBoard, Panel
 from firmware.clock_waits import sleep_real
 from firmware.counter_watch import CounterWatch
 from firmware.event_log import EventLog
-from firmware.rig import DeviceKind
+from firmware.rig import CommsLossRules, DeviceKind
 from firmware.zcl.client import ZclClient
 from firmware.zcl.cluster_server import ClusterServer
 from firmware.zcl.frame import ZclFrame
@@ -46,6 +46,8 @@ from protocol.ieee802154 import eui64_to_str
 from protocol.nameplate import Nameplate
 from protocol.se import Messaging
 from protocol.zigbee_ids import BROADCAST_ENDPOINT, SE_PROFILE, ZDO_PROFILE
+
+from .request_memory import RequestMemory
 
 __all__ = ["DeviceIdentity", "Firmware"]
 #: Real seconds between join attempts (a radio matter, so real time; see `zcl_client`).
@@ -69,6 +71,8 @@ class DeviceIdentity:
     extended_pan_id: int = 0
     #: The install code with its CRC, as printed on the nameplate (the link key's source).
     install_code: bytes = b""
+    #: The premises' loss-of-communications rules (12.7.3; the IHD shows their messages).
+    comms_loss: CommsLossRules = field(default_factory=CommsLossRules)
 
 
 class Firmware:
@@ -107,6 +111,8 @@ class Firmware:
         self.hub_signal: dict[str, int | None] = {"lqi": None, "rssi": None}
         # The hub (the ESI) sends the consumer messages, e.g. 'Welcome' (20.2.8).
         self.zcl_client.on_command(Messaging, self._messaging)
+        #: Requests from the hub already carried out, by issuer id (19.1.6).
+        self.requests = RequestMemory(self.store)
 
     # -- subclass hooks ----------------------------------------------------------------
 
@@ -134,7 +140,11 @@ class Firmware:
         if sender != TRUST_CENTRE:
             self.log.warning("message from 0x%04x ignored: only the hub sends them", sender)
         elif name in ("display_message", "display_protected_message"):
-            self.on_display_message(str(fields.message))
+            with self.store.transaction() as tx:
+                if not self.requests.first_time(tx, Messaging.cluster_id, int(fields.message_id)):
+                    self.log.info("message %d shown already: not again", int(fields.message_id))
+                    return
+                self.on_display_message(str(fields.message))
         elif name in ("cancel_message", "cancel_all_messages"):
             self.on_display_message("")
 

@@ -36,6 +36,7 @@ def identity_of(rig: Rig, config: DeviceConfig) -> DeviceIdentity:
         channel=rig.hub.channel,
         extended_pan_id=rig.hub.extended_pan_id,
         install_code=config.install_code,
+        comms_loss=rig.hub.comms_loss,
     )
 
 

@@ -32,6 +32,7 @@ from datetime import datetime
 from typing import Any
 
 from devices.core.firmware import DeviceIdentity, Firmware
+from devices.ihd.comms_watch import local_message
 from devices.meter.metering_cluster import METERING_CLUSTER, attribute_names
 from firmware.boards import DeviceBoard
 from firmware.clock_waits import sleep_real, wait_on_clock
@@ -62,6 +63,7 @@ HEARTBEAT_MARGIN_S = {Fuel.ELECTRICITY: 2.0, Fuel.GAS: 60.0}
 DISCOVERY_PERIOD_REAL_S = 10.0
 DISCOVERY_FIRST_REAL_S = 1.0
 MIN_POLL_GAP_REAL_S = 0.25
+COMMS_WATCH_REAL_S = 1.0
 POLL_PERIOD = {Fuel.ELECTRICITY: ELECTRICITY_POLL_S, Fuel.GAS: GAS_POLL_S}
 
 # Metering attribute ids (SE annex D.3.2.2): read once at discovery, then at every poll.
@@ -96,16 +98,32 @@ class IhdFirmware(Firmware):
         #: The hub's message (e.g. 'Welcome' after an installation, 20.2.8), kept across
         #: restarts.
         self.message = str(board.store.get("ihd", "message", ""))
+        #: What the IHD shows of its own accord when it has lost every meter (12.7.3).
+        self.local_message = ""
 
     async def on_start(self) -> None:
         self.zcl_client.on_report(METERING_CLUSTER, self._on_metering_report)
         self.refresh_display()
         self.spawn(self._discovery_loop(), "discovery")
         self.spawn(self._probe_loop(), "probe")
+        self.spawn(self._comms_watch(), "comms watch")
 
     def refresh_display(self) -> None:
         lines = render(self.links, self._updated_at)
-        self.display.show([*lines, self.message] if self.message else lines)
+        messages = [self.message, self.local_message]
+        lines += [text for i, text in enumerate(messages) if text and text not in messages[:i]]
+        self.display.show(lines)
+
+    async def _comms_watch(self) -> None:
+        """Show the contact message when every meter has been lost long enough (12.7.3)."""
+        while True:
+            wanted = local_message(
+                self.identity.comms_loss, self.links.values(), self.clock.monotonic()
+            )
+            if wanted != self.local_message:
+                self.local_message = wanted
+                self.refresh_display()
+            await sleep_real(self.clock, COMMS_WATCH_REAL_S)
 
     def on_display_message(self, text: str) -> None:
         self.message = text

@@ -165,7 +165,12 @@ class MeterFirmware(Firmware):
             self.log.warning("new local password refused: %s", "; ".join(v.reason for v in weak))
             return
         verifier = make_verifier(password, secrets.token_bytes(SALT_BYTES))
-        self.optical.access.set_verifier(verifier, engineer="head-end", channel="han")
+        issuer_id = int(fields.issuer_event_id)
+        with self.store.transaction() as tx:  # the request noted with its effect (19.1.6)
+            if not self.requests.first_time(tx, DeviceManagement.cluster_id, issuer_id):
+                self.log.info("password request %d carried out already: not again", issuer_id)
+                return
+            self.optical.access.set_verifier(verifier, engineer="head-end", channel="han")
         self.log.info("local-access password reset by the head-end")
 
     def on_display_message(self, text: str) -> None:

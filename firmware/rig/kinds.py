@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 
-__all__ = ["BrokerKind", "ClockKind", "DeviceKind", "PeripheralBackend"]
+__all__ = ["BearerKind", "BrokerKind", "ClockKind", "DeviceKind", "PeripheralBackend"]
 
 
 class DeviceKind(enum.StrEnum):
@@ -29,6 +29,13 @@ class BrokerKind(enum.StrEnum):
     MOSQUITTO = "mosquitto"
     EMBEDDED = "embedded"
     EXTERNAL = "external"
+
+
+class BearerKind(enum.StrEnum):
+    """`[hub] bearer`: what carries the hub's WAN (6.1.6, 6.1.7)."""
+
+    GPRS = "gprs"  # an emulated GPRS modem, set from the bench
+    IP = "ip"  # a plain IP network: no modem
 
 
 class AdmitPolicy(enum.StrEnum):

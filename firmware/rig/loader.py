@@ -17,10 +17,12 @@ from hal.radio_model import (
 from protocol.errors import ConfigError, DecodeError
 from protocol.zigbee_security import link_key_from_install_code
 
-from .kinds import AdmitPolicy, BrokerKind, ClockKind, DeviceKind, PeripheralBackend
+from .kinds import AdmitPolicy, BearerKind, BrokerKind, ClockKind, DeviceKind, PeripheralBackend
 from .model import (
+    HEADEND_IDENTITY,
     AirConfig,
     BrokerConfig,
+    CommsLossRules,
     DeviceConfig,
     HubConfig,
     Peripherals,
@@ -124,11 +126,24 @@ def _broker(section: Section, notes: list[str]) -> BrokerConfig:
             f"{section.path}: no [broker] port: using {DEFAULT_BROKER_PORT}, the MQTT default "
             "(two rigs on one machine need a port each)"
         )
+    kind = section.enum("kind", BrokerKind, BrokerKind.AUTO)
+    tls = section.get("tls", bool, True)
+    if not tls and kind is not BrokerKind.EXTERNAL:
+        raise section.error("tls", "a broker the rig starts always uses TLS (17.2.14)")
+    pki_dir = section.get("pki_dir", str, "")
     return BrokerConfig(
-        kind=section.enum("kind", BrokerKind, BrokerKind.AUTO),
+        kind=kind,
         host=section.get("host", str, "127.0.0.1"),
         port=section.integer("port", DEFAULT_BROKER_PORT, low=1, high=65535),
+        tls=tls,
+        pki_dir=_relative_to(section.path, pki_dir) if pki_dir else None,
     )
+
+
+def _relative_to(path: Path, text: str) -> Path:
+    """A path from the rig file: relative ones count from the repository (as run_dir does)."""
+    folder = Path(text)
+    return folder if folder.is_absolute() else path.parent.parent / folder
 
 
 def _air(section: Section, names: set[str], notes: list[str]) -> AirConfig:
@@ -197,6 +212,9 @@ def _hub(section: Section) -> HubConfig:
         raise section.error(
             "wan_id", f"{wan_id!r} must be 1-64 letters, digits or . _ : - (one MQTT topic level)"
         )
+    if wan_id in (HEADEND_IDENTITY, "broker"):
+        # The WAN id is the hub's certificate name and MQTT user name: it must not be another's.
+        raise section.error("wan_id", f"{wan_id!r} is the name of the head-end's or broker's key")
     wan = section.get("wan", str, "") or None
     if wan is not None and not wan.startswith("mqtt://"):
         raise section.error("wan", f"{wan!r}: only mqtt://host:port is known")
@@ -214,7 +232,34 @@ def _hub(section: Section) -> HubConfig:
         wan=wan,
         store=_store(section),
         admit=section.enum("admit", AdmitPolicy, AdmitPolicy.RIG),
+        bearer=section.enum("bearer", BearerKind, BearerKind.GPRS),
+        apn=_apn(section),
+        comms_loss=_comms_loss(
+            Section(section.path, "hub.comms_loss", section.table.get("comms_loss", {}))
+        ),
     )
+
+
+def _apn(section: Section) -> str:
+    apn = section.get("apn", str, HubConfig.apn)
+    if not 0 < len(apn) <= 100:
+        raise section.error("apn", "an APN is 1-100 characters")
+    return apn
+
+
+def _comms_loss(section: Section) -> CommsLossRules:
+    """`[hub.comms_loss]`: each period from 1 s to a year of the rig's clock."""
+    default = CommsLossRules()
+    low, high = CommsLossRules.PERIOD_RANGE_S
+    periods = {
+        key: section.number(key, getattr(default, key), low=low, high=high)
+        for key in CommsLossRules.PERIODS
+    }
+    number = section.get("service_number", str, default.service_number)
+    try:
+        return CommsLossRules(**periods, service_number=number)
+    except ConfigError as exc:
+        raise section.error("service_number", str(exc)) from None
 
 
 def _device(section: Section, index: int, supplier: str) -> DeviceConfig:

@@ -11,23 +11,28 @@ from __future__ import annotations
 import dataclasses
 from datetime import datetime
 from pathlib import Path
+from typing import ClassVar
 
 from hal.radio_model import DEFAULT_PATH_LOSS_EXPONENT, DEFAULT_TX_POWER_DBM, RadioModel
 from protocol.errors import ConfigError
 from protocol.zigbee_security import link_key_from_install_code
 
-from .kinds import AdmitPolicy, BrokerKind, ClockKind, DeviceKind, PeripheralBackend
+from .kinds import AdmitPolicy, BearerKind, BrokerKind, ClockKind, DeviceKind, PeripheralBackend
 from .roles import DEFAULT_SUPPLIER, Roles
 
 __all__ = [
+    "HEADEND_IDENTITY",
     "AirConfig",
     "BrokerConfig",
+    "CommsLossRules",
     "DeviceConfig",
     "HubConfig",
     "Peripherals",
+    "PkiPaths",
     "RadioConfig",
     "Rig",
     "SerialConfig",
+    "TlsFiles",
 ]
 
 
@@ -95,6 +100,52 @@ class DeviceConfig:
 
 
 @dataclasses.dataclass(frozen=True)
+class CommsLossRules:
+    """`[hub.comms_loss]`: the loss-of-communications rules (12.7.3, 12.7.5), in seconds of the
+    rig's clock. Defaults of the rig file; the head-end may set them later (12.7.6)."""
+
+    #: WAN lost this long: the hub logs the WAN-loss alert, delivered when the WAN returns.
+    wan_alert_after_s: float = 60.0
+    #: WAN lost this long: the IHD shows 'failed to re-establish communication' (12.7.5.a.1.i).
+    ihd_failed_after_s: float = 300.0
+    #: Any communication lost this long: the IHD shows 'contact the service centre' (12.7.3).
+    ihd_contact_after_s: float = 3600.0
+    #: The service centre's number the IHD shows.
+    service_number: str = "0800 000 0000"
+
+    #: 12.7.5.a.1.i, as the IHD shows it (one Messaging message: at most 32 characters).
+    FAILED_MESSAGE: ClassVar[str] = "Failed to re-establish comms"
+    PERIODS: ClassVar[tuple[str, ...]] = (
+        "wan_alert_after_s",
+        "ihd_failed_after_s",
+        "ihd_contact_after_s",
+    )
+    #: Each period from 1 s to a year; the number fits after "Contact service " in 32.
+    PERIOD_RANGE_S: ClassVar[tuple[float, float]] = (1.0, 366 * 86400.0)
+    SERVICE_NUMBER_MAX: ClassVar[int] = 16
+
+    def __post_init__(self) -> None:
+        low, high = self.PERIOD_RANGE_S
+        for key in self.PERIODS:
+            value = getattr(self, key)
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ConfigError(f"{key} must be a number of seconds, not {value!r}")
+            if not low <= value <= high:
+                raise ConfigError(f"{key} = {value} is outside {low:g}-{high:g} s")
+        number = self.service_number
+        if not isinstance(number, str) or not 0 < len(number) <= self.SERVICE_NUMBER_MAX:
+            raise ConfigError(f"service_number must be 1-{self.SERVICE_NUMBER_MAX} characters")
+
+    def as_dict(self) -> dict[str, float | str]:
+        return {field.name: getattr(self, field.name) for field in dataclasses.fields(self)}
+
+    @property
+    def contact_message(self) -> str:
+        """12.7.3: 'contact the service centre', with its number (at most 32 characters)."""
+        return f"Contact service {self.service_number}"
+
+
+@dataclasses.dataclass(frozen=True)
 class HubConfig:
     """`[hub]`: the communications hub, coordinator and trust centre of the HAN."""
 
@@ -111,6 +162,53 @@ class HubConfig:
     store: Path | None = None
     #: Whose install codes the trust centre takes (`AdmitPolicy`).
     admit: AdmitPolicy = AdmitPolicy.RIG
+    #: What carries the WAN: an emulated GPRS modem (and its APN) or plain IP.
+    bearer: BearerKind = BearerKind.GPRS
+    apn: str = "smartmeter.m2m"
+    comms_loss: CommsLossRules = CommsLossRules()
+
+
+#: The head-end's client certificate's common name, hence its MQTT user name (17.2.14); a hub's
+#: is its WAN id.
+HEADEND_IDENTITY = "headend"
+
+
+@dataclasses.dataclass(frozen=True)
+class TlsFiles:
+    """What a client needs to connect to the broker over TLS: the CA that signed the broker's
+    certificate, and its own certificate and private key (PEM files)."""
+
+    ca: Path
+    cert: Path
+    key: Path
+
+
+@dataclasses.dataclass(frozen=True)
+class PkiPaths:
+    """Where a rig's CA and certificates live (`tools.pki` creates them on first start):
+
+    `ca.crt`, `ca.key`; `broker.crt`, `broker.key` (the broker's server certificate);
+    `clients/<identity>.crt`, `clients/<identity>.key` (one per client: each hub by its WAN id,
+    the head-end as `HEADEND_IDENTITY`).
+    """
+
+    root: Path
+
+    @property
+    def ca_cert(self) -> Path:
+        return self.root / "ca.crt"
+
+    @property
+    def ca_key(self) -> Path:
+        return self.root / "ca.key"
+
+    @property
+    def broker(self) -> TlsFiles:
+        return TlsFiles(self.ca_cert, self.root / "broker.crt", self.root / "broker.key")
+
+    def client(self, identity: str) -> TlsFiles:
+        folder = self.root / "clients"
+        return TlsFiles(self.ca_cert, folder / f"{identity}.crt", folder / f"{identity}.key")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -120,6 +218,12 @@ class BrokerConfig:
     kind: BrokerKind
     host: str
     port: int
+    #: Clients connect over TLS with their certificates (17.2.14). Off only for an external
+    #: broker without TLS (a lab's own); a broker the rig starts always has it.
+    tls: bool = True
+    #: Where the CA and the certificates are; None: `<run_dir>/pki`, created on first start.
+    #: For an external broker, a folder laid out as `PkiPaths` says, signed by its CA.
+    pki_dir: Path | None = None
 
     @property
     def url(self) -> str:
@@ -196,6 +300,15 @@ class Rig:
     @property
     def wan_url(self) -> str:
         return self.hub.wan or self.broker.url
+
+    @property
+    def pki(self) -> PkiPaths:
+        return PkiPaths(self.broker.pki_dir or self.run_dir / "pki")
+
+    def tls_files(self, identity: str) -> TlsFiles | None:
+        """The TLS files of client `identity` (a hub's WAN id, `HEADEND_IDENTITY`); None when
+        the rig's broker speaks plain MQTT."""
+        return self.pki.client(identity) if self.broker.tls else None
 
     @property
     def radio_model(self) -> RadioModel:

@@ -9,6 +9,10 @@ The session is persistent (MQTT 3.1.1 clean session off, or MQTT 5 clean start o
 session expiry) and the command subscription is QoS 1, so commands the head-end sent while the
 hub was away are queued by the broker and arrive when it reconnects. MQTT 3.1.1 is the default
 because every broker speaks it, the embedded amqtt 0.12 only that one.
+
+With `MqttTls` the session connects over TLS with a client certificate and checks the broker's
+(clause 17.2.14). With a `bearer` (`hal.modem.Modem`), the hub's link is up only while the
+modem is attached: a detach cuts the connection without a DISCONNECT, as a lost WAN would.
 """
 
 from __future__ import annotations
@@ -17,10 +21,12 @@ import asyncio
 import contextlib
 import logging
 import socket
-from collections import OrderedDict
+import ssl
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
+from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -29,21 +35,22 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
-from hal.wan import CommandHandler, RefusalHandler
+from hal.modem import BearerState, Modem
+from hal.wan import CommandHandler, RefusalHandler, UplinkAckHandler
 from hal.wan_codec import PlainCodec, WanCodec
-from protocol.errors import DecodeError, SmartMeterError, TransientLinkError
-from protocol.event_report import EventReport
+from protocol.errors import ConfigError, DecodeError, TransientLinkError
 from protocol.wan import (
     AckStatus,
     Channel,
     CommandAck,
-    CommandResult,
     HubState,
     HubStatus,
+    UplinkKind,
+    UplinkMessage,
     WanCommand,
     check_hub_id,
-    event_to_json,
     fit_text,
+    parse_topic,
     peek_request_id,
     topic,
 )
@@ -53,7 +60,7 @@ LOGGER = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 #: Longest wait between two attempts to reach the broker.
 RECONNECT_MAX_S = 8
-#: Seconds an event waits for the broker's PUBACK before the sender tries again later.
+#: Seconds an uplink message waits for the broker's PUBACK before the outbox tries again later.
 PUBLISH_WAIT_S = 5.0
 
 
@@ -64,6 +71,23 @@ class MqttVersion(Enum):
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class MqttTls:
+    """TLS with a client certificate (clause 17.2.14): the CA that signed the broker's
+    certificate, and the client's own certificate and private key (PEM files)."""
+
+    ca: Path
+    cert: Path
+    key: Path
+
+    def context(self) -> ssl.SSLContext:
+        """A client context that verifies the broker against `ca` (host name included) and
+        presents the client's certificate. OSError/ssl.SSLError if a file is unreadable."""
+        context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=str(self.ca))
+        context.load_cert_chain(str(self.cert), str(self.key))
+        return context
 
 
 class MqttSession:
@@ -87,6 +111,7 @@ class MqttSession:
         version: MqttVersion = MqttVersion.V311,
         session_expiry_s: int = 7 * 24 * 3600,
         keepalive_s: int = 15,
+        tls: MqttTls | None = None,
     ) -> None:
         self.host, self.port = host, port
         self._subscriptions = list(subscriptions)
@@ -115,6 +140,11 @@ class MqttSession:
         self._client.on_disconnect = self._paho_disconnect
         self._client.on_message = self._paho_message
         self._client.on_publish = self._paho_publish
+        if tls is not None:
+            try:
+                self._client.tls_set_context(tls.context())
+            except (OSError, ssl.SSLError) as exc:
+                raise ConfigError(f"TLS files for the MQTT link cannot be used: {exc}") from None
 
     @property
     def ready(self) -> bool:
@@ -123,6 +153,10 @@ class MqttSession:
 
     async def wait_ready(self) -> None:
         await self._ready.wait()
+
+    @property
+    def started(self) -> bool:
+        return self._loop is not None
 
     def start(self) -> None:
         """Start connecting in paho's thread; it retries until the broker answers."""
@@ -135,6 +169,21 @@ class MqttSession:
             )
         else:  # 3.1.1: persistence came with clean_session=False in the constructor
             self._client.connect_async(self.host, self.port, self._keepalive_s)
+        self._client.loop_start()
+
+    def drop(self) -> None:
+        """The bearer is gone (the modem detached): stop paho's thread and cut the connection
+        without a DISCONNECT, so the broker sees a lost link and publishes the last will, as it
+        would for a hub whose WAN went. `restore()` brings it back."""
+        self._client.loop_stop()
+        sock = self._client.socket()
+        if isinstance(sock, socket.socket):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+        self._ready.clear()
+
+    def restore(self) -> None:
+        """The bearer is back: paho's thread finds the dead socket and reconnects."""
         self._client.loop_start()
 
     def publish(self, name: str, payload: bytes, *, retain: bool = False) -> asyncio.Future[None]:
@@ -228,9 +277,11 @@ class MqttSession:
 
 
 class MqttWanLink:
-    """Hub side of the WAN over MQTT (`hal.wan.WanLink`), for hub `hub_id`."""
+    """Hub side of the WAN over MQTT (`hal.wan.WanLink`), for hub `hub_id`.
 
-    DEDUP_MEMORY = 1000  # request ids remembered to ack-but-not-repeat redelivered commands
+    It keeps no memory of commands: every delivery is acknowledged and handed to the hub, whose
+    command journal (in its store) answers a repeat without carrying it out again (19.1.6).
+    """
 
     def __init__(
         self,
@@ -242,10 +293,16 @@ class MqttWanLink:
         version: MqttVersion = MqttVersion.V311,
         clock: Clock = utc_now,
         connect_wait_s: float = 5.0,
+        tls: MqttTls | None = None,
+        bearer: Modem | None = None,
     ) -> None:
         self.hub_id = check_hub_id(hub_id)
+        #: The modem under the link (6.1.6): the link is up only while it is attached.
+        self._bearer = bearer
+        self._session_running = False
         self._handler: CommandHandler | None = None
         self._on_refused: RefusalHandler | None = None
+        self._on_uplink_ack: UplinkAckHandler | None = None
         #: Seals what goes up and opens what comes down (`hal.wan_codec`); plain until start().
         self._codec: WanCodec = PlainCodec()
         self._clock, self._connect_wait_s = clock, connect_wait_s
@@ -253,22 +310,24 @@ class MqttWanLink:
             host,
             port,
             client_id or f"smartmeter-hub-{hub_id}",
-            subscriptions=[topic(hub_id, Channel.CMD)],
-            on_message=self._on_command,
+            subscriptions=[topic(hub_id, Channel.CMD), topic(hub_id, Channel.UPLINK_ACK)],
+            on_message=self._on_message,
             on_connect=self._on_connect,
             will=lambda: (
                 topic(hub_id, Channel.STATUS),
                 self._codec.seal(Channel.STATUS, self._status(HubState.OFFLINE)),
             ),
             version=version,
+            tls=tls,
         )
-        # request id -> encoded result (None while the handler runs); oldest first.
-        self._seen: OrderedDict[str, bytes | None] = OrderedDict()
         self._tasks: set[asyncio.Task[None]] = set()
 
     @property
     def connected(self) -> bool:
-        return self._session.ready
+        return self._session.ready and self._attached()
+
+    def _attached(self) -> bool:
+        return self._bearer is None or self._bearer.state().attached
 
     async def wait_connected(self, timeout: float) -> bool:
         """Wait until connected and subscribed; False if that took longer than `timeout` s."""
@@ -283,19 +342,27 @@ class MqttWanLink:
         self,
         handler: CommandHandler,
         on_refused: RefusalHandler | None = None,
+        on_uplink_ack: UplinkAckHandler | None = None,
         codec: WanCodec | None = None,
     ) -> None:
         """Connect, waiting up to `connect_wait_s` for the broker; keeps retrying after that.
 
-        `handler(command)` returns the result data or raises SmartMeterError; either way the
-        head-end gets a result with the command's request id (clause 6.1.11). `codec` seals
-        and opens every payload (`hal.wan_codec`; plain JSON if None).
+        `handler(command)` carries out an accepted command and answers it through the hub's
+        outbox (clause 6.1.11); `on_uplink_ack` hears the head-end's acknowledgements. `codec`
+        seals and opens every payload (`hal.wan_codec`; plain JSON if None).
         """
         self._handler = handler
         self._on_refused = on_refused
+        self._on_uplink_ack = on_uplink_ack
         if codec is not None:
             self._codec = codec
+        if self._bearer is not None:
+            self._bearer.add_listener(self._bearer_changed)
+        if not self._attached():
+            LOGGER.warning("hub %s: the WAN bearer is not attached; link down", self.hub_id)
+            return
         self._session.start()
+        self._session_running = True
         if not await self.wait_connected(self._connect_wait_s):
             LOGGER.warning(
                 "hub %s: MQTT broker %s:%d not reachable yet; retrying in the background",
@@ -304,57 +371,97 @@ class MqttWanLink:
                 self._session.port,
             )
 
+    def _bearer_changed(self, state: BearerState) -> None:
+        """Take the link down when the modem detaches and up again when it attaches."""
+        if state.attached and not self._session_running:
+            LOGGER.info("hub %s: WAN bearer attached; connecting", self.hub_id)
+            if self._session.started:
+                self._session.restore()
+            else:
+                self._session.start()
+            self._session_running = True
+        elif not state.attached and self._session_running:
+            LOGGER.warning("hub %s: WAN bearer detached; link down", self.hub_id)
+            self._session.drop()
+            self._session_running = False
+
     async def stop(self) -> None:
         """Publish the retained "offline" status, then disconnect cleanly."""
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        status = self._publish(
-            topic(self.hub_id, Channel.STATUS),
-            self._codec.seal(Channel.STATUS, self._status(HubState.OFFLINE)),
-            retain=True,
-        )
+        if not self._session.started:  # the bearer never attached: nothing to close
+            return
+        status = self._publish(Channel.STATUS, self._status(HubState.OFFLINE), retain=True)
         if self.connected:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(status, 2.0)
         self._session.close()
 
-    async def publish_event(self, event: EventReport, timeout: float = PUBLISH_WAIT_S) -> None:
-        """Send an event up (clause 18.6) and wait for the broker to take it (its PUBACK);
+    async def publish_uplink(self, message: UplinkMessage, timeout: float = PUBLISH_WAIT_S) -> None:
+        """Send an outbox message up and wait for the broker to take it (its PUBACK);
         TransientLinkError if it did not within `timeout` seconds."""
-        sealed = self._codec.seal(Channel.EVENT, event_to_json(event))
-        sent = self._publish(topic(self.hub_id, Channel.EVENT), sealed)
+        if not self._session.started:
+            raise TransientLinkError("the WAN bearer has not attached yet")
+        # A result goes back to whoever gave its command (the codec's route for its id).
+        ref = message.body.get("id") if message.kind is UplinkKind.RESULT else None
+        sent = self._publish(
+            Channel.UPLINK, message.to_json(), ref=ref if isinstance(ref, str) else None
+        )
         try:
             await asyncio.wait_for(asyncio.shield(sent), timeout)
         except TimeoutError:
             raise TransientLinkError(
-                f"event {event.seq} not taken by the broker in {timeout:g} s"
+                f"uplink {message.source}#{message.seq} not taken by the broker in {timeout:g} s"
             ) from None
 
-    def _publish(self, name: str, payload: bytes, *, retain: bool = False) -> asyncio.Future[None]:
-        """The one way out for everything the hub sends up.
-
-        Seam for the durable outbox (DESIGN.md §4): it will store the message here first and
-        delete it only when the head-end acknowledges it at application level.
-        """
-        return self._session.publish(name, payload, retain=retain)
+    def _publish(
+        self, channel: Channel, payload: bytes, *, ref: str | None = None, retain: bool = False
+    ) -> asyncio.Future[None]:
+        """The one way out for everything the hub sends up (the durable outbox's messages among
+        them: it keeps them until the head-end acknowledges them at application level). Each
+        payload is sealed here, at every send: an outbox retry gets a new counter, so the
+        head-end never refuses it as a replay (17.2.1, 19.1.7)."""
+        sealed = self._codec.seal(channel, payload, ref)
+        return self._session.publish(topic(self.hub_id, channel), sealed, retain=retain)
 
     def _status(self, state: HubState) -> bytes:
         return HubStatus(state, self._clock()).to_json()
 
     def _on_connect(self) -> None:
-        self._publish(
-            topic(self.hub_id, Channel.STATUS),
-            self._codec.seal(Channel.STATUS, self._status(HubState.ONLINE)),
-            retain=True,
-        )
+        self._publish(Channel.STATUS, self._status(HubState.ONLINE), retain=True)
 
     def _ack(self, request_id: str, status: AckStatus, reason: str | None = None) -> None:
         ack = CommandAck(request_id, status, None if reason is None else fit_text(reason))
-        sealed = self._codec.seal(Channel.ACK, ack.to_json(), request_id)
-        self._publish(topic(self.hub_id, Channel.ACK), sealed)
+        self._publish(Channel.ACK, ack.to_json(), ref=request_id)
 
-    def _on_command(self, name: str, payload: bytes) -> None:
+    def _on_message(self, name: str, payload: bytes) -> None:
+        """The one way in for everything the head-end sends down, opened by the codec."""
+        try:
+            _hub, channel = parse_topic(name)
+        except DecodeError:
+            return  # not one of our topics: the subscriptions make this impossible
+        if channel is Channel.UPLINK_ACK:
+            self._on_ack(payload)
+        else:
+            self._on_command(payload)
+
+    def _on_ack(self, payload: bytes) -> None:
+        try:
+            ack = self._codec.open_uplink_ack(payload)
+        except SecurityRefusal as exc:
+            # An acknowledgement nobody sealed for us moves nothing; the codec logged it.
+            LOGGER.warning("hub %s: uplink ack refused: %s", self.hub_id, exc)
+            return
+        except DecodeError as exc:
+            LOGGER.warning("hub %s: malformed uplink ack: %s", self.hub_id, exc)
+            if self._on_refused is not None:
+                self._on_refused(None, str(exc))
+            return
+        if self._on_uplink_ack is not None:
+            self._on_uplink_ack(ack)
+
+    def _on_command(self, payload: bytes) -> None:
         try:
             command = self._codec.open_command(payload)
         except SecurityRefusal as exc:
@@ -373,37 +480,18 @@ class MqttWanLink:
             if self._on_refused is not None:
                 self._on_refused(request_id, str(exc))
             return
-        if command.id in self._seen:
-            # A QoS 1 redelivery or a head-end retry: acknowledge again, never execute twice.
-            LOGGER.info("hub %s: command %s delivered again; not repeated", self.hub_id, command.id)
-            self._ack(command.id, AckStatus.ACCEPTED)
-            if (result := self._seen[command.id]) is not None:
-                self._publish(topic(self.hub_id, Channel.RESULT), result)
-            return
-        self._seen[command.id] = None
-        while len(self._seen) > self.DEDUP_MEMORY:
-            self._seen.popitem(last=False)
+        # Accepted every time it comes (a QoS 1 redelivery or a head-end retry included): the
+        # hub's journal decides whether it is new (19.1.6).
         self._ack(command.id, AckStatus.ACCEPTED)
         task = asyncio.get_running_loop().create_task(self._execute(command))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
     async def _execute(self, command: WanCommand) -> None:
+        if self._handler is None:
+            LOGGER.warning("hub %s: command %s before a handler", self.hub_id, command.id)
+            return
         try:
-            if self._handler is None:
-                raise SmartMeterError("the hub is starting: no command handler yet")
-            data = await self._handler(command)
-            if not isinstance(data, dict):
-                raise TypeError(f"handler returned {type(data).__name__}, not a dict")
-            result = CommandResult(command.id, ok=True, data=data).to_json()
-        except SmartMeterError as exc:
-            error = fit_text(str(exc) or type(exc).__name__)
-            result = CommandResult(command.id, ok=False, error=error).to_json()
-        except Exception as exc:  # a firmware bug must still answer the head-end, not time out
+            await self._handler(command)
+        except Exception:  # the handler answers its own errors; this is a bug, logged
             LOGGER.exception("hub %s: command %s failed", self.hub_id, command.id)
-            error = fit_text(f"internal error: {exc!r}")
-            result = CommandResult(command.id, ok=False, error=error).to_json()
-        result = self._codec.seal(Channel.RESULT, result, command.id)
-        if command.id in self._seen:
-            self._seen[command.id] = result
-        self._publish(topic(self.hub_id, Channel.RESULT), result)

@@ -28,7 +28,7 @@ from protocol.zigbee_ids import SE_PROFILE
 
 from .commissioning import DeviceUnavailable
 
-__all__ = ["MESSAGE_MAX", "send_display_message", "send_new_password"]
+__all__ = ["MESSAGE_MAX", "issuer_id", "send_display_message", "send_new_password"]
 
 MESSAGE_MAX = 32
 #: "Until changed" (DurationInMinutes 0xFFFF) and "now" (StartTime 0).
@@ -36,13 +36,26 @@ FOREVER_MIN, NOW = 0xFFFF, 0
 _MESSAGE_IDS = itertools.count(1)
 
 
+def issuer_id(request_id: str | None) -> int:
+    """The Issuer Event ID / Message ID of a request: derived from the WAN request id, so a
+    command carried again after a crash reaches the device with the same id and the device,
+    which remembers it, does not do it twice (19.1.6); a fresh one for the hub's own."""
+    if request_id is None:
+        return next(_MESSAGE_IDS)
+    return int(request_id.replace("-", "")[:8], 16) or 1
+
+
 async def send_display_message(
-    device: zigpy.device.Device, name: str, src_endpoint: int, text: str
+    device: zigpy.device.Device,
+    name: str,
+    src_endpoint: int,
+    text: str,
+    request_id: str | None = None,
 ) -> int:
     """Send DisplayMessage(`text`) to `device`; the message id; DeviceUnavailable if not sent."""
     if len(text) > MESSAGE_MAX:
         raise ValueError(f"a message is at most {MESSAGE_MAX} characters")
-    message_id = next(_MESSAGE_IDS)
+    message_id = issuer_id(request_id)
     definition = Messaging.ClientCommandDefs.display_message
     fields = definition.schema(
         message_id=message_id,
@@ -56,10 +69,14 @@ async def send_display_message(
 
 
 async def send_new_password(
-    device: zigpy.device.Device, name: str, src_endpoint: int, password: str
+    device: zigpy.device.Device,
+    name: str,
+    src_endpoint: int,
+    password: str,
+    request_id: str | None = None,
 ) -> int:
     """Send RequestNewPasswordResponse with the meter's new service password; its event id."""
-    event_id = next(_MESSAGE_IDS)
+    event_id = issuer_id(request_id)
     definition = DeviceManagement.ClientCommandDefs.request_new_password_response
     fields = definition.schema(
         issuer_event_id=event_id,

@@ -332,19 +332,24 @@ class HanNetwork:
             raise DeviceUnavailable(f"{config.name} has not joined the HAN")
         return await self._metering.read(device, config)
 
-    async def display_message(self, config: DeviceConfig, text: str) -> int:
-        """Show `text` on a device's display (Messaging DisplayMessage, e.g. 'Welcome')."""
+    async def display_message(
+        self, config: DeviceConfig, text: str, request_id: str | None = None
+    ) -> int:
+        """Show `text` on a device's display (Messaging DisplayMessage, e.g. 'Welcome');
+        `request_id`, the WAN command's, makes the message id the device remembers."""
         device = self._device(config)
         if device is None:
             raise DeviceUnavailable(f"{config.name} has not joined the HAN")
-        return await send_display_message(device, config.name, HUB_ENDPOINT, text)
+        return await send_display_message(device, config.name, HUB_ENDPOINT, text, request_id)
 
-    async def set_local_password(self, config: DeviceConfig, password: str) -> int:
+    async def set_local_password(
+        self, config: DeviceConfig, password: str, request_id: str | None = None
+    ) -> int:
         """Give a meter a new local-access password (DM RequestNewPasswordResponse)."""
         device = self._device(config)
         if device is None:
             raise DeviceUnavailable(f"{config.name} has not joined the HAN")
-        return await send_new_password(device, config.name, HUB_ENDPOINT, password)
+        return await send_new_password(device, config.name, HUB_ENDPOINT, password, request_id)
 
     async def remove(self, config: DeviceConfig) -> dict[str, Any]:
         return await self.commissioning.remove(config)

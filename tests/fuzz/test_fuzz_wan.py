@@ -16,6 +16,8 @@ from protocol.wan import (
     CommandAck,
     CommandResult,
     HubStatus,
+    UplinkAck,
+    UplinkMessage,
     WanCommand,
     event_from_json,
     event_to_json,
@@ -25,7 +27,16 @@ from protocol.wan import (
 )
 from tests.fuzz.json_documents import json_fuzzed
 from tests.fuzz.mutations import decode, fuzz_settings, fuzzed
-from tests.protocol.test_wan import acks, commands, events, hub_ids, results, statuses
+from tests.protocol.test_wan import (
+    acks,
+    commands,
+    events,
+    hub_ids,
+    results,
+    statuses,
+    uplink_acks,
+    uplinks,
+)
 
 DECODER = "WAN"
 
@@ -40,6 +51,8 @@ ENVELOPES: dict[str, tuple[Callable[[bytes], object], st.SearchStrategy[dict[str
     "result": (CommandResult.from_json, _objects(results)),
     "status": (HubStatus.from_json, _objects(statuses)),
     "event": (event_from_json, events.map(lambda event: json.loads(event_to_json(event)))),
+    "uplink": (UplinkMessage.from_json, _objects(uplinks)),
+    "uplink_ack": (UplinkAck.from_json, _objects(uplink_acks)),
 }
 
 

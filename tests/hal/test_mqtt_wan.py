@@ -30,8 +30,6 @@ from hal.real.clock import SystemClock
 from hal.real.mqtt_wan import MqttVersion, MqttWanLink
 from hal.wan import WanLink
 from protocol.errors import ConfigError, SmartMeterError
-from protocol.event_codes import EventCode
-from protocol.event_report import EventReport
 from protocol.wan import (
     AckStatus,
     CommandAck,
@@ -39,10 +37,12 @@ from protocol.wan import (
     CommandType,
     HubState,
     HubStatus,
+    UplinkKind,
+    UplinkMessage,
     WanCommand,
-    event_from_json,
     request_id,
 )
+from tests.hub.wan_hub import WanHub
 from tests.ports import reserve_port
 from tests.programs import require_program
 from tests.waiting import eventually, wait_until
@@ -103,24 +103,31 @@ class Probe:
 @pytest.fixture
 def probe(broker: int) -> Iterator[Probe]:
     p = Probe(
-        broker, "smartmeter/v1/hub-1/ack", "smartmeter/v1/hub-1/result", "smartmeter/v1/hub-1/event"
+        broker, "smartmeter/v1/hub-1/ack", "smartmeter/v1/hub-1/uplink", "smartmeter/v1/hub-1/event"
     )
     yield p
     p.close()
 
 
-class FakeHub:
-    """Handler recording its calls; answers with fake registers."""
+class FakeHub(WanHub):
+    """A hub's journal and outbox in front of a HAN recording its calls; answers with fake
+    registers."""
 
     def __init__(self, error: SmartMeterError | None = None) -> None:
+        super().__init__(self._execute_read)
         self.calls: list[WanCommand] = []
         self.error = error
 
-    async def __call__(self, command: WanCommand) -> dict[str, Any]:
+    async def _execute_read(self, command: WanCommand) -> dict[str, Any]:
         self.calls.append(command)
         if self.error is not None:
             raise self.error
         return {"registers": {"CurrentSummationDelivered": {"value": "1234.567", "unit": "kWh"}}}
+
+
+def result_of(payload: bytes) -> CommandResult:
+    """The command result an outbox message carries."""
+    return UplinkMessage.from_json(payload).result()
 
 
 #: The `link` fixture: hub-1's started WAN link and the handler it calls.
@@ -137,10 +144,11 @@ def read_command(device: str = "esme") -> WanCommand:
 async def link(broker: int) -> AsyncIterator[HubLink]:
     hub = FakeHub()
     wan = MqttWanLink(HOST, broker, "hub-1")
-    await wan.start(hub)
+    await hub.start(wan)
     assert wan.connected
     yield wan, hub
     await wan.stop()
+    await hub.stop()
 
 
 def oracle_sub(port: int, name: str, wait_s: int = 3) -> bytes:
@@ -175,8 +183,8 @@ async def test_command_is_acked_executed_and_answered(link: HubLink, probe: Prob
         "smartmeter/v1/hub-1/ack",
         CommandAck(command.id, AckStatus.ACCEPTED),
     )
-    answer = CommandResult.from_json(result)
-    assert t2 == "smartmeter/v1/hub-1/result"
+    answer = result_of(result)
+    assert t2 == "smartmeter/v1/hub-1/uplink"
     assert answer.ok and answer.id == command.id
     assert answer.data is not None, "an ok result carries the handler's answer"
     assert answer.data["registers"]["CurrentSummationDelivered"]["value"] == "1234.567"
@@ -214,9 +222,9 @@ async def test_redelivered_command_is_acked_twice_but_executed_once(
     await mosquitto_pub(broker, "smartmeter/v1/hub-1/cmd", wire)
     second = await probe.collect(2)
     for received in (first, second):
-        assert [t for t, _ in received] == ["smartmeter/v1/hub-1/ack", "smartmeter/v1/hub-1/result"]
+        assert [t for t, _ in received] == ["smartmeter/v1/hub-1/ack", "smartmeter/v1/hub-1/uplink"]
         assert CommandAck.from_json(received[0][1]).status is AckStatus.ACCEPTED
-    assert first[1][1] == second[1][1]  # the same answer, sent again
+    assert result_of(first[1][1]) == result_of(second[1][1])  # the same answer, sent again
     assert len(hub.calls) == 1
 
 
@@ -233,7 +241,8 @@ async def test_duplicate_of_a_command_still_running_is_only_acked(
         return {"done": True}
 
     wan = MqttWanLink(HOST, broker, "hub-1")
-    await wan.start(slow)
+    hub = WanHub(slow)
+    await hub.start(wan)
     try:
         wire = read_command().to_json()
         probe.send("smartmeter/v1/hub-1/cmd", wire)
@@ -241,10 +250,11 @@ async def test_duplicate_of_a_command_still_running_is_only_acked(
         assert [t for t, _ in await probe.collect(2)] == ["smartmeter/v1/hub-1/ack"] * 2
         release.set()
         topic_name, payload = await probe.next()
-        assert topic_name == "smartmeter/v1/hub-1/result" and CommandResult.from_json(payload).ok
+        assert topic_name == "smartmeter/v1/hub-1/uplink" and result_of(payload).ok
         assert len(calls) == 1
     finally:
         await wan.stop()
+        await hub.stop()
 
 
 @pytest.mark.req("18.11.j")
@@ -302,31 +312,27 @@ async def test_deep_and_oversized_commands_are_rejected_with_their_id(
 
 async def test_handler_error_becomes_a_failed_result(broker: int, probe: Probe) -> None:
     wan = MqttWanLink(HOST, broker, "hub-1")
-    await wan.start(FakeHub(SmartMeterError("esme has not joined the HAN")))
+    hub = FakeHub(SmartMeterError("esme has not joined the HAN"))
+    await hub.start(wan)
     try:
         command = read_command()
         probe.send("smartmeter/v1/hub-1/cmd", command.to_json())
         _, result = (await probe.collect(2))[1]
-        assert CommandResult.from_json(result) == CommandResult(
+        assert result_of(result) == CommandResult(
             command.id, ok=False, error="esme has not joined the HAN"
         )
     finally:
         await wan.stop()
+        await hub.stop()
 
 
-async def test_events_go_up(link: HubLink, probe: Probe) -> None:
+async def test_uplink_messages_go_up(link: HubLink, probe: Probe) -> None:
     wan, _ = link
-    event = EventReport.of(
-        EventCode.TERMINAL_COVER_REMOVED,
-        seq=7,
-        utc=datetime.now(UTC),
-        source="esme",
-        detail={"x": 1},
-    )
-    await wan.publish_event(event)
+    message = UplinkMessage("esme", 7, UplinkKind.READING, datetime.now(UTC), {"x": 1})
+    await wan.publish_uplink(message)
     topic_name, payload = await probe.next()
-    assert topic_name == "smartmeter/v1/hub-1/event"
-    assert event_from_json(payload) == event
+    assert topic_name == "smartmeter/v1/hub-1/uplink"
+    assert UplinkMessage.from_json(payload) == message
 
 
 @pytest.mark.parametrize("version", [MqttVersion.V311, MqttVersion.V5])
@@ -335,25 +341,27 @@ async def test_commands_sent_while_the_hub_is_away_arrive_on_reconnect(
 ) -> None:
     hub = FakeHub()
     first = MqttWanLink(HOST, broker, "hub-1", version=version)
-    await first.start(hub)
+    await hub.start(first)
     await first.stop()  # clean disconnect: the broker keeps the session
     command = read_command()
     await mosquitto_pub(broker, "smartmeter/v1/hub-1/cmd", command.to_json())
     again = MqttWanLink(HOST, broker, "hub-1", version=version)
-    await again.start(hub)
+    await hub.start(again)
     try:
         received = dict(await probe.collect(2))
-        assert CommandResult.from_json(received["smartmeter/v1/hub-1/result"]).ok
+        assert result_of(received["smartmeter/v1/hub-1/uplink"]).ok
         assert hub.calls == [command]
     finally:
         await again.stop()
+        await hub.stop()
 
 
 @pytest.mark.req("19.1.7")
 async def test_start_does_not_fail_while_the_broker_is_down(tmp_path: Path) -> None:
     port = reserve_port()
     wan = MqttWanLink(HOST, port, "hub-1", connect_wait_s=0.2)
-    await wan.start(FakeHub())  # nothing listening yet: returns, keeps trying
+    hub = FakeHub()
+    await hub.start(wan)  # nothing listening yet: returns, keeps trying
     assert not wan.connected
     process = mosquitto(tmp_path / "late", port)
     try:
@@ -364,6 +372,7 @@ async def test_start_does_not_fail_while_the_broker_is_down(tmp_path: Path) -> N
         )
     finally:
         await wan.stop()
+        await hub.stop()
         stop_broker(process)
 
 
@@ -371,7 +380,7 @@ HUB_SCRIPT = """
 import asyncio, sys
 from hal.real.mqtt_wan import MqttWanLink
 async def handler(command):
-    return {}
+    return None
 async def main():
     link = MqttWanLink("127.0.0.1", int(sys.argv[1]), "hub-k")
     await link.start(handler)
@@ -407,8 +416,10 @@ def test_retained_status_and_last_will_seen_by_mosquitto_sub(broker: int) -> Non
 
 async def test_stop_leaves_a_retained_offline(broker: int) -> None:
     wan = MqttWanLink(HOST, broker, "hub-1")
-    await wan.start(FakeHub())
+    hub = FakeHub()
+    await hub.start(wan)
     await wan.stop()
+    await hub.stop()
     assert not wan.connected
     status = HubStatus.from_json(oracle_sub(broker, "smartmeter/v1/hub-1/status"))
     assert status.state is HubState.OFFLINE

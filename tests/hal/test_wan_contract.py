@@ -18,16 +18,18 @@ from protocol.event_report import EventReport
 from protocol.wan import (
     AckStatus,
     CommandAck,
-    CommandResult,
     CommandType,
     HubState,
     HubStatus,
+    UplinkAck,
+    UplinkKind,
+    UplinkMessage,
     WanCommand,
-    event_from_json,
     request_id,
 )
-from tests.hal.test_mqtt_wan import HOST, FakeHub, Probe
+from tests.hal.test_mqtt_wan import HOST, FakeHub, Probe, result_of
 from tests.ports import reserve_port
+from tests.waiting import eventually
 from tools.broker import BrokerSpec, start_broker, stop_broker
 
 pytestmark = pytest.mark.timeout(60)
@@ -46,9 +48,10 @@ async def wan(broker: int) -> AsyncIterator[tuple[WanLink, FakeHub, Probe]]:
     probe = Probe(broker, "smartmeter/v1/hub-c/#")
     hub = FakeHub()
     link = MqttWanLink(HOST, broker, "hub-c")
-    await link.start(hub)
+    await hub.start(link)
     yield link, hub, probe
     await link.stop()
+    await hub.stop()
     probe.close()
 
 
@@ -71,7 +74,7 @@ class TestWanLinkContract:
         probe.send("smartmeter/v1/hub-c/cmd", command.to_json())
         received = dict(await probe.collect(3))  # the probe hears its own command too
         ack = CommandAck.from_json(received["smartmeter/v1/hub-c/ack"])
-        result = CommandResult.from_json(received["smartmeter/v1/hub-c/result"])
+        result = result_of(received["smartmeter/v1/hub-c/uplink"])
         assert (ack.id, ack.status) == (command.id, AckStatus.ACCEPTED)
         assert result.id == command.id and result.ok and hub.calls == [command]
 
@@ -81,6 +84,18 @@ class TestWanLinkContract:
         link, _hub, probe = wan
         await probe.next()
         event = EventReport.of(EventCode.POWER_UP, seq=1, utc=datetime.now(UTC), source="hub")
-        await link.publish_event(event)
+        message = UplinkMessage("hub", 1, UplinkKind.ALERT, event.utc, event.to_dict())
+        await link.publish_uplink(message)
         topic, payload = await probe.next()
-        assert topic == "smartmeter/v1/hub-c/event" and event_from_json(payload) == event
+        assert topic == "smartmeter/v1/hub-c/uplink"
+        assert UplinkMessage.from_json(payload).event() == event
+
+    async def test_uplink_acks_reach_the_hub(self, wan: tuple[WanLink, FakeHub, Probe]) -> None:
+        _link, hub, probe = wan
+        await probe.next()
+        assert hub.outbox is not None
+        hub.outbox.enqueue("hub", UplinkKind.READING, {"device": "esme"})
+        _topic, payload = await probe.next()
+        assert UplinkMessage.from_json(payload).seq == 1
+        probe.send("smartmeter/v1/hub-c/uplink_ack", UplinkAck("hub", 1).to_json())
+        await eventually(lambda: hub.outbox is not None and not hub.outbox.pending(), 5, "acked")

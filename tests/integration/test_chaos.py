@@ -1,10 +1,14 @@
-"""A rig that heals itself: 50 rounds of kill -9 on a random process of a running premises
+"""A rig that heals itself: rounds of kill -9 on a random process of a running premises
 (broker, air, head-end, hub, a meter, the IHD). The launcher restarts what died; after every
 round, within a bounded time, every device is joined again and an on-demand read of each meter
-answers through the head-end, the WAN and the HAN (issue 7)."""
+answers through the head-end, the WAN and the HAN (issue 7).
+
+`make test` runs 15 rounds (every kind of process is killed several times); `make soak` runs the
+long campaign (`CHAOS_ROUNDS=50`), which `make bench`'s recovery figures come from."""
 
 from __future__ import annotations
 
+import os
 import random
 from pathlib import Path
 
@@ -15,12 +19,12 @@ from tests.chaos import RECOVERY_BOUND_S, kill_and_recover, wait_working
 from tests.rig_files import demo_rig_copy
 from tools.launcher import RigLauncher
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(50 * RECOVERY_BOUND_S)]
-ROUNDS = 50
+ROUNDS = int(os.environ.get("CHAOS_ROUNDS", "15"))
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(ROUNDS * RECOVERY_BOUND_S)]
 
 
 @pytest.mark.req("19.1.7", "12.7.1")
-def test_the_premises_recovers_from_50_random_kills(tmp_path: Path) -> None:
+def test_the_premises_recovers_from_every_random_kill(tmp_path: Path) -> None:
     rig = load_rig(demo_rig_copy(tmp_path, broker_kind="mosquitto"))
     with RigLauncher(rig) as launcher:
         launcher.wait_joined(90)

@@ -27,7 +27,7 @@ from firmware.rig import BrokerKind, Rig, load_rig
 from hal.control_socket import ControlError, request_sync
 from tests.rig_files import demo_rig_copy
 from tests.waiting import wait_until
-from tools.broker import BrokerSpec, start_broker, stop_broker
+from tools.broker import BrokerSpec, rig_access, start_broker, stop_broker
 from tools.launcher import RigLauncher
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
@@ -131,8 +131,9 @@ def test_hht_install_commissions_a_fresh_premises(fresh: tuple[Rig, RigLauncher]
 @pytest.mark.req("20.4.2.d")
 def test_install_stops_with_guidance_when_the_wan_is_pulled(tmp_path: Path) -> None:
     rig = handed_rig(tmp_path, broker_kind="external")
+    host, port = rig.broker.host, rig.broker.port
     broker = start_broker(
-        BrokerSpec(BrokerKind.MOSQUITTO, rig.broker.host, rig.broker.port, tmp_path / "broker")
+        BrokerSpec(BrokerKind.MOSQUITTO, host, port, tmp_path / "broker", rig_access(rig))
     )
     launcher = RigLauncher(rig)
     try:

@@ -32,6 +32,7 @@ from protocol.zigbee_nwk import NwkFrame, NwkFrameType
 from protocol.zigbee_security import secure_nwk_frame
 from tests.programs import require_program
 from tests.rig_files import demo_rig_copy
+from tests.tls_clients import mosquitto_tls_args
 from tests.waiting import wait_until
 from tools.launcher import RigLauncher
 
@@ -167,7 +168,7 @@ def test_the_hub_logs_every_command_it_refuses(premises: tuple[Rig, RigLauncher]
     for payload in (b'{"v": 1, "id": "not a uuid"', stranger.to_json()):
         subprocess.run(
             [require_program("mosquitto_pub"), "-h", rig.broker.host, "-p", str(rig.broker.port),
-             "-t", topic, "-q", "1", "-m", payload.decode()],
+             *mosquitto_tls_args(rig), "-t", topic, "-q", "1", "-m", payload.decode()],
             check=True, timeout=10,
         )  # fmt: skip
 

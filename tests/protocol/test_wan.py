@@ -22,6 +22,9 @@ from protocol.wan import (
     CommandType,
     HubState,
     HubStatus,
+    UplinkAck,
+    UplinkKind,
+    UplinkMessage,
     WanCommand,
     all_hubs_topic,
     check_hub_id,
@@ -87,7 +90,17 @@ events = st.builds(
     utc=times.map(lambda t: t.astimezone(UTC)),
     source=texts,
     detail=json_objects,
+    module=st.none() | texts,
 )
+uplinks = st.builds(
+    UplinkMessage,
+    source=texts,
+    seq=st.integers(1, 2**63),
+    kind=st.sampled_from(UplinkKind),
+    at=times,
+    body=json_objects,
+)
+uplink_acks = st.builds(UplinkAck, source=texts, upto=st.integers(0, 2**63))
 
 
 @given(envelope=st.one_of(commands, acks, results, statuses))
@@ -354,3 +367,60 @@ def test_what_the_hub_sends_back_fits_what_the_head_end_reads() -> None:
     too_long = json.dumps({"v": 1, "id": REQUEST_ID, "ok": False, "error": "x" * 1025})
     with pytest.raises(DecodeError, match='"error" a non-empty string of at most 1024'):
         CommandResult.from_json(too_long.encode())
+
+
+@pytest.mark.req("19.1.6")
+@given(uplinks)
+def test_uplink_messages_round_trip(message: UplinkMessage) -> None:
+    assert UplinkMessage.from_json(message.to_json()) == message
+
+
+@pytest.mark.req("19.1.6")
+@given(uplink_acks)
+def test_uplink_acks_round_trip(ack: UplinkAck) -> None:
+    assert UplinkAck.from_json(ack.to_json()) == ack
+
+
+@pytest.mark.req("19.1.6", "18.3")
+def test_an_uplink_carries_a_result_or_an_event_in_their_own_shapes() -> None:
+    result = CommandResult(REQUEST_ID, ok=True, data={"x": 1})
+    event = EventReport.of(
+        EventCode.SIM_REMOVED, seq=4, utc=datetime(2026, 1, 1, tzinfo=UTC), source="hub",
+        module="wan",
+    )  # fmt: skip
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    carried = UplinkMessage("hub", 1, UplinkKind.RESULT, at, result.to_dict())
+    assert UplinkMessage.from_json(carried.to_json()).result() == result
+    alert = UplinkMessage("hub", 2, UplinkKind.ALERT, at, event.to_dict())
+    assert UplinkMessage.from_json(alert.to_json()).event() == event
+    assert json.loads(alert.to_json())["body"]["module"] == "wan"
+    with pytest.raises(LocalProtocolError):
+        carried.event()
+    with pytest.raises(DecodeError, match="ok"):
+        UplinkMessage("hub", 3, UplinkKind.RESULT, at, {"id": REQUEST_ID}).result()
+
+
+@pytest.mark.parametrize(
+    "wire",
+    [
+        b'{"v":1,"source":"hub","seq":0,"kind":"event","at":"2026-01-01T00:00:00Z","body":{}}',
+        b'{"v":1,"source":"hub","seq":1,"kind":"gossip","at":"2026-01-01T00:00:00Z","body":{}}',
+        b'{"v":1,"source":"hub","seq":1,"kind":"event","at":"2026-01-01T00:00:00","body":{}}',
+        b'{"v":1,"source":"","seq":1,"kind":"event","at":"2026-01-01T00:00:00Z","body":{}}',
+        b'{"v":1,"source":"hub","seq":1,"kind":"event","at":"2026-01-01T00:00:00Z","body":[]}',
+        b'{"v":1,"source":"hub","upto":-1}',
+        b'{"v":1,"source":"hub","upto":1,"extra":0}',
+    ],
+)
+def test_malformed_uplinks_and_acks_raise_decode_error(wire: bytes) -> None:
+    decode = UplinkAck.from_json if b"upto" in wire else UplinkMessage.from_json
+    with pytest.raises(DecodeError):
+        decode(wire)
+
+
+def test_an_event_without_a_module_keeps_the_first_shape() -> None:
+    event = EventReport.of(
+        EventCode.POWER_UP, seq=1, utc=datetime(2026, 1, 1, tzinfo=UTC), source="hub"
+    )
+    assert "module" not in event.to_dict()
+    assert event_from_json(event_to_json(event)) == event

@@ -309,3 +309,39 @@ def test_headend_read_prints_the_headends_answer(
     assert status == 0
     assert json.loads(out) == answer
     assert requests == [{"cmd": "read", "device": "esme", "timeout_s": 10.0}]
+
+
+@pytest.mark.req("12.1.o", "18.8")
+def test_headend_config_set_sends_a_json_value_and_prints_the_answer(
+    capsys: pytest.CaptureFixture[str], rig_file: Path, run_dir: Path
+) -> None:
+    answer = {"device": "esme", "data": {"key": "events.class.low", "new": {"treatment": "x"}}}
+    with fake_component(run_dir / "headend.sock", {"config_set": answer}) as requests:
+        status, out, _ = run(
+            capsys, "headend", "config", "set", "esme", "events.class.low",
+            '{"treatment": "log_only", "until": "2027-01-01T00:00:00Z"}', "--rig", str(rig_file),
+        )  # fmt: skip
+    assert status == 0 and json.loads(out) == answer
+    [request] = requests
+    assert request["cmd"] == "config_set" and request["key"] == "events.class.low"
+    assert request["value"] == {"treatment": "log_only", "until": "2027-01-01T00:00:00Z"}
+
+
+@pytest.mark.req("6.1.3", "12.1.o", "18.6")
+def test_headend_push_schedule_and_alerts_print_json(
+    capsys: pytest.CaptureFixture[str], rig_file: Path, run_dir: Path
+) -> None:
+    replies: dict[str, dict[str, Any]] = {
+        "push_schedule": {"data": {"key": "push.esme.interval_s"}},
+        "alerts": {"alerts": []},
+    }
+    with fake_component(run_dir / "headend.sock", replies) as requests:
+        status, out, _ = run(
+            capsys, "headend", "push-schedule", "esme", "--interval", "900", "--rig", str(rig_file)
+        )
+        assert status == 0 and json.loads(out) == replies["push_schedule"]
+        status, out, _ = run(
+            capsys, "headend", "alerts", "--supplier", "s1", "--rig", str(rig_file)
+        )
+        assert status == 0 and json.loads(out) == []
+    assert requests[0]["interval_s"] == 900 and requests[1]["supplier"] == "s1"

@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 from hal.control_socket import ControlServer
+from hal.real.mqtt_wan import MqttTls
 from hal.real.wan_keys import load_ring
 from protocol.errors import ConfigError
 from tools.headend.field_service import FieldService
@@ -46,6 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         help="the meters' factory passwords (JSON, the supplier's copy) to take in at start",
     )
+    parser.add_argument("--tls-ca", type=Path, help="CA of the broker's certificate (17.2.14)")
+    parser.add_argument("--tls-cert", type=Path, help="the head-end's client certificate")
+    parser.add_argument("--tls-key", type=Path, help="the head-end's private key")
     parser.add_argument(
         "--keys",
         type=Path,
@@ -55,11 +59,28 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def tls_of(args: argparse.Namespace) -> MqttTls | None:
+    """The TLS files the command line names: all three or none (ConfigError)."""
+    files = (args.tls_ca, args.tls_cert, args.tls_key)
+    if all(f is None for f in files):
+        return None
+    if any(f is None for f in files):
+        raise ConfigError("--tls-ca, --tls-cert and --tls-key go together")
+    return MqttTls(args.tls_ca, args.tls_cert, args.tls_key)
+
+
 async def run(args: argparse.Namespace) -> None:
     inventory = load_inventory(args.inventory)
     store = HeadendStore(args.db)
     security = _security(args, inventory)
-    headend = HeadEnd(args.broker_host, args.broker_port, inventory, store, security=security)
+    headend = HeadEnd(
+        args.broker_host,
+        args.broker_port,
+        inventory,
+        store,
+        tls=tls_of(args),
+        security=security,
+    )
     field = FieldService(inventory, FieldStore(args.db), headend.command, utc_now)
     if args.factory_passwords is not None:
         field.load_factory_passwords(args.factory_passwords)

@@ -122,3 +122,26 @@ def wait_ready(control_path: Path, timeout: float = 10.0) -> dict[str, Any]:
             last = "head-end is not connected to its broker"
         time.sleep(0.1)
     raise ControlError(f"head-end at {control_path} not ready within {timeout:g} s: {last}")
+
+
+def alerts(
+    control_path: Path, limit: int = 20, supplier: str | None = None, timeout: float = 5.0
+) -> list[dict[str, Any]]:
+    """The last `limit` alerts (events hubs sent at once), oldest first, of one supplier or all."""
+    fields: dict[str, Any] = {"limit": limit}
+    if supplier is not None:
+        fields["supplier"] = supplier
+    found: list[dict[str, Any]] = request_sync(Path(control_path), "alerts", timeout, **fields)[
+        "alerts"
+    ]
+    return found
+
+
+def hub_command(
+    control_path: Path, action: str, device: str, timeout: float = READ_DEADLINE_S, **fields: Any
+) -> dict[str, Any]:
+    """A `config_get`, `config_set` or `push_schedule` request to the hub behind `device`."""
+    reply = request_sync(
+        Path(control_path), action, timeout + _SOCKET_MARGIN_S, device=device, **fields
+    )
+    return _strip(reply)

@@ -127,21 +127,35 @@ class HeadendSecurity:
 
     # -- down ----------------------------------------------------------------------------------
 
-    def seal_command(self, command: WanCommand, hub_id: str, acting: str) -> bytes:
-        """`command` sealed by `acting` to its device's identity behind hub `hub_id`."""
+    def command_parties(self, command: WanCommand, hub_id: str, acting: str) -> tuple[str, str]:
+        """(sender, recipient) of `command` given by `acting`: sealed to its device's identity
+        behind hub `hub_id` (or to the hub for a device it does not know)."""
         recipient = device_party(hub_id, command.device)
         if recipient not in self._ring.directory:
             recipient = hub_party(hub_id)
+        return acting, recipient
+
+    def seal_command(self, command: WanCommand, hub_id: str, acting: str) -> bytes:
+        """`command` sealed by `acting` to its device's identity behind hub `hub_id`."""
+        sender, recipient = self.command_parties(command, hub_id, acting)
+        return self.seal(Channel.CMD, command.to_json(), sender, recipient, command.id)
+
+    def seal(
+        self, channel: Channel, payload: bytes, sender: str, recipient: str, ref: str
+    ) -> bytes:
+        """`payload` sealed by `sender` (a party the head-end acts as) to `recipient`, with the
+        next counter of the sender's stream on `channel`: a payload sent again (a command
+        retried after a hub's or the broker's crash) is sealed again, never replayed."""
         return seal(
-            command.to_json(),
-            channel=Channel.CMD.value,
-            sender=acting,
-            sender_keys=self._ring.own[acting],
+            payload,
+            channel=channel.value,
+            sender=sender,
+            sender_keys=self._ring.own[sender],
             recipient=recipient,
             recipient_keys=self._ring.directory[recipient],
-            counter=self._counter(f"{acting}|cmd"),
+            counter=self._counter(f"{sender}|{channel.value}"),
             nonce=self._random(12),
-            ref=command.id,
+            ref=ref,
         )
 
     def _counter(self, stream: str) -> int:

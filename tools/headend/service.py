@@ -14,6 +14,7 @@ from its HAN and commissioning it again (clause 17.2.6) travel the same way as `
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import secrets
@@ -25,7 +26,7 @@ from typing import Any
 
 from hal import trace
 from hal.control_socket import ControlError, Handler, Reply, Request
-from hal.real.mqtt_wan import MqttSession
+from hal.real.mqtt_wan import MqttSession, MqttTls
 from protocol.errors import ConfigError, DecodeError, TransientLinkError
 from protocol.wan import (
     AckStatus,
@@ -34,6 +35,9 @@ from protocol.wan import (
     CommandResult,
     CommandType,
     HubStatus,
+    UplinkAck,
+    UplinkKind,
+    UplinkMessage,
     WanCommand,
     all_hubs_topic,
     event_from_json,
@@ -41,13 +45,16 @@ from protocol.wan import (
     request_id,
     topic,
 )
-from protocol.wan_security import Refusal, SecurityRefusal
+from protocol.wan_security import Header, Refusal, SecurityRefusal
 from tools.headend.inventory import Inventory
+from tools.headend.records import supplier_name, supplier_of
 from tools.headend.security import HeadendSecurity
 from tools.headend.store import HeadendStore
 
 LOGGER = logging.getLogger(__name__)
 READ_DEADLINE_S = 10.0  # clause 6.1.11: ad hoc requests answered within 10 seconds
+#: Seconds without an ack before a command is sent again (same request id, sealed afresh).
+RESEND_S = 2.0
 MAX_DEADLINE_S = 600.0
 Clock = Callable[[], datetime]
 
@@ -77,6 +84,7 @@ class HeadEnd:
         *,
         client_id: str = "smartmeter-headend",
         clock: Clock = utc_now,
+        tls: MqttTls | None = None,
         security: HeadendSecurity | None = None,
     ) -> None:
         self.inventory, self.store, self._clock = inventory, store, clock
@@ -89,9 +97,16 @@ class HeadEnd:
             client_id,
             subscriptions=[
                 all_hubs_topic(c)
-                for c in (Channel.STATUS, Channel.ACK, Channel.RESULT, Channel.EVENT)
+                for c in (
+                    Channel.STATUS,
+                    Channel.ACK,
+                    Channel.RESULT,
+                    Channel.EVENT,
+                    Channel.UPLINK,
+                )
             ],
             on_message=self._on_message,
+            tls=tls,
         )
 
     @property
@@ -115,6 +130,10 @@ class HeadEnd:
             "commission": self._control_commission,
             "status": self._control_status,
             "events": self._control_events,
+            "alerts": self._control_alerts,
+            "config_get": self._control_config_get,
+            "config_set": self._control_config_set,
+            "push_schedule": self._control_push_schedule,
             "change_supplier": self._control_change_supplier,
             "disable_comms": self._control_disable_comms,
             "restore_comms": self._control_restore_comms,
@@ -128,8 +147,10 @@ class HeadEnd:
             hub_id, channel = parse_topic(name)
             if channel is Channel.STATUS and not payload:  # someone cleared the retained status
                 return
-            if self.security is not None:
-                payload = self._opened(channel, payload)
+            opened: Header | None = None
+            if self.security is not None:  # 17.2.1: checked and decrypted, or refused
+                sealed = self.security.open(channel, payload)
+                opened, payload = sealed.header, sealed.payload
             if channel is Channel.STATUS:
                 self.store.record_status(hub_id, HubStatus.from_json(payload), received_at)
             elif channel is Channel.ACK:
@@ -146,6 +167,9 @@ class HeadEnd:
                 self._resolve(result.id, hub_id, lambda p: p.result, result)
             elif channel is Channel.EVENT:
                 self.store.record_event(hub_id, event_from_json(payload), received_at)
+            elif channel is Channel.UPLINK:
+                message = UplinkMessage.from_json(payload)
+                self._on_uplink(hub_id, message, received_at, opened)
         except SecurityRefusal as exc:
             if exc.reason is Refusal.REPLAYED:  # a QoS 1 duplicate or a retained status again
                 LOGGER.debug("already taken on %s: %s", name, exc)
@@ -157,10 +181,61 @@ class HeadEnd:
             LOGGER.warning("refused message on %s: %s", name, exc)
             self.store.record_rejected(name, payload, str(exc), received_at)
 
-    def _opened(self, channel: Channel, payload: bytes) -> bytes:
-        """The payload of a sealed message (17.2.1), checked and decrypted."""
-        assert self.security is not None
-        return self.security.open(channel, payload).payload
+    def _on_uplink(
+        self, hub_id: str, message: UplinkMessage, received_at: datetime, opened: Header | None
+    ) -> None:
+        """Keep an outbox message once, in order, and acknowledge what is held (19.1.6); the
+        acknowledgement is sealed by the party the message was sealed to, back to its sender."""
+        supplier = self._uplink_supplier(message, opened)
+        upto, kept = self.store.record_uplink(hub_id, message, received_at, supplier)
+        ack = UplinkAck(message.source, upto).to_json()
+        reply = None if opened is None else (opened.recipient, opened.sender)
+        self._send(hub_id, Channel.UPLINK_ACK, ack, reply)
+        if message.kind is UplinkKind.RESULT and (kept or message.seq <= upto):
+            # A result answered again (a redelivered command) still settles whoever waits.
+            stamp = trace.stamp()
+            try:
+                result = message.result()
+            except DecodeError:
+                return  # kept aside in `rejected` by the store
+            pending = self._pending.get(result.id)
+            if pending is not None:
+                pending.result_stamp = stamp
+            self._resolve(result.id, hub_id, lambda p: p.result, result)
+
+    def _uplink_supplier(self, message: UplinkMessage, opened: Header | None) -> str | None:
+        """Who owns a message: the supplier of the command it answers; else the supplier it
+        was sealed to (the device's supplier as its hub knows it, 6.1.4), or its device's."""
+        if message.kind is UplinkKind.RESULT:
+            request = message.body.get("id")
+            return self.store.supplier_of_request(request) if isinstance(request, str) else None
+        if opened is not None:
+            return supplier_name(opened.recipient)
+        return self._owner(str(message.body.get("device", message.source)))
+
+    def _owner(self, device_name: str) -> str | None:
+        """The supplier a device belongs to now (after any change of supplier), if known."""
+        device = self.inventory.devices.get(device_name)
+        if device is None:
+            return None
+        if self.security is not None:
+            return self.security.owner(device.name) or None
+        return supplier_of(device)
+
+    def _send(
+        self,
+        hub_id: str,
+        channel: Channel,
+        payload: bytes,
+        parties: tuple[str, str] | None = None,
+        ref: str = "",
+    ) -> asyncio.Future[None]:
+        """The one way out for everything the head-end sends down: sealed, when the WAN is,
+        by `parties` (sender, recipient) with a new counter at every send (17.2.1), so a
+        command sent again is not a replay."""
+        if self.security is not None and parties is not None:
+            payload = self.security.seal(channel, payload, parties[0], parties[1], ref)
+        return self._session.publish(topic(hub_id, channel), payload)
 
     def _resolve(
         self,
@@ -218,22 +293,18 @@ class HeadEnd:
         sent = 0.0
         try:
             kept = dataclasses.replace(command, args=dict.fromkeys(command.args, "(withheld)"))
-            self.store.record_command(device.hub_id, kept if secret else command, self._clock())
+            owner = supplier_name(acting) if acting is not None else supplier or supplier_of(device)
+            self.store.record_command(
+                device.hub_id, kept if secret else command, self._clock(), owner
+            )
             try:
                 sent = trace.stamp()
-                payload = (
-                    self.security.seal_command(command, device.hub_id, acting)
-                    if self.security is not None and acting is not None
-                    else command.to_json()
-                )
-                self._session.publish(topic(device.hub_id, Channel.CMD), payload)
+                self._send_command(command, device.hub_id, acting)
             except TransientLinkError as exc:
                 raise ControlError(f"cannot send the {what} of {device.name}: {exc}") from None
             try:
                 async with asyncio.timeout(deadline_s):
-                    # The result may overtake a lost ack: wait for whichever comes first.
-                    either: set[asyncio.Future[Any]] = {pending.ack, pending.result}
-                    await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
+                    await self._until_answered(command, device.hub_id, acting, pending)
                     if pending.ack.done() and pending.ack.result().status is AckStatus.REJECTED:
                         raise ControlError(
                             f"hub {device.hub_id} rejected the {what} of {device.name}: "
@@ -267,6 +338,37 @@ class HeadEnd:
                 "headend_received": pending.result_stamp,
             }
         return reply
+
+    def _send_command(self, command: WanCommand, hub_id: str, acting: str | None) -> None:
+        parties = (
+            self.security.command_parties(command, hub_id, acting)
+            if self.security is not None and acting is not None
+            else None
+        )
+        self._send(hub_id, Channel.CMD, command.to_json(), parties, command.id)
+
+    async def _until_answered(
+        self, command: WanCommand, hub_id: str, acting: str | None, pending: _Pending
+    ) -> None:
+        """Wait for the ack or the result (the result may overtake a lost ack). Without either
+        for `RESEND_S`, or refused as a replay (the hub had taken the first sending but crashed
+        before carrying it out, and the broker delivered the same bytes again), the command
+        goes again with the same request id, sealed afresh: the hub's journal carries it out
+        at most once and answers it again from its stored result (19.1.6)."""
+        while True:
+            either: set[asyncio.Future[Any]] = {pending.ack, pending.result}
+            await asyncio.wait(either, timeout=RESEND_S, return_when=asyncio.FIRST_COMPLETED)
+            if pending.result.done():
+                return
+            if pending.ack.done():
+                ack = pending.ack.result()
+                replayed = (ack.reason or "").startswith(Refusal.REPLAYED.value)
+                if ack.status is AckStatus.ACCEPTED or not replayed:
+                    return
+                pending.ack = asyncio.get_running_loop().create_future()
+            LOGGER.info("command %s unanswered: sending it again", command.id)
+            with contextlib.suppress(TransientLinkError):
+                self._send_command(command, hub_id, acting)
 
     def _no_answer(self, hub_id: str, device: str, deadline_s: float, pending: _Pending) -> str:
         acked = pending.ack.done() and not pending.ack.cancelled()
@@ -347,3 +449,42 @@ class HeadEnd:
         if hub_id is not None and not isinstance(hub_id, str):
             raise ControlError("hub_id must be a string")
         return {"events": self.store.recent_events(limit, hub_id)}
+
+    async def _control_alerts(self, request: Request) -> Reply:
+        limit = request.get("limit", 20)
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 0 < limit <= 10_000:
+            raise ControlError("limit must be an integer from 1 to 10000")
+        supplier = request.get("supplier")
+        if supplier is not None and not isinstance(supplier, str):
+            raise ControlError("supplier must be a string")
+        return {"alerts": self.store.recent_alerts(limit, supplier)}
+
+    async def _control_config_get(self, request: Request) -> Reply:
+        args = {} if request.get("key") is None else {"key": request.get("key")}
+        return await self._config_command(CommandType.CONFIG_GET, request, args)
+
+    async def _control_config_set(self, request: Request) -> Reply:
+        if "key" not in request or "value" not in request:
+            raise ControlError('config_set needs "key" and "value"')
+        args = {"key": request["key"], "value": request["value"]}
+        return await self._config_command(CommandType.CONFIG_SET, request, args)
+
+    async def _control_push_schedule(self, request: Request) -> Reply:
+        """The push schedule of a device's readings (6.1.3, 12.1.o): read it, or set it with
+        "interval_s" (0 suppresses it)."""
+        device = request.get("device")
+        if not isinstance(device, str):
+            raise ControlError('push_schedule needs "device"')
+        key = f"push.{device}.interval_s"
+        if request.get("interval_s") is None:
+            return await self._config_command(CommandType.CONFIG_GET, request, {"key": key})
+        args = {"key": key, "value": request["interval_s"]}
+        return await self._config_command(CommandType.CONFIG_SET, request, args)
+
+    async def _config_command(
+        self, kind: CommandType, request: Request, args: dict[str, Any]
+    ) -> Reply:
+        device = request.get("device")
+        if not isinstance(device, str):
+            raise ControlError(f'{kind} needs "device": a device behind the hub to configure')
+        return await self.command(kind, device, READ_DEADLINE_S, args)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from firmware.rig import BrokerKind, DeviceKind, Rig
+from firmware.rig import HEADEND_IDENTITY, BrokerKind, DeviceKind, Rig
 from firmware.wan_parties import all_parties
 from hal.real.wan_keys import provision
 from protocol.ieee802154 import eui64_to_str
@@ -71,8 +71,11 @@ def plan_rig(rig: Rig, broker_kind: BrokerKind, log_dir: Path) -> list[ProcessSp
     """Every process the rig runs, in start order. Writes the broker's configuration and the
     head-end's inventory into the run directory."""
     specs: list[ProcessSpec] = []
-    if broker_kind is not BrokerKind.EXTERNAL:
-        specs.append(_broker(rig, broker_kind))
+    started = broker_kind is not BrokerKind.EXTERNAL
+    # First start: the rig's CA and every certificate (17.2.14); later starts reuse them.
+    access = broker_tool.rig_access(rig, started=started)
+    if started:
+        specs.append(_broker(rig, broker_kind, access))
     if rig.needs_air:
         host, port = rig.air.host, rig.air.port
         specs.append(
@@ -120,15 +123,15 @@ def _device_detail(rig: Rig, name: str) -> str:
     return f"{device.kind.value.upper()}, optical port {port}"
 
 
-def _broker(rig: Rig, kind: BrokerKind) -> ProcessSpec:
+def _broker(rig: Rig, kind: BrokerKind, access: broker_tool.BrokerAccess | None) -> ProcessSpec:
     host, port = rig.broker.host, rig.broker.port
-    spec = broker_tool.BrokerSpec(kind, host, port, rig.run_dir / BROKER)
+    spec = broker_tool.BrokerSpec(kind, host, port, rig.run_dir / BROKER, access)
     resolved = broker_tool.resolve_kind(spec)
     return ProcessSpec(
         BROKER,
         broker_tool.broker_command(spec),
         spec.data_dir / "broker.log",
-        f"{resolved.value} MQTT broker on {host}:{port}",
+        f"{resolved.value} MQTT broker on {host}:{port}" + (" (TLS)" if access else ""),
         listens_on=(host, port),
     )
 
@@ -156,4 +159,7 @@ def _headend(rig: Rig, log_dir: Path, passwords: Path) -> ProcessSpec:
     ]
     if rig.roles.wan_sealed:
         argv += ["--keys", str(rig.keys_dir)]
+    tls = rig.tls_files(HEADEND_IDENTITY)
+    if tls is not None:
+        argv += ["--tls-ca", str(tls.ca), "--tls-cert", str(tls.cert), "--tls-key", str(tls.key)]
     return ProcessSpec(HEADEND, argv, log_dir / f"{HEADEND}.log", "head-end simulator", control)
