@@ -1,8 +1,8 @@
 """Tests' MQTT client on a rig's broker, and a rig with two suppliers (README "WAN security").
 
 `WanProbe` is a bare paho client that sees what crosses the WAN and can put anything on it, as
-anyone who reaches the broker could; it connects with `probe_client` so that when the broker
-needs TLS and a client certificate, one place changes.
+anyone who holds a certificate the broker's ACL lets in could; it connects with `probe_client`,
+over TLS with a client certificate of the rig's PKI (`tests.tls_clients`).
 """
 
 from __future__ import annotations
@@ -16,15 +16,21 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from firmware.rig import Rig
+from firmware.rig import HEADEND_IDENTITY, Rig
 from tests.rig_files import demo_rig_copy
+from tests.tls_clients import context
 
 __all__ = ["WanProbe", "probe_client", "two_supplier_rig"]
 
 
-def probe_client(rig: Rig, name: str) -> mqtt.Client:
-    """A connected paho client on `rig`'s broker, its network loop started."""
+def probe_client(rig: Rig, name: str, identity: str = HEADEND_IDENTITY) -> mqtt.Client:
+    """A connected paho client on `rig`'s broker, its network loop started: over TLS with
+    `identity`'s certificate from the rig's PKI (the head-end's by default: the broker's ACL
+    lets it see and publish on every hub's topics), as anyone holding one could (17.2.14)."""
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"{name}-{time.monotonic_ns()}")
+    files = rig.tls_files(identity)
+    if files is not None:
+        client.tls_set_context(context(files.ca, files.cert, files.key))
     client.connect(rig.broker.host, rig.broker.port)
     client.loop_start()
     return client

@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 import json
 import secrets
+import sqlite3
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,7 +27,15 @@ from hal.control_socket import request_sync
 from hal.real.wan_keys import load_directory, load_keys
 from protocol.event_codes import EventCode
 from protocol.wan import Channel as Ch
-from protocol.wan import CommandAck, CommandType, WanCommand, request_id, topic
+from protocol.wan import (
+    CommandAck,
+    CommandType,
+    UplinkKind,
+    UplinkMessage,
+    WanCommand,
+    request_id,
+    topic,
+)
 from protocol.wan_security import (
     WINDOW,
     PartyKeys,
@@ -267,3 +276,59 @@ def test_bad_command_is_refused_with_its_reason_and_event_and_changes_nothing(
     assert reason.value in event["detail"]["reason"]
     assert p.meter_state("esme") == before  # nothing happened on the meter
     assert "PWNED" not in json.dumps(before)
+
+
+def results_of(p: Premises, ref: str) -> dict[int, dict[str, Any]]:
+    """The results of request `ref` the hub's outbox sent up so far, by outbox sequence number,
+    opened with the keys of whoever they were sealed to."""
+    found = {}
+    for name, payload in p.probe.drain():
+        header = peek_header(payload)
+        if not name.endswith("/uplink") or header is None or header.ref != ref:
+            continue
+        opened = open_envelope(
+            payload,
+            channel="uplink",
+            me=header.recipient,
+            my_keys=p.keys[header.recipient],
+            directory=p.directory,
+            window=ReplayWindow(),
+        )
+        message = UplinkMessage.from_json(opened.payload)
+        if message.kind is UplinkKind.RESULT:
+            found[message.seq] = message.body
+    return found
+
+
+@pytest.mark.req("19.1.6", "17.2.1", "17.2.12")
+def test_the_same_bytes_again_are_a_replay_and_a_command_sealed_again_is_answered_again(
+    premises: Premises,
+) -> None:
+    """Replay protection and de-duplication together: a command sent again by a head-end after
+    a crash is sealed again (new counter, same request id) and the hub's journal answers it
+    from its stored result without carrying it out twice; the same bytes again are refused."""
+    p = premises
+    command = p.command(CommandType.DISPLAY_MESSAGE, "esme", text="JOURNAL")
+    first = p.sealed(command, p.party("alpha"))
+    p.send(first)
+    assert p.ack(command.id, "accepted")[0] == p.party("alpha")
+    [answer] = wait_until(lambda: results_of(p, command.id), 15, "the command's result").values()
+    assert answer["ok"], answer
+    p.send(first)  # a captured copy, or the broker's QoS 1 redelivery
+    _, refused = p.ack(command.id, "rejected")
+    assert refused.reason is not None and refused.reason.startswith(Refusal.REPLAYED.value)
+    p.send(p.sealed(command, p.party("alpha")))  # the head-end's retry, sealed afresh
+    again = wait_until(
+        lambda: len(results_of(p, command.id)) == 2 and results_of(p, command.id),
+        15,
+        "the command answered again",
+    )
+    assert list(again.values()) == [answer, answer], "answered again with the stored result"
+    journal = sqlite3.connect(p.rig.store_path(p.rig.hub.name))
+    try:
+        rows = journal.execute(
+            "SELECT COUNT(*) FROM command_journal WHERE request_id = ?", (command.id,)
+        ).fetchone()
+    finally:
+        journal.close()
+    assert rows == (1,), "journalled (carried out) once"
