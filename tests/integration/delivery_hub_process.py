@@ -1,6 +1,7 @@
 """`python -m tests.integration.delivery_hub_process PORT HUB_ID FOLDER`: a hub's delivery side
 (`tests.integration.wan_delivery.DeliveryHub`) as a process, logging a stream of events until
-FOLDER/quiet exists, for the crash test to kill -9 at random moments. The stand-in meter
+FOLDER/quiet exists, for the crash test to kill -9 at random moments; on the sealed WAN (the
+rig file's keys). The stand-in meter
 remembers each request id in its own store and does each request once (19.1.6)."""
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from firmware.rig import load_rig
 from hal.real.clock import SystemClock
 from protocol.event_codes import EventCode
 from protocol.wan import WanCommand
-from tests.integration.wan_delivery import DeliveryHub
+from tests.integration.wan_delivery import DeliveryHub, sealed_rig
 
 EVENT_EVERY_S = 0.05
 
@@ -28,8 +29,9 @@ class CrashHub(DeliveryHub):
 
 
 async def main(port: int, hub_id: str, folder: Path, rig_file: Path) -> None:
-    devices = [load_rig(rig_file).devices["esme"]]
-    hub = CrashHub(folder / "hub.sqlite", port, hub_id, SystemClock(), devices)
+    rig = sealed_rig(load_rig(rig_file), hub_id)  # the test provisioned the keys already
+    devices = [rig.devices["esme"]]
+    hub = CrashHub(folder / "hub.sqlite", port, hub_id, SystemClock(), devices, rig)
     if hub.store.get("test", "configured") is None:
         with hub.store.transaction() as tx:
             hub.config.set("outbox.retry_interval_s", 1, by="local", tx=tx)

@@ -4,7 +4,8 @@ once and in order (clauses 19.1.6, 19.1.7, 18.6; issue 10).
 
 The hub is `tests.integration.delivery_hub_process` (its delivery side, logging an event every
 50 ms), the head-end is `python -m tools.headend`, the broker mosquitto: three real processes on
-real SQLite files. Commands are `config_set` through the head-end's control socket, each with
+real SQLite files, every payload sealed (README "WAN security"), so every retry on either side
+is sealed afresh. Commands are `config_set` through the head-end's control socket, each with
 its own value, so a command carried out twice would show as two configuration-change messages
 with that value."""
 
@@ -26,9 +27,15 @@ from typing import Any
 
 import pytest
 
-from firmware.rig import BrokerKind
+from firmware.rig import BrokerKind, load_rig
 from hal.control_socket import ControlError
-from tests.integration.wan_delivery import REPO, headend_rows, in_order_once, start_headend
+from tests.integration.wan_delivery import (
+    REPO,
+    headend_rows,
+    in_order_once,
+    sealed_rig,
+    start_headend,
+)
 from tests.ports import reserve_port
 from tests.rig_files import demo_rig_copy
 from tests.waiting import wait_until
@@ -90,13 +97,14 @@ def send_commands(control: Path, stop: threading.Event, sent: list[int]) -> None
 @pytest.mark.req("19.1.6", "19.1.7", "18.6")
 def test_kill_9_anywhere_loses_nothing_and_repeats_nothing(tmp_path: Path) -> None:
     rig_file = demo_rig_copy(tmp_path)
+    keys = sealed_rig(load_rig(rig_file), HUB_ID).keys_dir  # every payload sealed (17.2.1)
     port = reserve_port()
     spec = BrokerSpec(BrokerKind.MOSQUITTO, HOST, port, tmp_path / "broker")
     headend_dir = tmp_path / "headend"
     control = headend_dir / "headend.sock"
     starters: dict[str, Callable[[], subprocess.Popen[bytes]]] = {
         "broker": lambda: start_broker(spec),
-        "headend": lambda: start_headend(headend_dir, port, HUB_ID, ["esme"]),
+        "headend": lambda: start_headend(headend_dir, port, HUB_ID, ["esme"], keys),
         "hub": lambda: start_hub(tmp_path, port, rig_file),
     }
     processes = {name: start() for name, start in starters.items()}

@@ -15,7 +15,13 @@ import pytest
 from firmware.rig import BrokerKind, load_rig
 from hal.emulated.clock import SimulatedClock
 from protocol.event_codes import EventCode
-from tests.integration.wan_delivery import DeliveryHub, headend_rows, in_order_once, start_headend
+from tests.integration.wan_delivery import (
+    DeliveryHub,
+    headend_rows,
+    in_order_once,
+    sealed_rig,
+    start_headend,
+)
 from tests.ports import reserve_port
 from tests.rig_files import demo_rig_copy
 from tests.waiting import eventually, wait_until
@@ -31,14 +37,14 @@ WEEK_HOURS = 7 * 24
 
 @pytest.mark.req("19.1.6", "19.1.7", "18.6", "12.7.2", "6.1.3")
 async def test_a_week_of_wan_outage_is_delivered_once_and_in_order(tmp_path: Path) -> None:
-    rig = load_rig(demo_rig_copy(tmp_path))
+    rig = sealed_rig(load_rig(demo_rig_copy(tmp_path)), "hub-w")  # every payload sealed
     port = reserve_port()
     spec = BrokerSpec(BrokerKind.MOSQUITTO, HOST, port, tmp_path / "broker")
     broker = start_broker(spec)
     headend_dir = tmp_path / "headend"
-    headend = start_headend(headend_dir, port, "hub-w", ["esme"])
+    headend = start_headend(headend_dir, port, "hub-w", ["esme"], rig.keys_dir)
     clock = SimulatedClock(datetime(2026, 3, 1, tzinfo=UTC), time.time(), SCALE)
-    hub = DeliveryHub(tmp_path / "hub.sqlite", port, "hub-w", clock, [rig.devices["esme"]])
+    hub = DeliveryHub(tmp_path / "hub.sqlite", port, "hub-w", clock, [rig.devices["esme"]], rig)
     try:
         await asyncio.to_thread(client.wait_ready, headend_dir / "headend.sock", 20)
         hub.config.set("outbox.retry_interval_s", 2 * SCALE, by="local")  # 2 s of real time

@@ -5,6 +5,7 @@ stand-in that answers reads with fixed registers: these tests are about the WAN.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import os
 import sqlite3
@@ -15,16 +16,20 @@ from pathlib import Path
 from typing import Any
 
 from firmware.event_log import EventLog
-from firmware.rig import DeviceConfig
+from firmware.rig import DeviceConfig, Rig
+from firmware.wan_parties import all_parties, hub_parties
 from hal.ports import Clock
 from hal.real.mqtt_wan import MqttWanLink
 from hal.real.sqlite_store import SqliteStore
+from hal.real.wan_keys import load_ring, provision
 from hub.command_journal import CommandJournal
 from hub.config_commands import register_config_commands
 from hub.hub_config import HubConfig
 from hub.hub_events import HubEvents
 from hub.outbox import Outbox
 from hub.push_schedule import PushSchedule
+from hub.wan_roles import DeviceRoles
+from hub.wan_security import HubWanSecurity
 from protocol.wan import WanCommand
 
 REPO = Path(__file__).resolve().parents[2]
@@ -41,10 +46,21 @@ RAW_REGISTERS = {
 }
 
 
+def sealed_rig(rig: Rig, hub_id: str) -> Rig:
+    """`rig` with its hub answering as `hub_id`, every WAN party's keys provisioned in its
+    `keys_dir`: for a `DeliveryHub` and a head-end (`start_headend(keys=...)`) on the sealed
+    WAN (README "WAN security")."""
+    hub = dataclasses.replace(rig.hub, wan_id=hub_id)
+    sealed = dataclasses.replace(rig, hub=hub)
+    provision(sealed.keys_dir, all_parties(sealed))
+    return sealed
+
+
 def start_headend(
-    folder: Path, port: int, hub_id: str, devices: list[str]
+    folder: Path, port: int, hub_id: str, devices: list[str], keys: Path | None = None
 ) -> subprocess.Popen[bytes]:
-    """`python -m tools.headend` on the broker at `port`, its files in `folder`."""
+    """`python -m tools.headend` on the broker at `port`, its files in `folder`; sealing the
+    WAN with the key folder `keys` if given."""
     folder.mkdir(parents=True, exist_ok=True)
     inventory = folder / "inventory.json"
     entries = {
@@ -68,6 +84,7 @@ def start_headend(
             str(folder / "headend.sqlite"),
             "--inventory",
             str(inventory),
+            *(["--keys", str(keys)] if keys is not None else []),
         ],
         cwd=REPO,
         env=dict(os.environ, PYTHONPATH=str(REPO)),
@@ -96,6 +113,8 @@ class DeliveryHub:
     hub_id: str
     clock: Clock
     devices: list[DeviceConfig]
+    #: The rig whose keys seal the WAN (`sealed_rig`); None: plain JSON.
+    rig: Rig | None = None
     executed: list[str] = field(default_factory=list)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -118,6 +137,11 @@ class DeliveryHub:
         )
         self.journal = CommandJournal(self.store, self.outbox, self.clock, self._execute)
         register_config_commands(self.journal, self.config, self.push.settings_changed)
+        self.codec: HubWanSecurity | None = None
+        if self.rig is not None:
+            ring = load_ring(self.rig.keys_dir, *hub_parties(self.rig))
+            roles = DeviceRoles(self.rig, self.store)
+            self.codec = HubWanSecurity(self.rig, ring, self.store, roles, self.events.record)
 
     async def _read(self, device: DeviceConfig) -> dict[str, int]:
         return dict(RAW_REGISTERS)
@@ -129,7 +153,9 @@ class DeliveryHub:
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
         self._tasks = [loop.create_task(self.outbox.run()), loop.create_task(self.push.run())]
-        await self.link.start(self.journal.handle, on_uplink_ack=self.outbox.on_ack)
+        await self.link.start(
+            self.journal.handle, on_uplink_ack=self.outbox.on_ack, codec=self.codec
+        )
 
     async def stop(self) -> None:
         for task in self._tasks:
