@@ -71,7 +71,8 @@ def test_settings_pushes_and_alerts_through_the_premises(tmp_path: Path) -> None
             interval=0.2,
         )
 
-        # A malformed command is a security event: an alert at once, naming the hub's module.
+        # A command not sealed (here not even JSON) is a security event, Unauthenticated message
+        # (18.11.j, 17.2.1): an alert at once, naming the hub's module.
         subprocess.run(
             [require_program("mosquitto_pub"), "-h", rig.broker.host, "-p", str(rig.broker.port),
              *mosquitto_tls_args(rig), "-t", f"smartmeter/v1/{rig.hub.wan_id}/cmd", "-q", "1",
@@ -79,9 +80,9 @@ def test_settings_pushes_and_alerts_through_the_premises(tmp_path: Path) -> None
             check=True, timeout=10,
         )  # fmt: skip
         alerts = wait_until(
-            lambda: [a for a in client.alerts(control, 50) if a["code"] == 2004],
+            lambda: [a for a in client.alerts(control, 50) if a["code"] == 2005],
             10,
-            "the Malformed message alert at the head-end",
+            "the Unauthenticated message alert at the head-end",
             interval=0.2,
         )
         assert alerts[0]["source"] == "hub" and alerts[0]["module"] == "wan"

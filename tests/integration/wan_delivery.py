@@ -30,6 +30,7 @@ from hub.outbox import Outbox
 from hub.push_schedule import PushSchedule
 from hub.wan_roles import DeviceRoles
 from hub.wan_security import HubWanSecurity
+from protocol.event_codes import EventCode
 from protocol.wan import WanCommand
 
 REPO = Path(__file__).resolve().parents[2]
@@ -141,7 +142,10 @@ class DeliveryHub:
         if self.rig is not None:
             ring = load_ring(self.rig.keys_dir, *hub_parties(self.rig))
             roles = DeviceRoles(self.rig, self.store)
-            self.codec = HubWanSecurity(self.rig, ring, self.store, roles, self.events.record)
+            self.codec = HubWanSecurity(self.rig, ring, self.store, roles, self._record)
+
+    def _record(self, code: EventCode, detail: dict[str, Any]) -> None:
+        self.events.record(code, detail)
 
     async def _read(self, device: DeviceConfig) -> dict[str, int]:
         return dict(RAW_REGISTERS)
