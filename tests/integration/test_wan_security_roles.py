@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -162,3 +163,35 @@ def test_the_network_operator_disables_and_restores_a_meters_wan(premises: Rig) 
 
 def joined(rig: Rig, device: str) -> bool:
     return bool(request_sync(rig.control_path("hub"), "status", 5)["joined"][device])
+
+
+def headend_rows(rig: Rig, sql: str, *params: Any) -> list[tuple[Any, ...]]:
+    db = sqlite3.connect(rig.store_path("headend"), timeout=10)
+    try:
+        return list(db.execute(sql, params).fetchall())
+    finally:
+        db.close()
+
+
+@pytest.mark.req("6.1.4", "6.1.3")
+def test_the_head_end_records_the_supplier_of_every_command_result_and_reading(
+    premises: Rig,
+) -> None:
+    """Electricity from alpha, gas from beta: what the head-end keeps of each is marked with its
+    supplier, as the sealing says (what came up was encrypted to that supplier)."""
+    rig = premises
+    reads = {device: headend(rig, "read", device)["request_id"] for device in ("esme", "gsme")}
+    for device in reads:
+        headend(rig, "push-schedule", device, "--interval", "1")
+    owners = {"esme": "alpha", "gsme": "beta"}
+    for device, request in reads.items():
+        for table in ("commands", "acks", "results"):
+            found = headend_rows(rig, f"SELECT supplier FROM {table} WHERE request_id=?", request)
+            assert found == [(owners[device],)], (table, device, found)
+
+    def pushed() -> set[tuple[str, str]]:
+        rows = headend_rows(rig, "SELECT device, supplier FROM readings")
+        return {(device, supplier) for device, supplier in rows if device in owners}
+
+    wait_until(lambda: {d for d, _ in pushed()} == set(owners), 30, "both meters' readings")
+    assert pushed() == set(owners.items())
