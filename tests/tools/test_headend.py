@@ -205,6 +205,25 @@ async def test_silent_hub_gives_a_clear_error_within_the_deadline(rig: Rig) -> N
     )
 
 
+@pytest.mark.req("19.1.6")
+async def test_a_command_the_hub_never_got_is_sent_again_with_its_request_id(rig: Rig) -> None:
+    """The hub is not subscribed yet when the head-end sends (as after a crash of the hub or the
+    broker that lost the command): unacknowledged, it goes again (sealed afresh on a sealed
+    WAN) with the same request id, and is carried out once."""
+    meter = MeterHub()
+    reading = asyncio.ensure_future(read(rig.control, "esme", 10))
+    await eventually(lambda: rig.rows("SELECT request_id FROM commands"), 5, "the first sending")
+    link = MqttWanLink(HOST, rig.port, "hub-1", client_id="hub-1-fresh-session")
+    await meter.start(link)
+    try:
+        answer = await reading
+    finally:
+        await link.stop()
+        await meter.stop()
+    assert [c.id for c in meter.calls] == [answer["request_id"]]
+    assert answer["data"] == metering_registers(RAW_ESME)
+
+
 async def test_hub_that_acks_but_never_answers(rig: Rig, hub1: HubLink) -> None:
     _, meter = hub1
     meter.hang = True
