@@ -211,8 +211,8 @@ async def test_a_command_the_hub_never_got_is_sent_again_with_its_request_id(rig
     broker that lost the command): unacknowledged, it goes again (sealed afresh on a sealed
     WAN) with the same request id, and is carried out once."""
     meter = MeterHub()
-    reading = asyncio.ensure_future(read(rig.control, "esme", 10))
-    await eventually(lambda: rig.rows("SELECT request_id FROM commands"), 5, "the first sending")
+    reading = asyncio.ensure_future(read(rig.control, "esme", 60))  # a loaded machine
+    await eventually(lambda: rig.rows("SELECT request_id FROM commands"), 20, "the first sending")
     link = MqttWanLink(HOST, rig.port, "hub-1", client_id="hub-1-fresh-session")
     await meter.start(link)
     try:
