@@ -22,6 +22,7 @@ from protocol.event_codes import EventCode
 
 from .commands import register_han_commands
 from .commands_commissioning import register_commissioning_commands
+from .commands_tariff import register_tariff_commands
 from .event_uplink import EventUplink
 from .han import HanNetwork
 from .time_server import time_server
@@ -48,6 +49,7 @@ class Hub:
         self.bridge = WanBridge(rig, self.record)
         register_han_commands(self.bridge, self.han, self.clock)
         register_commissioning_commands(self.bridge, self.han, self.wan)
+        register_tariff_commands(self.bridge, self.han)
         self._running = False
 
     def record(self, code: EventCode, detail: dict[str, Any]) -> None:

@@ -11,7 +11,7 @@ import argparse
 from typing import Any
 
 from firmware.rig import Rig
-from tools import cli_field
+from tools import cli_field, cli_tariff_headend
 from tools.cli_common import UsageError, add_rig_option, print_json, rig_from
 from tools.headend import client
 from tools.launcher import HEADEND
@@ -60,6 +60,7 @@ def add_parsers(commands: Any) -> None:
     add_rig_option(events)
     events.set_defaults(handler=headend_events)
     cli_field.add_headend_actions(actions)
+    cli_tariff_headend.add_tariff_actions(actions)
 
 
 def _device_rig(args: argparse.Namespace) -> Rig:

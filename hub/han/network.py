@@ -32,6 +32,7 @@ from protocol.zigbee_ids import SE_PROFILE, ClusterId, SeDeviceId
 from .commissioning import Commissioning, DeviceUnavailable, RecordEvent, ieee_of
 from .known_devices import KnownDevices
 from .messages import send_display_message, send_new_password
+from .meter_tunnel import exchange
 from .metering_read import MeteringReader
 from .presence import Presence
 from .se_controller import SmartEnergyController
@@ -345,6 +346,13 @@ class HanNetwork:
         if device is None:
             raise DeviceUnavailable(f"{config.name} has not joined the HAN")
         return await send_new_password(device, config.name, HUB_ENDPOINT, password)
+
+    async def tunnel(self, config: DeviceConfig, message: dict[str, Any]) -> dict[str, Any]:
+        """A head-end command through the meter's tunnel (Tunneling 0x0704); its answer."""
+        device = self._device(config)
+        if device is None:
+            raise DeviceUnavailable(f"{config.name} has not joined the HAN")
+        return await exchange(device, config.name, HUB_ENDPOINT, message)
 
     async def remove(self, config: DeviceConfig) -> dict[str, Any]:
         return await self.commissioning.remove(config)
