@@ -138,6 +138,16 @@ class EventCode(enum.IntEnum):
     LOG_CAPACITY_REACHED = 2016
     UNEXPECTED_PROGRAM_OPERATION = 2017
     COMMAND_REFUSED = 2018
+    # Tariff events (section 16) are numbered from 2101, apart from the other additions.
+    BLOCK_TARIFF_ACTIVATED = 2101
+    PASSIVE_TARIFF_UPDATED = 2102
+    PASSIVE_TARIFF_CANCELLED = 2103
+    CPP_EVENT_SCHEDULED = 2104
+    CPP_EVENT_STARTED = 2105
+    CPP_EVENT_ENDED = 2106
+    CPP_EVENT_ACCEPTED = 2107
+    CPP_EVENT_REJECTED = 2108
+    CURRENCY_SWITCHED = 2109
 
     @property
     def info(self) -> EventInfo:
@@ -250,6 +260,15 @@ _ROWS = """
 2016|18.9.e|FAULT|ALL|Log capacity reached|A log or profile storage reached its capacity.
 2017|18.9.j|FAULT|ALL|Unexpected program operation|An unhandled exception or invalid state was detected.
 2018|18.11.j|SECURITY|HUB ESME GSME|Command refused|A well-formed command from outside was refused (not addressed to a device the receiver serves, or not supported); it had no effect.
+2101|16.19|TARIFF_BILLING|ESME GSME|Block tariff activated|The passive block tariff has been activated (clauses 16.7, 16.19).
+2102|16.7|TARIFF_BILLING|ESME GSME|Passive tariff updated|A tariff to take effect at its effective-from date and time was stored as the passive tariff.
+2103|16.7|TARIFF_BILLING|ESME GSME|Passive tariff cancelled|The passive tariff was cancelled before taking effect.
+2104|16.11.4|TARIFF_BILLING|ESME|CPP event scheduled|A critical peak pricing event was stored in the meter (clauses 16.11.1-16.11.4).
+2105|16.11.3|TARIFF_BILLING|ESME|CPP event started|A critical peak pricing period began; CPP prices supersede the tariff (clauses 16.12.1.e, 16.21).
+2106|16.11.3|TARIFF_BILLING|ESME|CPP event ended|A critical peak pricing period ended.
+2107|16.11.8|TARIFF_BILLING|ESME|CPP event accepted|The consumer accepted a critical peak pricing event.
+2108|16.11.8|TARIFF_BILLING|ESME|CPP event rejected|The consumer rejected a refusable critical peak pricing event.
+2109|12.1.q|TARIFF_BILLING|ESME GSME|Currency switched|Prices and money registers changed currency at the configured rate (clauses 12.1.q, 16.18).
 """
 
 
