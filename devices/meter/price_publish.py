@@ -21,6 +21,20 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from devices.meter.tariff.results import PriceNow
+from firmware.zcl.cluster_server import ClusterResponse
+from firmware.zcl.frame import MAX_ZCL_PAYLOAD
+from protocol.se import Price
+from protocol.se.price_types import (
+    CalorificValueUnit,
+    ChargingScheme,
+    CppAuth,
+    CppPriceTier,
+    PriceMatrixEntry,
+    PriceMatrixSubPayloadControl,
+    TierBlockMode,
+)
+from protocol.se.types import DurationControl, DurationTimebase, TariffType
 from protocol.tariff.model import (
     BlockTariff,
     CppEvent,
@@ -31,26 +45,11 @@ from protocol.tariff.model import (
     TimeOfUse,
 )
 
-from firmware.zcl.cluster_server import ClusterResponse
-from firmware.zcl.frame import MAX_ZCL_PAYLOAD
-from protocol.se import Price
-from protocol.se.price_types import (
-    CalorificValueUnit,
-    ChargingScheme,
-    CppAuth,
-    CppPriceTier,
-    PriceControl,
-    PriceMatrixEntry,
-    PriceMatrixSubPayloadControl,
-    TierBlockMode,
-)
-from protocol.se.types import DurationControl, DurationTimebase, TariffType
-
 __all__ = [
     "CURRENCY_CODES",
     "PRICE_TRAILING_DIGIT",
     "PROVIDER_ID",
-    "PriceNow",
+    "HanPrice",
     "billing_period",
     "cancel_tariff",
     "cpp_event",
@@ -78,14 +77,25 @@ _DAYS = DurationTimebase.Days
 
 
 @dataclass(frozen=True, slots=True)
-class PriceNow:
-    """What the meter charges at this instant: the register, rate or block in force (1-based),
-    its label and unit price in millionths per kWh, the CPP event laid over it if any."""
+class HanPrice:
+    """The price in force as the Price cluster tells it: the tier (the 48x1 register, the 8x8
+    cell 8 (rate - 1) + tier, or the block; 1-based), its label and its unit price in
+    millionths per kWh (the CPP price while an event is in force)."""
 
     tier: int
     label: str
     price: int
-    cpp_event: int | None = None
+
+    @classmethod
+    def of(cls, now: PriceNow) -> HanPrice:
+        if now.tier is not None:
+            tier = 8 * (now.register - 1) + now.tier
+            label = f"{now.register_label} {now.tier_label or ''}".strip()
+        else:
+            tier, label = now.block or now.register, now.register_label
+        if now.cpp is not None:
+            label = now.cpp.label
+        return cls(tier, label[:12], now.import_price.value)
 
 
 def utc_time(when: datetime) -> int:
@@ -147,7 +157,7 @@ def _nested(definition: Any, fields: dict[str, Any]) -> dict[str, Any]:
     return built
 
 
-def publish_price(tariff: Tariff, now: PriceNow, at: datetime, event_id: int) -> ClusterResponse:
+def publish_price(tariff: Tariff, now: HanPrice, at: datetime, event_id: int) -> ClusterResponse:
     """PublishPrice of the price in force at `at` (start now, until changed)."""
     tiers = len(tier_prices(tariff))
     fields = {
@@ -168,7 +178,7 @@ def publish_price(tariff: Tariff, now: PriceNow, at: datetime, event_id: int) ->
         "alternate_cost_unit": 0x02,
         "alternate_cost_trailing_digit": {"reserved": 0, "digits": 0},
         "number_of_block_thresholds": 0,
-        "price_control": PriceControl(0),
+        "price_control": 0,
         "number_of_generation_tiers": 0,
         "generation_tier": 0,
     }

@@ -69,6 +69,7 @@ class ProfileStore:
         self.open_start: datetime | None = None
         self.open_quantity = 0
         self.open_cost = 0
+        self._closed: list[Interval] = []
         if isinstance(saved, dict):
             self.open_start = datetime.fromtimestamp(int(saved["start_s"]), UTC)
             self.open_quantity = int(saved["quantity"])
@@ -79,32 +80,40 @@ class ProfileStore:
         step = self.period_min * 60
         return datetime.fromtimestamp(seconds - seconds % step, UTC)
 
-    def add(self, when: datetime, quantity: int, cost: int, tx: Tx) -> None:
+    def add(self, when: datetime, quantity: int, cost: int) -> None:
         """Count `quantity` and `cost` consumed up to `when`; close the open interval first if
-        `when` is past its end (written in `tx`, with the registers)."""
+        `when` is past its end. Nothing is written until `save`, with the registers."""
         start = self._start_of(when)
         if self.open_start is not None and start > self.open_start:
-            self._close(tx)
+            self._closed.append(
+                Interval(self.open_start, self.period_min, self.open_quantity, self.open_cost)
+            )
         if self.open_start is None or start > self.open_start:
             self.open_start, self.open_quantity, self.open_cost = start, 0, 0
         self.open_quantity += quantity
         self.open_cost += cost
 
-    def _close(self, tx: Tx) -> None:
-        assert self.open_start is not None
-        tx.execute(
-            "INSERT OR REPLACE INTO meter_profile (start_s, period_min, quantity, cost) "
-            "VALUES (?, ?, ?, ?)",
-            (int(self.open_start.timestamp()), self.period_min, self.open_quantity, self.open_cost),
-        )
-        tx.execute(
-            "DELETE FROM meter_profile WHERE start_s NOT IN "
-            "(SELECT start_s FROM meter_profile ORDER BY start_s DESC LIMIT ?)",
-            (CAPACITY,),
-        )
-
-    def save_open(self, tx: Tx) -> None:
-        """Write the open interval (in the registers' transaction)."""
+    def save(self, tx: Tx) -> None:
+        """Write the intervals closed since the last save and the open one (in the registers'
+        transaction), keeping at most `CAPACITY`."""
+        for interval in self._closed:
+            tx.execute(
+                "INSERT OR REPLACE INTO meter_profile (start_s, period_min, quantity, cost) "
+                "VALUES (?, ?, ?, ?)",
+                (
+                    int(interval.start.timestamp()),
+                    interval.period_min,
+                    interval.quantity,
+                    interval.cost,
+                ),
+            )
+        if self._closed:
+            tx.execute(
+                "DELETE FROM meter_profile WHERE start_s <= (SELECT start_s FROM meter_profile "
+                "ORDER BY start_s DESC LIMIT 1 OFFSET ?)",
+                (CAPACITY,),
+            )
+        self._closed = []
         if self.open_start is None:
             return
         self._store.put(
