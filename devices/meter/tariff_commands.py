@@ -43,6 +43,7 @@ from protocol.tariff import (
     decode_tariff,
     encode_tariff,
 )
+from protocol.tariff.fixed import Fixed
 from protocol.tariff.model import Fuel
 
 from .profile_store import MAX_READ
@@ -196,12 +197,12 @@ class TariffCommands:
             {
                 "item": "conversion",
                 "clause": "12.1.aa",
-                "old": None if old is None else f"cv {old.cv} ptz {old.ptz}",
-                "new": f"cv {gas.cv} ptz {gas.ptz}",
+                "old": None if old is None else f"cv {_text(old.cv)} ptz {_text(old.ptz)}",
+                "new": f"cv {_text(gas.cv)} ptz {_text(gas.ptz)}",
             },
         )
         self._changed("gas")
-        return {"cv": str(gas.cv), "ptz": str(gas.ptz)}
+        return {"cv": _text(gas.cv), "ptz": _text(gas.ptz)}
 
     # -- reads -----------------------------------------------------------------------------
 
@@ -319,6 +320,11 @@ class TariffCommands:
             {"item": item, "clause": ITEMS[item][0], "new": str(value)[:200]},
         )
         return {"item": item, **result}
+
+
+def _text(value: Fixed) -> str:
+    """A fixed-point value as plain decimal text ("40", never "4E+1")."""
+    return f"{value.decimal().normalize():f}"
 
 
 def _summary(tariff_id: int, tariff: Any) -> JsonObject:

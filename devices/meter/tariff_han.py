@@ -97,7 +97,7 @@ class MeterTariffLink:
         """Price the register's gain since the last sample; True when something must be saved
         at once (an event to log)."""
         now = self._now()
-        start = self.tariff.last_end or now
+        start = self.tariff.begin(now, raw_total)
         # Nothing to price until time moves: the units gained wait for the next sample.
         events = self.tariff.consume(start, now, raw_total) if now > start else []
         log_events(events, lambda code, detail: self.pending.append((code, detail)))

@@ -97,6 +97,7 @@ class MeterTariff:
             int(k): bool(v) for k, v in store.get(_NAMESPACE, "cpp_answers", {}).items()
         }
         self._litres: int | None = None
+        self._registers: Registers | None = None
         last_end = store.get(_NAMESPACE, "last_end_us")
         #: The end of the last interval priced (the engine's now), kept across restarts.
         self.last_end: datetime | None = (
@@ -115,15 +116,27 @@ class MeterTariff:
 
     # -- metering ------------------------------------------------------------------------
 
+    def begin(self, now: datetime, raw_total: int) -> datetime:
+        """Note the register at the first sample after power-up (what it held was priced
+        before); the instant pricing resumes from: the last one priced, or `now` at the very
+        first sample of a meter."""
+        if self._litres is None:
+            self._litres = raw_total
+        if self.last_end is None:
+            self.last_end = now
+        return self.last_end
+
     def consume(self, start: datetime, end: datetime, raw_total: int) -> list[TariffEvent]:
         """The register reads `raw_total` (Wh or litres) at `end`; price what it gained since
         the last call, used evenly since `start`. The first call after a start only notes the
         register (the time a meter is off measures nothing, and costs only its boundaries)."""
         if self.last_end is not None and start < self.last_end:
             start = self.last_end  # the engine refuses overlaps (a clock set back)
+        if self._litres is None:
+            self._litres = raw_total  # the register as powered up: nothing gained yet
         if end <= start:
             return []
-        previous = raw_total if self._litres is None else self._litres
+        previous = self._litres
         self._litres, self.last_end = raw_total, end
         gained = max(0, raw_total - previous)
         if self.fuel is Fuel.GAS and self.gas is not None:
@@ -132,6 +145,7 @@ class MeterTariff:
             wh = gained
         before = self.registers().total_cost.value
         events = self.engine.consume(start, end, wh)
+        self._registers = None
         self.profile.add(end, gained, self.registers().total_cost.value - before)
         if any(e.kind is TariffEventKind.TARIFF_ACTIVATED for e in events):
             self.tariff_activated()
@@ -161,12 +175,16 @@ class MeterTariff:
         return self.engine.price_at(at) if self.engine.active is not None else None
 
     def registers(self) -> Registers:
-        return self.engine.registers()
+        """The engine's registers, built once per change (the HAN and display read them often)."""
+        if self._registers is None:
+            self._registers = self.engine.registers()
+        return self._registers
 
     # -- changes from the head-end --------------------------------------------------------
 
     def set_passive(self, tariff: Tariff) -> int:
         self.engine.set_passive(tariff)
+        self._registers = None
         tariff_id = max(self.tariff_ids.values(), default=0) + 1
         self.tariff_ids["passive"] = tariff_id
         return tariff_id
@@ -174,6 +192,7 @@ class MeterTariff:
     def cancel_passive(self) -> int | None:
         tariff_id = self.tariff_ids.pop("passive", None)
         self.engine.cancel_passive()
+        self._registers = None
         return tariff_id
 
     def set_gas(self, cv: CalorificValue | None, ptz: VolumeFactor | None) -> GasConversion:
@@ -188,6 +207,7 @@ class MeterTariff:
     def add_cpp(self, event: CppEvent) -> None:
         """Store a CPP event; LocalProtocolError if the engine cannot take it."""
         self.engine.add_cpp_event(event)
+        self._registers = None
         self.cpp_answers.pop(event.event_id, None)
 
     def answer_cpp(self, event_id: int, accept: bool) -> bool:
@@ -196,6 +216,7 @@ class MeterTariff:
             self.engine.respond_cpp(event_id, accept)
         except LocalProtocolError:
             return False
+        self._registers = None
         self.cpp_answers[event_id] = accept
         return True
 
