@@ -212,7 +212,7 @@ async def test_get_profile_answers_in_one_frame(
     ((_, _, payload),) = sent.frames
     assert len(payload) <= MAX_ZCL_PAYLOAD
     frame = ZclFrame.parse(payload)
-    response = Metering.client_commands[frame.command_id].schema.deserialize(frame.body)[0]
+    response: Any = Metering.client_commands[frame.command_id].schema.deserialize(frame.body)[0]
     assert response.profile_interval_period == 6  # 5 minutes
     assert len(response.intervals) == 6 and all(199 <= v <= 201 for v in response.intervals)
 
