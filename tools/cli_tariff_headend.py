@@ -2,8 +2,8 @@
 
     smartmeter headend tariff set DEVICE FILE [--from ISO]     passive tariff, effective at ISO (16.7)
     smartmeter headend tariff cancel DEVICE                    withdraw the passive tariff
-    smartmeter headend tariff cpp DEVICE --start ISO --minutes N --price1 P [--price2 P]
-                               [--threshold KWH] [--forced]    a critical peak event (16.11)
+    smartmeter headend tariff cpp DEVICE --id N --start ISO --minutes N --price1 P
+                               [--price2 P] [--threshold-wh WH] [--forced]   CPP event (16.11)
     smartmeter headend tariff gas-conversion DEVICE --cv MJ_PER_M3 [--ptz F]   (13.2, 16.17)
     smartmeter headend tariff registers DEVICE                 registers, billing, costs (16.3)
     smartmeter headend tariff profile DEVICE --from ISO --to ISO    interval data (16.15)
@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import tomllib
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -39,11 +40,12 @@ def add_tariff_actions(actions: Any) -> None:
     set_.add_argument("--from", dest="effective_from", help="effective-from instant (ISO 8601)")
     cancel = steps.add_parser("cancel", help="withdraw the passive tariff")
     cpp = steps.add_parser("cpp", help="schedule a critical peak pricing event (16.11)")
+    cpp.add_argument("--id", type=int, required=True, help="the event's id (1..2^32-1)")
     cpp.add_argument("--start", required=True, help="start instant (ISO 8601 with zone)")
     cpp.add_argument("--minutes", type=int, required=True)
     cpp.add_argument("--price1", required=True, help="CPP1 price per kWh, e.g. 0.95")
-    cpp.add_argument("--price2", help="CPP2 price above the threshold")
-    cpp.add_argument("--threshold", help="kWh in the event above which CPP2 applies")
+    cpp.add_argument("--price2", help="CPP2 price above the threshold (default: CPP1's)")
+    cpp.add_argument("--threshold-wh", type=int, default=0, help="Wh in the event before CPP2")
     cpp.add_argument("--forced", action="store_true", help="the consumer may not refuse it")
     gas = steps.add_parser("gas-conversion", help="calorific value and PTZ factor (13.2)")
     gas.add_argument("--cv", help="calorific value, MJ/m3, e.g. 39.5")
@@ -91,6 +93,30 @@ def _tariff_file(path: Path) -> dict[str, Any]:
     return document
 
 
+def _cpp_document(args: argparse.Namespace) -> dict[str, Any]:
+    """The CPP event document (`protocol.tariff.document`) from the command line."""
+    if args.minutes <= 0:
+        raise UsageError("--minutes must be a positive number of minutes")
+    # The rig's clock may be simulated: the start is always given, never the host's now.
+    try:
+        start = datetime.fromisoformat(args.start)
+    except ValueError:
+        raise UsageError(f"--start {args.start!r} is not an ISO 8601 date and time") from None
+    if start.tzinfo is None:
+        raise UsageError("--start needs its zone, e.g. 2026-01-15T17:00:00+00:00")
+    price1 = _decimal(args.price1, "--price1")
+    document: dict[str, Any] = {
+        "cpp": 1,
+        "id": args.id,
+        "start": start.isoformat(),
+        "end": (start + timedelta(minutes=args.minutes)).isoformat(),
+        "threshold_wh": args.threshold_wh,
+        "prices": [price1, _decimal(args.price2, "--price2") or price1],
+        "refusable": not args.forced,
+    }
+    return document
+
+
 def _command(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
     step = args.step
     if step == "set":
@@ -101,17 +127,7 @@ def _command(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
     if step == "cancel":
         return "cancel_tariff", {}
     if step == "cpp":
-        if args.minutes <= 0:
-            raise UsageError("--minutes must be a positive number of minutes")
-        cpp = {
-            "start": args.start,
-            "minutes": args.minutes,
-            "price1": _decimal(args.price1, "--price1"),
-            "price2": _decimal(args.price2, "--price2"),
-            "threshold_kwh": _decimal(args.threshold, "--threshold"),
-            "forced": args.forced,
-        }
-        return "schedule_cpp", {k: v for k, v in cpp.items() if v is not None}
+        return "schedule_cpp", {"cpp": _cpp_document(args)}
     if step == "gas-conversion":
         gas = {"cv": _decimal(args.cv, "--cv"), "ptz": _decimal(args.ptz, "--ptz")}
         if not any(gas.values()):

@@ -119,9 +119,9 @@ class PriceInfo:
         return lines
 
     def describe(self) -> dict[str, Any]:
-        """For the bench port: the values and the money as shown."""
+        """For the bench port: the values, money as plain decimal text ("0.2511")."""
         return {
-            "price": None if self.price is None else str(Decimal(self.price).scaleb(-self.digits)),
+            "price": _decimal(self.price, self.digits),
             "currency": self.currency,
             "tier": self.tier,
             "label": self.label,
@@ -134,6 +134,10 @@ class PriceInfo:
             else str(Decimal(self.bill).scaleb(-self.bill_digits)),
             "cpp": None if self.cpp is None else self.cpp.describe(),
         }
+
+
+def _decimal(value: int | None, digits: int) -> str | None:
+    return None if value is None else f"{Decimal(value).scaleb(-digits).normalize():f}"
 
 
 def price_lines(prices: dict[str, PriceInfo]) -> list[str]:
