@@ -40,6 +40,7 @@ bench: venv
 	$(BIN)/python -m tests.perf.bench_read $(RIG)
 	$(BIN)/python -m tests.perf.bench_channel
 	$(BIN)/python -m tests.perf.bench_recovery
+	$(BIN)/python -m tests.perf.bench_tariff
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

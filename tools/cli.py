@@ -7,6 +7,7 @@
     smartmeter han capture OUT.pcap --duration SECONDS | han keys
     smartmeter hht login|status|readout|read|write|set-time|extract|scan|signal|install|...
     smartmeter ncp serve (--tcp HOST:PORT | --pty PATH) [--rig RIG] [--ezsp-version 13|18] ...
+    smartmeter tariff simulate --tariff FILE --profile FILE [--cpp FILE] [--tz ZONE]
 
 A thin front end (STYLE.md, "tools/ are thin"): each subcommand calls library code in tools/ and
 hal/. Errors a person can fix are SmartMeterError subclasses; they come out as one line on
@@ -19,7 +20,7 @@ import argparse
 import sys
 
 from protocol.errors import SmartMeterError
-from tools import cli_bench, cli_han, cli_headend, cli_hht, cli_ncp, cli_rig
+from tools import cli_bench, cli_han, cli_headend, cli_hht, cli_ncp, cli_rig, cli_tariff
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_han.add_parsers(commands)
     cli_ncp.add_parsers(commands)
     cli_hht.add_parsers(commands)
+    cli_tariff.add_parsers(commands)
     return parser
 
 

@@ -13,9 +13,7 @@ every key. Money and prices are decimal strings in currency units (a JSON number
 through float); counts of energy are integers in Wh. Anything else is a `DecodeError` naming the
 place in the document ("tariff.tou.switches[3].start") and what was expected.
 
-A CPP event has its own document (`decode_cpp_event`): {"cpp": 1, "id": 7, "start": ...,
-"end": ..., "threshold_wh": 2000, "prices": ["0.50", "1.00"], "refusable": true}; without
-"start" it is immediate and starts at the `received` instant the caller hands in.
+A CPP event has its own document, `protocol.tariff.cpp_document` (re-exported here).
 """
 
 from __future__ import annotations
@@ -23,27 +21,17 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Sequence
-from datetime import UTC, date, datetime, timedelta
-from typing import TypeVar
+from datetime import date
 
 from protocol.errors import DecodeError
-from protocol.json_fields import (
-    JsonObject,
-    check_keys,
-    parse_object,
-    require_enum,
-    require_str,
-    require_time,
-    shown,
+from protocol.json_fields import JsonObject, parse_object, require_enum, shown
+from protocol.tariff.cpp_document import (
+    CPP_FORMAT,
+    cpp_event_from_json,
+    decode_cpp_event,
+    encode_cpp_event,
 )
-from protocol.tariff.fixed import (
-    CalorificValue,
-    ConversionRate,
-    Fixed,
-    Money,
-    UnitPrice,
-    VolumeFactor,
-)
+from protocol.tariff.fixed import CalorificValue, ConversionRate, Money, UnitPrice, VolumeFactor
 from protocol.tariff.model import (
     MAX_BLOCKS,
     MAX_MATRIX_SWITCHES,
@@ -55,8 +43,6 @@ from protocol.tariff.model import (
     BillingPeriod,
     Block,
     BlockTariff,
-    CppEvent,
-    CppRecurrence,
     Currency,
     CurrencySwitch,
     DayOfYear,
@@ -74,6 +60,13 @@ from protocol.tariff.model import (
     TimeOfUse,
     TouRegister,
 )
+from protocol.tariff.reader import (
+    MAX_ENERGY_WH,
+    MAX_PERIOD_DAYS,
+    Reader,
+    export_price,
+    iso_utc,
+)
 
 __all__ = [
     "CPP_FORMAT",
@@ -88,91 +81,14 @@ __all__ = [
 ]
 
 TARIFF_FORMAT = 1
-CPP_FORMAT = 1
-MAX_LABEL = 32
 MAX_NAME = 64
-MAX_ENERGY_WH = 10**12  # a terawatt-hour: any larger threshold is a typo
-MAX_PERIOD_DAYS = 366
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 STRUCTURES = ("single", "tou", "matrix", "block")
 _HHMM = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])")
 _DDMM = re.compile(r"([0-3][0-9])/([01][0-9])")
-F = TypeVar("F", bound=Fixed)
-T = TypeVar("T")
 
 
-class _Reader:
-    """Reads one JSON object at a path, raising DecodeError that names the path."""
-
-    def __init__(self, path: str, obj: object) -> None:
-        if not isinstance(obj, dict):
-            raise DecodeError(path, "a JSON object", shown(obj))
-        self.path = path
-        self.obj: JsonObject = obj
-
-    def keys(self, required: set[str], optional: frozenset[str] | set[str] = frozenset()) -> None:
-        check_keys(self.path, self.obj, required, set(optional))
-
-    def has(self, key: str) -> bool:
-        return key in self.obj
-
-    def fail(self, key: str, expected: str) -> DecodeError:
-        return DecodeError(f"{self.path}.{key}", expected, shown(self.obj.get(key)))
-
-    def child(self, key: str) -> _Reader:
-        return _Reader(f"{self.path}.{key}", self.obj[key])
-
-    def items(self, key: str, low: int, high: int) -> list[_Reader]:
-        value = self.obj[key]
-        if not isinstance(value, list) or not low <= len(value) <= high:
-            raise self.fail(key, f"a list of {low} to {high} objects")
-        return [_Reader(f"{self.path}.{key}[{i}]", item) for i, item in enumerate(value)]
-
-    def integer(self, key: str, low: int, high: int) -> int:
-        value = self.obj[key]
-        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-            raise self.fail(key, f"an integer from {low} to {high}")
-        return value
-
-    def boolean(self, key: str) -> bool:
-        value = self.obj[key]
-        if not isinstance(value, bool):
-            raise self.fail(key, "true or false")
-        return value
-
-    def text(self, key: str, max_length: int = MAX_LABEL) -> str:
-        return require_str(self.path, self.obj, key, max_length=max_length)
-
-    def fixed(self, key: str, kind: type[F], *, sign: int = 0) -> F:
-        """A decimal string of `kind`; sign -1 refuses positive values, +1 negative ones."""
-        try:
-            value = kind.parse(self.obj[key])
-        except ValueError as exc:
-            raise self.fail(key, str(exc)) from None
-        if sign * value.value < 0:
-            raise self.fail(key, "a negative or zero value" if sign < 0 else "a positive value")
-        return value
-
-    def time(self, key: str) -> datetime:
-        return require_time(self.path, self.obj, key).astimezone(UTC)
-
-    def int_list(self, key: str, low: int, high: int) -> list[int]:
-        value = self.obj[key]
-        if (
-            not isinstance(value, list)
-            or not value
-            or not all(isinstance(v, int) and not isinstance(v, bool) for v in value)
-            or not all(low <= v <= high for v in value)
-            or len(set(value)) != len(value)
-        ):
-            raise self.fail(key, f"a non-empty list of distinct integers from {low} to {high}")
-        return list(value)
-
-    def optional(self, key: str, read: Callable[[str], T], default: T) -> T:
-        return read(key) if key in self.obj else default
-
-
-def _day_of_year(reader: _Reader, key: str) -> DayOfYear:
+def _day_of_year(reader: Reader, key: str) -> DayOfYear:
     text = reader.obj[key]
     match = _DDMM.fullmatch(text) if isinstance(text, str) else None
     if match is not None:
@@ -186,15 +102,15 @@ def _day_of_year(reader: _Reader, key: str) -> DayOfYear:
     raise reader.fail(key, 'a date DD/MM such as "01/04"')
 
 
-def _switch(reader: _Reader, registers: set[int], what: str) -> Switch:
-    reader.keys({"start", reader_key(what)}, {"days", "months", "season", "aux_load"})
+def _switch(reader: Reader, registers: set[int], what: str) -> Switch:
+    reader.keys({"start", _id_key(what)}, {"days", "months", "season", "aux_load"})
     text = reader.obj["start"]
     match = _HHMM.fullmatch(text) if isinstance(text, str) else None
     if match is None:
         raise reader.fail("start", "a local time HH:MM from 00:00 to 23:59")
-    register = reader.integer(reader_key(what), 1, MAX_TOU_REGISTERS)
+    register = reader.integer(_id_key(what), 1, MAX_RATES if what == "rate" else MAX_TOU_REGISTERS)
     if register not in registers:
-        raise reader.fail(reader_key(what), f"one of the {what}s defined: {sorted(registers)}")
+        raise reader.fail(_id_key(what), f"one of the {what}s defined: {sorted(registers)}")
     days = frozenset(range(1, 8))
     if reader.has("days"):
         names = reader.obj["days"]
@@ -224,34 +140,29 @@ def _switch(reader: _Reader, registers: set[int], what: str) -> Switch:
     )
 
 
-def reader_key(what: str) -> str:
+def _id_key(what: str) -> str:
     return "rate" if what == "rate" else "register"
 
 
-def _switches(reader: _Reader, registers: set[int], what: str, limit: int) -> tuple[Switch, ...]:
+def _switches(reader: Reader, registers: set[int], what: str, limit: int) -> tuple[Switch, ...]:
     return tuple(_switch(item, registers, what) for item in reader.items("switches", 1, limit))
 
 
-def _distinct(reader: _Reader, key: str, numbers: Sequence[int], what: str) -> None:
+def _distinct(reader: Reader, key: str, numbers: Sequence[int], what: str) -> None:
     if len(set(numbers)) != len(numbers):
         raise reader.fail(key, f"each {what} defined once")
 
 
-def _single(reader: _Reader) -> SingleRate:
+def _single(reader: Reader) -> SingleRate:
     reader.keys({"import_price"}, {"export_price", "label"})
     return SingleRate(
         import_price=reader.fixed("import_price", UnitPrice),
-        export_price=reader.optional("export_price", _export(reader), UnitPrice(0)),
+        export_price=reader.optional("export_price", export_price(reader), UnitPrice(0)),
         label=reader.optional("label", reader.text, "Standard"),
     )
 
 
-def _export(reader: _Reader) -> Callable[[str], UnitPrice]:
-    # 16.22.2: export credits the consumer through a negative rate.
-    return lambda key: reader.fixed(key, UnitPrice, sign=-1)
-
-
-def _tou(reader: _Reader) -> TimeOfUse:
+def _tou(reader: Reader) -> TimeOfUse:
     reader.keys({"registers", "switches"})
     registers = []
     for item in reader.items("registers", 1, MAX_TOU_REGISTERS):
@@ -261,7 +172,7 @@ def _tou(reader: _Reader) -> TimeOfUse:
                 register=item.integer("register", 1, MAX_TOU_REGISTERS),
                 label=item.text("label"),
                 import_price=item.fixed("import_price", UnitPrice),
-                export_price=item.optional("export_price", _export(item), UnitPrice(0)),
+                export_price=item.optional("export_price", export_price(item), UnitPrice(0)),
             )
         )
     numbers = [r.register for r in registers]
@@ -270,7 +181,7 @@ def _tou(reader: _Reader) -> TimeOfUse:
     return TimeOfUse(tuple(sorted(registers, key=lambda r: r.register)), switches)
 
 
-def _matrix_rate(item: _Reader, rate_numbers: set[int]) -> MatrixRate:
+def _matrix_rate(item: Reader, rate_numbers: set[int]) -> MatrixRate:
     item.keys({"rate", "label", "tiers"}, {"export_price", "threshold_rates"})
     rate = item.integer("rate", 1, MAX_RATES)
     tiers = item.items("tiers", 1, MAX_TIERS)
@@ -299,11 +210,11 @@ def _matrix_rate(item: _Reader, rate_numbers: set[int]) -> MatrixRate:
         import_prices=tuple(prices),
         thresholds_wh=tuple(thresholds),
         threshold_rates=over,
-        export_price=item.optional("export_price", _export(item), UnitPrice(0)),
+        export_price=item.optional("export_price", export_price(item), UnitPrice(0)),
     )
 
 
-def _matrix(reader: _Reader) -> Matrix:
+def _matrix(reader: Reader) -> Matrix:
     reader.keys({"rates", "switches", "threshold_period"})
     items = reader.items("rates", 1, MAX_RATES)
     numbers = [item.integer("rate", 1, MAX_RATES) for item in items]
@@ -316,7 +227,7 @@ def _matrix(reader: _Reader) -> Matrix:
     )
 
 
-def _block(reader: _Reader) -> BlockTariff:
+def _block(reader: Reader) -> BlockTariff:
     reader.keys({"period_days", "blocks"}, {"export_price"})
     items = reader.items("blocks", 1, MAX_BLOCKS)
     blocks, low = [], 1
@@ -329,11 +240,11 @@ def _block(reader: _Reader) -> BlockTariff:
     return BlockTariff(
         period_days=reader.integer("period_days", 1, MAX_PERIOD_DAYS),  # 16.19: at least a day
         blocks=tuple(blocks),
-        export_price=reader.optional("export_price", _export(reader), UnitPrice(0)),
+        export_price=reader.optional("export_price", export_price(reader), UnitPrice(0)),
     )
 
 
-_STRUCTURE_READERS: dict[str, Callable[[_Reader], Structure]] = {
+_STRUCTURE_READERS: dict[str, Callable[[Reader], Structure]] = {
     "single": _single,
     "tou": _tou,
     "matrix": _matrix,
@@ -353,7 +264,7 @@ _TOP_OPTIONAL = {
 
 def decode_tariff(document: object, what: str = "tariff") -> Tariff:
     """The tariff a document (a parsed JSON object) describes, validated; DecodeError if not."""
-    top = _Reader(what, document)
+    top = Reader(what, document)
     top.keys(_TOP_REQUIRED, _TOP_OPTIONAL)
     if top.obj["tariff"] != TARIFF_FORMAT or isinstance(top.obj["tariff"], bool):
         raise top.fail("tariff", f"the format version {TARIFF_FORMAT}")
@@ -373,7 +284,7 @@ def decode_tariff(document: object, what: str = "tariff") -> Tariff:
         standing_charge=_standing(top.child("standing_charge"))
         if top.has("standing_charge")
         else None,
-        generation_discount=top.optional("generation_discount", _export(top), UnitPrice(0)),
+        generation_discount=top.optional("generation_discount", export_price(top), UnitPrice(0)),
         currency_switch=_currency_switch(top.child("currency_switch"), currency or Currency.GBP)
         if top.has("currency_switch")
         else None,
@@ -383,7 +294,7 @@ def decode_tariff(document: object, what: str = "tariff") -> Tariff:
     return tariff
 
 
-def _billing(reader: _Reader) -> Billing:
+def _billing(reader: Reader) -> Billing:
     reader.keys({"period"}, {"day"})
     return Billing(
         period=require_enum(reader.path, reader.obj, "period", BillingPeriod),
@@ -392,7 +303,7 @@ def _billing(reader: _Reader) -> Billing:
     )
 
 
-def _standing(reader: _Reader) -> StandingCharge:
+def _standing(reader: Reader) -> StandingCharge:
     reader.keys({"amount"}, {"period_days"})
     return StandingCharge(
         amount=reader.fixed("amount", Money),
@@ -402,7 +313,7 @@ def _standing(reader: _Reader) -> StandingCharge:
     )
 
 
-def _currency_switch(reader: _Reader, currency: Currency) -> CurrencySwitch:
+def _currency_switch(reader: Reader, currency: Currency) -> CurrencySwitch:
     reader.keys({"at", "currency", "rate"})
     target = require_enum(reader.path, reader.obj, "currency", Currency)
     if target is currency:
@@ -410,7 +321,7 @@ def _currency_switch(reader: _Reader, currency: Currency) -> CurrencySwitch:
     return CurrencySwitch(reader.time("at"), target, reader.fixed("rate", ConversionRate))
 
 
-def _gas(reader: _Reader) -> GasFactors:
+def _gas(reader: Reader) -> GasFactors:
     reader.keys({"calorific_value", "volume_factor"})
     return GasFactors(
         calorific_value=reader.fixed("calorific_value", CalorificValue),
@@ -418,7 +329,7 @@ def _gas(reader: _Reader) -> GasFactors:
     )
 
 
-def _check_fuel(top: _Reader, tariff: Tariff) -> None:
+def _check_fuel(top: Reader, tariff: Tariff) -> None:
     if tariff.fuel is Fuel.ELECTRICITY:
         if tariff.gas is not None:
             raise top.fail("gas", "no gas factors on an electricity tariff")
@@ -437,10 +348,6 @@ def _export_prices(structure: Structure) -> bool:
 
 
 # ---------------------------------------------------------------------------- encoding
-
-
-def _time(when: datetime) -> str:
-    return when.astimezone(UTC).isoformat()
 
 
 def _switch_doc(switch: Switch, key: str) -> JsonObject:
@@ -522,7 +429,7 @@ def encode_tariff(tariff: Tariff) -> JsonObject:
         "tariff": TARIFF_FORMAT,
         "name": tariff.name,
         "fuel": tariff.fuel.value,
-        "effective_from": _time(tariff.effective_from),
+        "effective_from": iso_utc(tariff.effective_from),
         "currency": tariff.currency.value,
         "billing": {"period": tariff.billing.period.value, "day": tariff.billing.day},
         key: body,
@@ -536,7 +443,7 @@ def encode_tariff(tariff: Tariff) -> JsonObject:
         doc["generation_discount"] = str(tariff.generation_discount)
     if tariff.currency_switch is not None:
         doc["currency_switch"] = {
-            "at": _time(tariff.currency_switch.at),
+            "at": iso_utc(tariff.currency_switch.at),
             "currency": tariff.currency_switch.currency.value,
             "rate": str(tariff.currency_switch.rate),
         }
@@ -555,68 +462,3 @@ def tariff_from_json(data: bytes, what: str = "tariff") -> Tariff:
 
 def tariff_to_json(tariff: Tariff) -> bytes:
     return json.dumps(encode_tariff(tariff), indent=2).encode()
-
-
-# ---------------------------------------------------------------------------- CPP events
-
-
-def decode_cpp_event(document: object, received: datetime, what: str = "cpp event") -> CppEvent:
-    """A CPP event from its document; one without "start" is immediate and starts at
-    `received` (16.11.2). The window is end > start, a recurrence repeats it (16.11.4)."""
-    top = _Reader(what, document)
-    top.keys(
-        {"cpp", "id", "end", "threshold_wh", "prices", "refusable"},
-        {"start", "recurrence", "label"},
-    )
-    if top.obj["cpp"] != CPP_FORMAT or isinstance(top.obj["cpp"], bool):
-        raise top.fail("cpp", f"the format version {CPP_FORMAT}")
-    start = top.time("start") if top.has("start") else received.astimezone(UTC)
-    end = top.time("end")
-    if end <= start:
-        raise top.fail("end", f"a time after the start {_time(start)}")
-    prices = top.obj["prices"]
-    if not isinstance(prices, list) or len(prices) != 2:
-        raise top.fail("prices", "two unit prices, below and above the threshold (16.11.5)")
-    tiers = _Reader(f"{what}.prices", {"1": prices[0], "2": prices[1]})
-    recurrence = None
-    if top.has("recurrence"):
-        repeat = top.child("recurrence")
-        repeat.keys({"every_days", "count"})
-        recurrence = CppRecurrence(
-            repeat.integer("every_days", 1, MAX_PERIOD_DAYS), repeat.integer("count", 1, 1000)
-        )
-        if end - start >= timedelta(days=recurrence.every_days):
-            raise top.fail("end", "a window shorter than the recurrence period")
-    return CppEvent(
-        event_id=top.integer("id", 1, 2**32 - 1),
-        start=start,
-        end=end,
-        threshold_wh=top.integer("threshold_wh", 0, MAX_ENERGY_WH),
-        prices=(tiers.fixed("1", UnitPrice), tiers.fixed("2", UnitPrice)),
-        refusable=top.boolean("refusable"),
-        recurrence=recurrence,
-        label=top.optional("label", top.text, "Critical peak"),
-    )
-
-
-def encode_cpp_event(event: CppEvent) -> JsonObject:
-    doc: JsonObject = {
-        "cpp": CPP_FORMAT,
-        "id": event.event_id,
-        "start": _time(event.start),
-        "end": _time(event.end),
-        "threshold_wh": event.threshold_wh,
-        "prices": [str(p) for p in event.prices],
-        "refusable": event.refusable,
-        "label": event.label,
-    }
-    if event.recurrence is not None:
-        doc["recurrence"] = {
-            "every_days": event.recurrence.every_days,
-            "count": event.recurrence.count,
-        }
-    return doc
-
-
-def cpp_event_from_json(data: bytes, received: datetime, what: str = "cpp event") -> CppEvent:
-    return decode_cpp_event(parse_object(what, data), received, what)

@@ -46,6 +46,9 @@ def round_div(numerator: int, denominator: int) -> int:
     return quotient
 
 
+_BOUNDS: dict[type, tuple[int, int]] = {}
+
+
 @dataclass(frozen=True, slots=True, order=True)
 class Fixed:
     """An integer count of 1/SCALE units. Subclasses fix SCALE, PLACES and the bounds."""
@@ -66,12 +69,15 @@ class Fixed:
 
     @classmethod
     def in_range(cls, value: int) -> bool:
-        limit = int(cls.LIMIT * cls.SCALE)
-        low = -limit if cls.MINIMUM is None else int(cls.MINIMUM * cls.SCALE)
-        return low <= value <= limit
+        bounds = _BOUNDS.get(cls)
+        if bounds is None:  # once per class: Decimal arithmetic is slow for a hot path
+            limit = int(cls.LIMIT * cls.SCALE)
+            low = -limit if cls.MINIMUM is None else int(cls.MINIMUM * cls.SCALE)
+            bounds = _BOUNDS[cls] = (low, limit)
+        return bounds[0] <= value <= bounds[1]
 
     @classmethod
-    def parse(cls, text: str) -> Self:
+    def parse(cls, text: object) -> Self:
         """From a decimal string such as "0.24567": at most PLACES decimals, no exponent.
 
         Raises ValueError naming what is wrong; the document codec turns it into DecodeError.
@@ -102,7 +108,7 @@ class Fixed:
     def text(self, places: int | None = None) -> str:
         """A decimal string: exactly, or rounded half-even to `places` decimals."""
         if places is None:
-            return str(self.decimal().normalize()) if self.value else "0"
+            return format(self.decimal().normalize(), "f") if self.value else "0"
         return str(self.decimal().quantize(Decimal(1).scaleb(-places), ROUND_HALF_EVEN))
 
     def __str__(self) -> str:

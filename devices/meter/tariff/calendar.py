@@ -30,6 +30,8 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _US = timedelta(microseconds=1)
 _LOOK_BACK_DAYS = 400  # a switch repeats at least yearly; further back finds nothing new
 _CACHE_DAYS = 16
+_MINUTE_US = 60 * 10**6
+_DAY_US = 24 * 60 * _MINUTE_US
 
 
 def to_us(when: datetime) -> int:
@@ -130,11 +132,18 @@ class SwitchTables:
             return table
         register, aux = self._carried(day)
         start = local_midnight_us(day, self._tz)
+        end = local_midnight_us(day + timedelta(days=1), self._tz)
+        # A day of 24 hours has no clock change: its local minutes are evenly spaced.
+        plain = end - start == _DAY_US
         starts, registers, auxes = [start], [register], [aux]
         for switch in self._switches:
             if not switch.applies(day):
                 continue
-            at = local_instant_us(day, switch.start_minute, self._tz)
+            at = (
+                start + switch.start_minute * _MINUTE_US
+                if plain
+                else local_instant_us(day, switch.start_minute, self._tz)
+            )
             if at == starts[-1]:  # same instant (or midnight): the later entry replaces
                 registers[-1], auxes[-1] = switch.register, switch.aux_load
             else:
@@ -144,7 +153,7 @@ class SwitchTables:
         table = DayTable(
             day=day,
             start_us=start,
-            end_us=local_midnight_us(day + timedelta(days=1), self._tz),
+            end_us=end,
             starts=tuple(starts),
             registers=tuple(registers),
             aux_load=tuple(auxes),

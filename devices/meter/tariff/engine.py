@@ -14,7 +14,7 @@ periods, the standing charge), then CPP events start or end, then the switch ent
 
 from __future__ import annotations
 
-import copy
+import json
 from bisect import bisect_right
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
@@ -26,7 +26,8 @@ from devices.meter.tariff.calendar import (
     local_midnight_us,
     to_us,
 )
-from devices.meter.tariff.currency import convert_event, convert_tariff
+from devices.meter.tariff.cpp_schedule import CppSchedule
+from devices.meter.tariff.currency import convert_tariff
 from devices.meter.tariff.pricing import Pricing
 from devices.meter.tariff.results import (
     CppConsumption,
@@ -47,9 +48,7 @@ from protocol.tariff import (
     StructureKind,
     Tariff,
     UnitPrice,
-    decode_cpp_event,
     decode_tariff,
-    encode_cpp_event,
     encode_tariff,
 )
 
@@ -62,12 +61,10 @@ _ACTIVATED = {
     StructureKind.MATRIX: EventCode.TARIFF_8X8_ACTIVATED,
     StructureKind.BLOCK: EventCode.BLOCK_TARIFF_ACTIVATED,
 }
-# A CPP window: (start us, end us, event id, occurrence number).
-_Window = tuple[int, int, int, int]
 
 
 def _energy(name: str, value: int) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+    if type(value) is not int or value < 0:  # bool is not energy either
         raise LocalProtocolError(f"{name} is a non-negative int of Wh, got {value!r}")
     return value
 
@@ -82,14 +79,8 @@ class TariffEngine:
         self._active = None if st.active is None else decode_tariff(st.active, "active tariff")
         self._passive = None if st.passive is None else decode_tariff(st.passive, "passive tariff")
         self._pricing = None if self._active is None else Pricing(self._active, tz)
-        self._events: dict[int, CppEvent] = {}
-        for doc in st.cpp_events:
-            event = decode_cpp_event(doc, from_us(0), "cpp event")
-            self._events[event.event_id] = event
-        self._windows: list[_Window] = []
-        self._edges: list[int] = []
+        self._cpp_schedule = CppSchedule(tz, st.cpp_events)
         self._records: dict[tuple[int, int], list[int]] = {(r[0], r[1]): r for r in st.cpp_records}
-        self._build_windows()
         # Derived context, rebuilt from the state: the local day, the register, the CPP
         # occurrence in force, and the next instant at which any of them may change.
         self._day: DayTable | None = None
@@ -110,7 +101,8 @@ class TariffEngine:
 
     def set_passive(self, tariff: Tariff) -> None:
         """Store `tariff` as the passive tariff; it becomes active exactly at its
-        effective-from instant (16.7), or at the next instant consumed if that is past."""
+        effective-from instant (16.7), or at the next instant consumed if that is past (its
+        standing charge then starts with the next period). A tariff set earlier is replaced."""
         if self._active is not None and tariff.currency is not self._currency_at(tariff):
             raise LocalProtocolError(
                 f"tariff {tariff.name!r} is in {tariff.currency}, but the registers will be in "
@@ -135,24 +127,30 @@ class TariffEngine:
 
     @property
     def cpp_events(self) -> tuple[CppEvent, ...]:
-        return tuple(self._events[i] for i in sorted(self._events))
+        events = self._cpp_schedule.events
+        return tuple(events[i] for i in sorted(events))
 
     def add_cpp_event(self, event: CppEvent) -> None:
         """Store a CPP event (16.11.1-16.11.4); an event with the same id is replaced."""
         if self._active is not None and self._active.fuel is not Fuel.ELECTRICITY:
             raise LocalProtocolError("critical peak pricing is for electricity only (16.11)")
-        cursor = self._s.cursor_us
-        last_end = self._expand(event)[-1][1]
-        if cursor is not None and last_end <= cursor:
-            raise LocalProtocolError(f"CPP event {event.event_id} has already ended")
-        self._events[event.event_id] = event
-        self._store_events()
+        st = self._s
+        schedule = self._cpp_schedule
+        if st.cursor_us is not None:
+            if schedule.expand(event)[-1][1] <= st.cursor_us:
+                raise LocalProtocolError(f"CPP event {event.event_id} has already ended")
+            # Events over and done with are forgotten (their consumption records stay).
+            gone = set(schedule.prune(st.cursor_us))
+            st.cpp_accepted = [i for i in st.cpp_accepted if i not in gone]
+            st.cpp_rejected = [i for i in st.cpp_rejected if i not in gone]
+        schedule.add(event)
+        st.cpp_events = schedule.documents()
         self._reschedule()
 
     def respond_cpp(self, event_id: int, accept: bool) -> None:
         """The consumer's answer to a CPP event (16.11.8); a mandatory event cannot be
         rejected (16.11.9). A rejection takes effect at once, even mid-event."""
-        event = self._events.get(event_id)
+        event = self._cpp_schedule.events.get(event_id)
         if event is None:
             raise LocalProtocolError(f"no CPP event {event_id}")
         if not accept and not event.refusable:
@@ -220,7 +218,7 @@ class TariffEngine:
         register = day.registers[index]
         i = register - 1
         tier = block = None
-        tier_label = None
+        tier_label = block_label = None
         price = pricing.import_price[i]
         if pricing.kind is StructureKind.MATRIX:
             quantity = 0 if fresh else sum(st.threshold_wh[x] for x in pricing.counted[i])
@@ -230,12 +228,12 @@ class TariffEngine:
             tier += 1
         elif pricing.kind is StructureKind.BLOCK:
             b = 0 if fresh else bisect_right(pricing.block_limits, st.block_period_wh)
-            price, block = pricing.block_prices[b], b + 1
+            price, block, block_label = pricing.block_prices[b], b + 1, pricing.block_labels[b]
         cpp = self._cpp_at(at)
         changes = [day.next_after(at)]
-        edge = bisect_right(self._edges, at)
-        if edge < len(self._edges):
-            changes.append(self._edges[edge])
+        edge = self._cpp_schedule.next_edge(at)
+        if edge is not None:
+            changes.append(edge)
         if self._passive is not None and not fresh:
             changes.append(to_us(self._passive.effective_from))
         return PriceNow(
@@ -253,6 +251,7 @@ class TariffEngine:
             aux_load=day.aux_load[index],
             cpp=cpp,
             next_change=from_us(min(changes)),
+            block_label=block_label,
         )
 
     def registers(self) -> Registers:
@@ -305,7 +304,8 @@ class TariffEngine:
     def snapshot(self) -> dict[str, Any]:
         """The whole state as JSON-able ints, strings and lists; `TariffEngine(tz, snapshot)`
         carries on exactly where this one is."""
-        return copy.deepcopy(self._s.to_dict())
+        # Through JSON: a deep copy of plain data, several times faster than copy.deepcopy.
+        return json.loads(json.dumps(self._s.to_dict()))  # type: ignore[no-any-return]
 
     # ------------------------------------------------------------------ time stepping
 
@@ -363,22 +363,30 @@ class TariffEngine:
         register, aux = day.registers[self._index], day.aux_load[self._index]
         self._update_cpp(c, events)
         tier, block = self._tier_and_block(register)
-        if events is not None:
+        if events is not None and (
+            register != self._register
+            or aux != self._aux
+            or tier != self._tier
+            or block != self._block
+        ):
             at = from_us(c)
-            if register != self._register or aux != self._aux:
+            # After an activation (register 0) the activation event announces the price.
+            if self._register and (register != self._register or aux != self._aux):
                 detail = {"register": str(register), "aux_load": str(aux).lower()}
+                if tier is not None:
+                    detail["tier"] = str(tier + 1)
                 events.append(TariffEvent(at, TariffEventKind.RATE_SWITCHED, None, detail))
-            elif tier != self._tier and tier is not None:
+            elif self._tier is not None and tier is not None and tier != self._tier:
                 detail = {"rate": str(register), "tier": str(tier + 1)}
                 events.append(TariffEvent(at, TariffEventKind.TIER_CHANGED, None, detail))
-            if block != self._block and block is not None:
+            if self._block is not None and block is not None and block != self._block:
                 detail = {"block": str(block + 1)}
                 events.append(TariffEvent(at, TariffEventKind.BLOCK_CHANGED, None, detail))
         self._register, self._aux, self._tier, self._block = register, aux, tier, block
         candidates = [day.next_after(c)]
-        edge = bisect_right(self._edges, c)
-        if edge < len(self._edges):
-            candidates.append(self._edges[edge])
+        edge = self._cpp_schedule.next_edge(c)
+        if edge is not None:
+            candidates.append(edge)
         if self._passive is not None:
             candidates.append(max(to_us(self._passive.effective_from), c + 1))
         if self._active is not None and self._active.currency_switch is not None:
@@ -475,6 +483,7 @@ class TariffEngine:
         st.block_key, st.block_period_wh = pricing.block_key(day), 0
         st.tou_labels = list(pricing.labels)
         self._tier = self._block = None
+        self._register = 0
         detail = {"name": tariff.name, "structure": tariff.kind.value}
         events.append(
             TariffEvent(
@@ -528,8 +537,8 @@ class TariffEngine:
         if self._passive is not None and self._passive.currency.value == old:
             self._passive = convert_tariff(self._passive, rate, switch.currency)
             st.passive = encode_tariff(self._passive)
-        self._events = {i: convert_event(e, rate) for i, e in self._events.items()}
-        self._store_events()
+        self._cpp_schedule.convert(rate)
+        st.cpp_events = self._cpp_schedule.documents()
         detail = {"from": old, "to": switch.currency.value, "rate": str(rate)}
         events.append(
             TariffEvent(
@@ -539,44 +548,11 @@ class TariffEngine:
 
     # ------------------------------------------------------------------ CPP
 
-    def _store_events(self) -> None:
-        self._s.cpp_events = [encode_cpp_event(self._events[i]) for i in sorted(self._events)]
-        self._build_windows()
-
-    def _expand(self, event: CppEvent) -> list[_Window]:
-        """The occurrences of an event; a recurring one at the same local time (16.11.4)."""
-        duration = to_us(event.end) - to_us(event.start)
-        local = event.start.astimezone(self._tz).replace(tzinfo=None)
-        repeat = event.recurrence
-        windows = []
-        for k in range(1 if repeat is None else repeat.count):
-            days = 0 if repeat is None else k * repeat.every_days
-            start = to_us((local + timedelta(days=days)).replace(tzinfo=self._tz))
-            windows.append((start, start + duration, event.event_id, k))
-        return windows
-
-    def _build_windows(self) -> None:
-        windows = [w for e in self._events.values() for w in self._expand(e)]
-        self._windows = sorted(windows)
-        self._edges = sorted({w[0] for w in windows} | {w[1] for w in windows})
-
-    def _window_at(self, at: int) -> _Window | None:
-        """The occurrence in force at `at`: of overlapping events the highest id wins."""
-        rejected = self._s.cpp_rejected
-        best = None
-        for window in self._windows:
-            if window[0] > at:
-                break
-            in_force = at < window[1] and window[2] not in rejected
-            if in_force and (best is None or window[2] > best[2]):
-                best = window
-        return best
-
     def _cpp_at(self, at: int) -> CppInForce | None:
-        window = self._window_at(at)
+        window = self._cpp_schedule.window_at(at, self._s.cpp_rejected)
         if window is None:
             return None
-        event = self._events[window[2]]
+        event = self._cpp_schedule.events[window[2]]
         record = self._records.get((window[2], window[3]))
         used = 0 if record is None else record[3] + record[4]
         tier = 0 if used < event.threshold_wh else 1
@@ -591,7 +567,7 @@ class TariffEngine:
         )
 
     def _update_cpp(self, c: int, events: list[TariffEvent] | None) -> None:
-        window = self._window_at(c) if self._windows else None
+        window = self._cpp_schedule.window_at(c, self._s.cpp_rejected)
         key = None if window is None else (window[2], window[3])
         if key == self._cpp:
             return
@@ -725,7 +701,7 @@ class TariffEngine:
         16.12.1.e, 16.21: CPP supersedes the structure while in force."""
         record = self._record
         assert record is not None and self._cpp is not None
-        event = self._events[self._cpp[0]]
+        event = self._cpp_schedule.events[self._cpp[0]]
         remaining, money = imp, 0
         while remaining:
             used = record[3] + record[4]

@@ -85,6 +85,8 @@ class PriceNow:
     cpp: CppInForce | None
     next_change: datetime | None
     """The next scheduled switch, day boundary or CPP edge, when known."""
+    block_label: str | None = None
+    """Label of the block in force (16.8), None for other structures."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ microseconds since the epoch (`calendar.to_us`).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from protocol.errors import DecodeError
@@ -72,14 +72,15 @@ class EngineState:
     last_bill_cost: int = 0
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The fields by name, sharing their values: copy before handing it out."""
+        return {name: getattr(self, name) for name in _NAMES}
 
     @classmethod
     def from_dict(cls, data: object) -> EngineState:
         """Restore a snapshot; anything but one this version wrote is a DecodeError."""
         if not isinstance(data, dict) or data.get("version") != STATE_VERSION:
             raise DecodeError("tariff engine snapshot", f"version {STATE_VERSION}", shown(data))
-        names = {f.name for f in fields(cls)}
+        names = set(_NAMES)
         if set(data) != names:
             raise DecodeError(
                 "tariff engine snapshot", f"keys {sorted(names)}", shown(sorted(data))
@@ -102,3 +103,6 @@ def _check_ints(name: str, value: object, length: int) -> None:
         or not all(isinstance(v, int) and not isinstance(v, bool) for v in value)
     ):
         raise DecodeError("tariff engine snapshot", f"{name} a list of {length} ints", shown(value))
+
+
+_NAMES = tuple(f.name for f in fields(EngineState))
