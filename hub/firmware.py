@@ -23,6 +23,7 @@ from protocol.event_codes import EventCode
 from .commands import register_han_commands
 from .commands_commissioning import register_commissioning_commands
 from .commands_tariff import register_tariff_commands
+from .cpp_relay import cpp_relay
 from .event_uplink import EventUplink
 from .han import HanNetwork
 from .time_server import time_server
@@ -44,7 +45,10 @@ class Hub:
         self.events = EventLog(self.store, self.clock, self.name)
         self.uplink = EventUplink(self.events, self.store, self.wan, self.clock)
         self._tasks: set[asyncio.Task[None]] = set()
-        zcl = ZclServer([time_server(self.clock)], ReportingTable(self.store))
+        zcl = ZclServer(
+            [time_server(self.clock), cpp_relay(self.record, lambda nwk: self.han.name_of(nwk))],
+            ReportingTable(self.store),
+        )
         self.han = HanNetwork(rig, board.ncp, self.clock, self.store, self.record, zcl)
         self.bridge = WanBridge(rig, self.record)
         register_han_commands(self.bridge, self.han, self.clock)

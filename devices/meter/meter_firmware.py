@@ -26,12 +26,13 @@ from firmware.zcl.reporting import Destination
 from hal.control_socket import ControlError, Handler, Request
 from hal.peripherals import TamperInput
 from hal.radio import IncomingMessage
-from protocol.errors import TransientLinkError
+from protocol.errors import RemoteProtocolError, TransientLinkError
 from protocol.iec62056_21.obis import Obis
 from protocol.local_auth import SALT_BYTES, make_verifier
 from protocol.metering_units import metering_registers
 from protocol.password_policy import PasswordContext, check_password
 from protocol.se import DeviceManagement, Price
+from protocol.se.price_types import CppAuth
 from protocol.tariff.model import Fuel
 
 from .integrator import EnergyIntegrator, to_microseconds
@@ -46,6 +47,8 @@ __all__ = ["SAMPLE_PERIOD_S", "MeterFirmware", "display_unit"]
 
 #: Clock seconds between two metrology samples.
 SAMPLE_PERIOD_S = 1.0
+#: The hub's Energy Service Interface endpoint (its Time and Price servers); fixed on our hub.
+ESI_ENDPOINT = 9
 #: Name of CurrentSummationDelivered's register in the store.
 DELIVERED = "current_summation_delivered"
 _PERSIST_INTERVAL_US = to_microseconds(PERSIST_INTERVAL_S)
@@ -265,10 +268,28 @@ class MeterFirmware(Firmware):
         self._send_price_outbox()
 
     def _send_price_outbox(self) -> None:
-        """Send what the Price server queued (pushes, the rest of a split answer), in order."""
+        """Send what the Price server queued (pushes, the rest of a split answer), in order,
+        and the consumer's CPP answers on to the hub."""
         outbox = self.tariff.price_server.take_outbox()
         if outbox:
             self.spawn(self._send_price_commands(outbox), "price-push")
+        answers, self.tariff.to_hub = self.tariff.to_hub, []
+        for event_id, auth in answers:
+            self.spawn(self._cpp_answer_to_hub(event_id, auth), "cpp-answer")
+
+    async def _cpp_answer_to_hub(self, event_id: int, auth: CppAuth) -> None:
+        """CPPEventResponse to the hub's ESI, which logs it for the head-end (16.11.8)."""
+        try:
+            await self.zcl_client.command(
+                TRUST_CENTRE,
+                ESI_ENDPOINT,
+                Price,
+                "cpp_event_response",
+                issuer_event_id=event_id,
+                cpp_auth=auth,
+            )
+        except (TransientLinkError, RemoteProtocolError) as exc:
+            self.log.info("CPP answer %d not passed to the hub: %s", event_id, exc)
 
     async def _send_price_commands(self, outbox: list[tuple[Destination, ClusterResponse]]) -> None:
         for (nwk, endpoint), command in outbox:

@@ -90,6 +90,8 @@ class MeterTariffLink:
         self._shown: HanPrice | None = None
         #: Events from the engine or the consumer waiting to be saved with the registers.
         self.pending: list[tuple[EventCode, dict[str, Any]]] = []
+        #: The consumer's CPP answers to pass on to the hub, for the head-end (16.11.8).
+        self.to_hub: list[tuple[int, CppAuth]] = []
 
     # -- metering ------------------------------------------------------------------------
 
@@ -140,6 +142,7 @@ class MeterTariffLink:
             return False
         code = EventCode.CPP_EVENT_ACCEPTED if accept else EventCode.CPP_EVENT_REJECTED
         self.pending.append((code, {"id": event_id, "from": f"0x{source[0]:04x}"}))
+        self.to_hub.append((event_id, CppAuth.Accepted if accept else CppAuth.Rejected))
         for event, auth in self.tariff.cpp_events():
             if event.event_id == event_id:
                 self.price_server.push_cpp(event, auth)

@@ -318,6 +318,17 @@ class HanNetwork:
         device = self._interviewed(config)
         return device if device is not None and self.presence.present(config.name) else None
 
+    def name_of(self, nwk: int) -> str | None:
+        """The rig's name of the joined device at `nwk`, None if it is not one of ours."""
+        if self.app is None:
+            return None
+        try:
+            device = self.app.get_device(nwk=nwk)
+        except KeyError:
+            return None
+        config = self._by_eui.get(str(device.ieee))
+        return None if config is None else config.name
+
     def signal(self, config: DeviceConfig) -> dict[str, int | None]:
         device = self._device(config)
         return {"lqi": device.lqi, "rssi": device.rssi} if device else {"lqi": None, "rssi": None}

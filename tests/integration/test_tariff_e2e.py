@@ -41,7 +41,7 @@ def premises(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Rig, Ri
         launcher.stop()
 
 
-def smartmeter(rig: Rig, *args: str) -> dict[str, Any]:
+def smartmeter(rig: Rig, *args: str) -> Any:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     result = subprocess.run(
         [*SMARTMETER, *args, "--rig", str(rig.path)],
@@ -52,8 +52,7 @@ def smartmeter(rig: Rig, *args: str) -> dict[str, Any]:
         timeout=90,
     )
     assert result.returncode == 0, result.stderr
-    reply: dict[str, Any] = json.loads(result.stdout)
-    return reply
+    return json.loads(result.stdout)
 
 
 def bench(rig: Rig, device: str, cmd: str, **fields: Any) -> dict[str, Any]:
@@ -142,6 +141,14 @@ def test_a_cpp_event_is_announced_on_the_ihd_and_the_consumer_answers(
     status = smartmeter(rig, "headend", "tariff", "registers", "esme")["data"]["cpp_events"]
     assert {"id": 41, "start": start.isoformat(), "status": "Rejected"} in status
     assert 2108 in [e["code"] for e in bench(rig, "esme", "events", limit=50)["events"]]
+
+    # ... and the hub passed it up the WAN: the head-end holds the event, naming the meter.
+    def headend_heard() -> bool:
+        events = smartmeter(rig, "headend", "events", "--limit", "50")
+        listed = events if isinstance(events, list) else events.get("events", [])
+        return any(e["code"] == 2108 and e["detail"].get("device") == "esme" for e in listed)
+
+    wait_until(headend_heard, 30, "the CPP answer at the head-end")
 
 
 @pytest.mark.req("16.15", "13.2")
