@@ -89,7 +89,7 @@ class TariffCommands:
         store: NonVolatileStore,
         now: Callable[[], datetime],
         record: Record,
-        changed: Callable[[str], None],
+        changed: Callable[[str, int | None], None],
     ) -> None:
         self._tariff = tariff
         self._store = store
@@ -137,7 +137,7 @@ class TariffCommands:
                 "effective_from": tariff.effective_from.isoformat(),
             },
         )
-        self._changed("passive")
+        self._changed("passive", tariff_id)
         return {
             "tariff_id": tariff_id,
             "name": tariff.name,
@@ -150,7 +150,7 @@ class TariffCommands:
             raise CommandRefused("there is no passive tariff to cancel")
         tariff_id = self._tariff.cancel_passive()
         self._record(EventCode.PASSIVE_TARIFF_CANCELLED, {"tariff_id": tariff_id})
-        self._changed("cancel")
+        self._changed("cancel", tariff_id)
         return {"cancelled": tariff_id}
 
     def _schedule_cpp(self, args: JsonObject) -> JsonObject:
@@ -173,7 +173,7 @@ class TariffCommands:
                 "refusable": event.refusable,
             },
         )
-        self._changed("cpp")
+        self._changed("cpp", None)
         return {
             "id": event.event_id,
             "start": event.start.isoformat(),
@@ -201,7 +201,7 @@ class TariffCommands:
                 "new": f"cv {_text(gas.cv)} ptz {_text(gas.ptz)}",
             },
         )
-        self._changed("gas")
+        self._changed("gas", None)
         return {"cv": _text(gas.cv), "ptz": _text(gas.ptz)}
 
     # -- reads -----------------------------------------------------------------------------
@@ -300,7 +300,7 @@ class TariffCommands:
                 "new": f"suppressed {suppressed}",
             },
         )
-        self._changed("items")
+        self._changed("items", None)
         return {"item": item, "suppressed": suppressed}
 
     def _update(self, item: str, args: JsonObject) -> JsonObject:

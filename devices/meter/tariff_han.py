@@ -125,11 +125,12 @@ class MeterTariffLink:
             events.record(code, detail, tx)
         self.pending = []
 
-    def _command_done(self, what: str) -> None:
+    def _command_done(self, what: str, tariff_id: int | None = None) -> None:
+        """A head-end command changed the tariff: save it, and tell the price clients."""
         if what == "passive":
             self.price_server.push_tariff()
-        elif what == "cancel":
-            self.price_server.push_cancel(0)
+        elif what == "cancel" and tariff_id is not None:
+            self.price_server.push_cancel(tariff_id)
         elif what == "cpp":
             for event, auth in self.tariff.cpp_events():
                 self.price_server.push_cpp(event, auth)

@@ -414,7 +414,7 @@ def cpp(event_id: int, refusable: bool, start: datetime) -> dict[str, Any]:
     }
 
 
-@pytest.mark.req("16.11")
+@pytest.mark.req("16.11.8", "16.11.9")
 async def test_cpp_notice_accept_and_reject_from_the_ihd(
     store: SqliteStore, clock: ManualClock, started: Any
 ) -> None:

@@ -31,7 +31,7 @@ def tou(registers: int) -> Tariff:
     )
 
 
-@pytest.mark.req("16.12", "16.20")
+@pytest.mark.req("16.12.1.a", "16.20")
 @pytest.mark.parametrize("registers", [1, 2, 7, 8, 48])
 def test_every_price_command_fits_one_frame_and_the_matrix_is_split(registers: int) -> None:
     tariff = tou(registers)

@@ -100,7 +100,7 @@ def test_a_tariff_from_the_head_end_reaches_the_ihd_at_its_effective_instant(
     assert 2102 in events and 403 in events  # passive tariff updated, single rate activated
 
 
-@pytest.mark.req("16.11", "16.20")
+@pytest.mark.req("16.11.8", "16.11.10", "16.20")
 def test_a_cpp_event_is_announced_on_the_ihd_and_the_consumer_answers(
     premises: tuple[Rig, RigLauncher],
 ) -> None:
