@@ -390,13 +390,13 @@ class IhdFirmware(Firmware):
         )
         if 0x0A00 in bill:
             info.bill = int(bill[0x0A00])
-            info.bill_digits = int(getattr(bill.get(0x0A04), "digits", 0))
+            info.bill_digits = _trailing_digits(bill.get(0x0A04))
         today = await self.zcl_client.read_attributes(
             link.nwk, link.endpoint, Prepayment.cluster_id, COST_TODAY_ATTRIBUTES
         )
         if 0x051C in today:
             info.cost_today = int(today[0x051C])
-            info.cost_today_digits = int(getattr(today.get(0x0502), "digits", 0))
+            info.cost_today_digits = _trailing_digits(today.get(0x0502))
         self.refresh_display()
 
     # -- bench port --------------------------------------------------------------------
@@ -440,3 +440,8 @@ class IhdFirmware(Firmware):
 
     async def _cmd_meters(self, request: Request) -> dict[str, Any]:
         return {"meters": {fuel.value: link.describe() for fuel, link in self.links.items()}}
+
+
+def _trailing_digits(value: Any) -> int:
+    """A "...TrailingDigit" map8: the digits right of the point are its bits 4-7 (SE D.3.2.2)."""
+    return 0 if value is None else (int(value) >> 4) & 0x0F

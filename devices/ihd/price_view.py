@@ -29,14 +29,18 @@ ZIGBEE_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 _SHORT = {"electricity": "Elec", "gas": "Gas"}
 
 
-def money_text(value: int, digits: int, currency: int, *, least: int = 2) -> str:
-    """`value` x 10^-digits as money: "£0.2845" (at least `least` decimals, no float)."""
+def money_text(value: int, digits: int, currency: int, *, places: int | None = None) -> str:
+    """`value` x 10^-digits as money with its currency's symbol: a unit price in full, at least
+    to the penny ("£0.2845"), or a cost to `places` decimals ("£1.23"). No float."""
     amount = Decimal(value).scaleb(-digits)
-    text = f"{amount.normalize():f}"
-    whole, _, fraction = text.partition(".")
-    fraction = fraction.ljust(least, "0")
-    symbol = CURRENCY_SYMBOLS.get(currency, "")
-    return f"{symbol}{whole}.{fraction}" if fraction else f"{symbol}{whole}"
+    if places is not None:
+        amount = amount.quantize(Decimal(1).scaleb(-places))
+        text = f"{amount:f}"
+    else:
+        text = f"{amount.normalize():f}"
+        whole, _, fraction = text.partition(".")
+        text = f"{whole}.{fraction.ljust(2, '0')}"
+    return f"{CURRENCY_SYMBOLS.get(currency, '')}{text}"
 
 
 @dataclass
@@ -107,11 +111,10 @@ class PriceInfo:
         lines = [f"{short} {price}/kWh {self.label} (T{self.tier})"]
         costs = []
         if self.cost_today is not None:
-            costs.append(
-                f"today {money_text(self.cost_today, self.cost_today_digits, self.currency)}"
-            )
+            today = money_text(self.cost_today, self.cost_today_digits, self.currency, places=2)
+            costs.append(f"today {today}")
         if self.bill is not None:
-            costs.append(f"bill {money_text(self.bill, self.bill_digits, self.currency)}")
+            costs.append(f"bill {money_text(self.bill, self.bill_digits, self.currency, places=2)}")
         if costs:
             lines.append(f"{short} {' '.join(costs)}")
         if self.cpp is not None:
@@ -126,12 +129,8 @@ class PriceInfo:
             "tier": self.tier,
             "label": self.label,
             "received_at": None if self.received_at is None else self.received_at.isoformat(),
-            "cost_today": None
-            if self.cost_today is None
-            else str(Decimal(self.cost_today).scaleb(-self.cost_today_digits)),
-            "bill": None
-            if self.bill is None
-            else str(Decimal(self.bill).scaleb(-self.bill_digits)),
+            "cost_today": _decimal(self.cost_today, self.cost_today_digits),
+            "bill": _decimal(self.bill, self.bill_digits),
             "cpp": None if self.cpp is None else self.cpp.describe(),
         }
 
