@@ -18,20 +18,24 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from devices.meter.tariff.results import PriceNow
 from firmware.zcl.cluster_server import ClusterResponse
 from firmware.zcl.frame import MAX_ZCL_PAYLOAD
 from protocol.se import Price
 from protocol.se.price_types import (
+    BlockThresholdEntry,
     CalorificValueUnit,
     ChargingScheme,
     CppAuth,
     CppPriceTier,
     PriceMatrixEntry,
     PriceMatrixSubPayloadControl,
+    TariffResolutionPeriod,
+    TierAndThresholdCount,
     TierBlockMode,
 )
 from protocol.se.types import DurationControl, DurationTimebase, TariffType
@@ -51,6 +55,8 @@ __all__ = [
     "PROVIDER_ID",
     "HanPrice",
     "billing_period",
+    "block_period",
+    "block_thresholds",
     "cancel_tariff",
     "cpp_event",
     "gas_factors",
@@ -62,6 +68,7 @@ __all__ = [
 ]
 
 ZIGBEE_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+UK = ZoneInfo("Europe/London")
 CURRENCY_CODES = {Currency.GBP: 826, Currency.EUR: 978}
 #: Digits right of the point in every price and standing charge we send (UnitPrice's step).
 PRICE_TRAILING_DIGIT = 6
@@ -255,6 +262,90 @@ def price_matrix(tariff: Tariff, tariff_id: int, event_id: int) -> list[ClusterR
         )
         for index, part in enumerate(parts)
     ]
+
+
+#: Octets of PublishBlockThresholds before its list, like the matrix's.
+_THRESHOLDS_HEAD = _MATRIX_HEAD
+_THRESHOLD_OCTETS = 6  # uint48
+
+
+def _threshold_entries(tariff: Tariff) -> list[tuple[int, list[int]]]:
+    """(tier, thresholds in Wh) of a block tariff (tier 0: no tier) or each 8x8 rate."""
+    structure = tariff.structure
+    if isinstance(structure, BlockTariff):
+        limits = [b.up_to_wh for b in structure.blocks if b.up_to_wh is not None]
+        return [(0, limits)] if limits else []
+    if isinstance(structure, Matrix):
+        return [(r.rate, list(r.thresholds_wh)) for r in structure.rates if r.thresholds_wh]
+    return []
+
+
+def block_thresholds(tariff: Tariff, tariff_id: int, event_id: int) -> list[ClusterResponse]:
+    """PublishBlockThresholds (16.13.1.d, 16.19): each tier's thresholds in Wh (the tariff
+    information's BlockThresholdMultiplier 1 and Divisor 1000 make them kWh), one entry per
+    command when they would not fit together."""
+    room = MAX_ZCL_PAYLOAD - _ZCL_HEADER - _THRESHOLDS_HEAD
+    entries: list[list[BlockThresholdEntry]] = []
+    for tier, limits in _threshold_entries(tariff):
+        for part in _split(limits, (room - 1) // _THRESHOLD_OCTETS):
+            entry = BlockThresholdEntry(
+                tier_and_count=TierAndThresholdCount(
+                    number_of_block_thresholds=len(part), tier=tier
+                ),
+                block_thresholds=list(part),
+            )
+            size = len(entry.serialize())
+            if entries and sum(len(e.serialize()) for e in entries[-1]) + size <= room:
+                entries[-1].append(entry)
+            else:
+                entries.append([entry])
+    return [
+        ClusterResponse(
+            "publish_block_thresholds",
+            {
+                "provider_id": PROVIDER_ID,
+                "issuer_event_id": event_id,
+                "start_time": utc_time(tariff.effective_from),
+                "issuer_tariff_id": tariff_id,
+                "command_index": index,
+                "total_number_of_commands": len(entries),
+                "sub_payload_control": 0,
+                "block_thresholds": part,
+            },
+        )
+        for index, part in enumerate(entries)
+    ]
+
+
+def block_period(tariff: Tariff, now: datetime, event_id: int) -> ClusterResponse | None:
+    """PublishBlockPeriod of a block tariff: the period of `period_days` local days in force at
+    `now`, counted from the tariff's first local day (16.19)."""
+    if not isinstance(tariff.structure, BlockTariff):
+        return None
+    first = tariff.effective_from.astimezone(UK).date()
+    days = tariff.structure.period_days
+    today = now.astimezone(UK).date()
+    start_day = first + timedelta(days=(today - first).days // days * days)
+    start = datetime.combine(start_day, datetime.min.time(), UK)
+    return ClusterResponse(
+        "publish_block_period",
+        _nested(
+            Price.ClientCommandDefs.publish_block_period,
+            {
+                "provider_id": PROVIDER_ID,
+                "issuer_event_id": event_id,
+                "block_period_start_time": utc_time(start),
+                "block_period_duration": tariff.structure.period_days,
+                "block_period_control": 0,
+                "block_period_duration_type": {
+                    "timebase": _DAYS,
+                    "control": DurationControl.StartOfTimebase,
+                },
+                "tariff_type": {"tariff_type": TariffType.Delivered, "reserved": 0},
+                "tariff_resolution_period": TariffResolutionPeriod.BlockPeriod,
+            },
+        ),
+    )
 
 
 def _split(items: Sequence[Any], size: int) -> list[list[Any]]:

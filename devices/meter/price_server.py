@@ -163,6 +163,8 @@ class PriceServer:
                 "get_tariff_information": self._get_tariff_information,
                 "get_price_matrix": self._get_price_matrix,
                 "get_billing_period": self._get_billing_period,
+                "get_block_thresholds": self._get_block_thresholds,
+                "get_block_periods": self._get_block_periods,
                 "get_conversion_factor": self._get_gas(0),
                 "get_calorific_value": self._get_gas(1),
                 "cpp_event_response": self._cpp_event_response,
@@ -248,6 +250,27 @@ class PriceServer:
                     request, publish.price_matrix(found[1], found[0], self.next_event_id())
                 )
         raise ZclStatusError(Status.NOT_FOUND, f"no tariff {wanted}")
+
+    def _get_block_thresholds(self, request: CommandRequest) -> ClusterResponse:
+        wanted = int(request.args.issuer_tariff_id)
+        for found in (self._source.active_tariff(), self._source.passive_tariff()):
+            if found is not None and wanted in (found[0], 0xFFFFFFFF):
+                commands = publish.block_thresholds(found[1], found[0], self.next_event_id())
+                return self._answer_with(request, commands)
+        raise ZclStatusError(Status.NOT_FOUND, f"no tariff {wanted}")
+
+    def _get_block_periods(self, request: CommandRequest) -> ClusterResponse:
+        active, period = self._source.active_tariff(), self._source.billing_period()
+        command = (
+            None
+            if active is None
+            else publish.block_period(
+                active[1], period[0] if period else self._now(), self.next_event_id()
+            )
+        )
+        if command is None:
+            raise ZclStatusError(Status.NOT_FOUND, "no block tariff in force")
+        return command
 
     def _get_billing_period(self, request: CommandRequest) -> ClusterResponse:
         active, period = self._source.active_tariff(), self._source.billing_period()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -11,10 +12,12 @@ from firmware.zcl.cluster_server import ClusterServer
 from firmware.zcl.frame import MAX_ZCL_PAYLOAD
 from firmware.zcl.server import ZclServer
 from protocol.se import Price
+from protocol.tariff import tariff_from_json
 from protocol.tariff.fixed import UnitPrice
 from protocol.tariff.model import Fuel, Switch, Tariff, TimeOfUse, TouRegister
 
 AT = datetime(2026, 1, 15, 6, tzinfo=UTC)
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def tou(registers: int) -> Tariff:
@@ -50,3 +53,23 @@ def test_every_price_command_fits_one_frame_and_the_matrix_is_split(registers: i
     assert entries == [(n, 100_000 + n) for n in range(1, registers + 1)]
     assert [c.fields["command_index"] for c in matrix] == list(range(len(matrix)))
     assert {c.fields["total_number_of_commands"] for c in matrix} == {len(matrix)}
+
+
+@pytest.mark.req("16.19", "16.13.1.d")
+def test_block_thresholds_and_period_of_a_block_tariff_fit_one_frame() -> None:
+    tariff = tariff_from_json((ROOT / "rigs" / "tariffs" / "block.json").read_bytes())
+    server = ZclServer([ClusterServer(Price, {})])
+    commands = price_publish.block_thresholds(tariff, 3, 1)
+    frames = [server.command_frame(Price.cluster_id, c) for c in commands]
+    assert frames and all(len(frame) <= MAX_ZCL_PAYLOAD for frame in frames)
+    sent = [
+        (int(e.tier_and_count.tier), list(e.block_thresholds))
+        for c in commands
+        for e in c.fields["block_thresholds"]
+    ]
+    limits = [b.up_to_wh for b in tariff.structure.blocks if b.up_to_wh is not None]  # type: ignore[union-attr]
+    assert sent == [(0, limits)]
+    period = price_publish.block_period(tariff, AT, 1)
+    assert period is not None
+    assert len(server.command_frame(Price.cluster_id, period)) <= MAX_ZCL_PAYLOAD
+    assert period.fields["block_period_duration"] == tariff.structure.period_days  # type: ignore[union-attr]
