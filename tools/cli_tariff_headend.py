@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import tomllib
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
 from hal.control_socket import request_sync
+from protocol.errors import DecodeError
+from protocol.tariff import tariff_from_json
 from tools.cli_common import UsageError, add_rig_option, print_json, rig_from, without_ok
 from tools.launcher import HEADEND
 
@@ -36,7 +37,7 @@ _SOCKET_MARGIN_S = 5.0
 def add_tariff_actions(actions: Any) -> None:
     tariff = actions.add_parser("tariff", help="tariffs of a meter: set, CPP, CV, registers")
     steps = tariff.add_subparsers(dest="step", required=True, metavar="STEP")
-    set_ = steps.add_parser("set", help="send a passive tariff (TOML or JSON tariff file)")
+    set_ = steps.add_parser("set", help="send a passive tariff (a JSON tariff document, 16.7)")
     set_.add_argument("--from", dest="effective_from", help="effective-from instant (ISO 8601)")
     cancel = steps.add_parser("cancel", help="withdraw the passive tariff")
     cpp = steps.add_parser("cpp", help="schedule a critical peak pricing event (16.11)")
@@ -80,16 +81,17 @@ def _decimal(text: str | None, what: str) -> str | None:
 
 
 def _tariff_file(path: Path) -> dict[str, Any]:
+    """The tariff document of `path`, checked here first so a typo is named at once (the meter
+    checks it again: it trusts nothing from outside)."""
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except OSError as exc:
         raise UsageError(f"cannot read tariff file {path}: {exc.strerror}") from None
     try:
-        document: dict[str, Any] = (
-            json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
-        )
-    except (ValueError, tomllib.TOMLDecodeError) as exc:
-        raise UsageError(f"tariff file {path} is not valid {path.suffix[1:]}: {exc}") from None
+        tariff_from_json(data, str(path))
+    except DecodeError as exc:
+        raise UsageError(str(exc)) from None
+    document: dict[str, Any] = json.loads(data)
     return document
 
 
