@@ -104,6 +104,14 @@ class CommandType(StrEnum):
     CONFIG_SET = "config_set"  # change one setting; a configuration-change message goes up (12.2)
     # The premises' loss-of-communications rules, read or changed (12.7.6; any device of it):
     COMMS_LOSS_RULES = "comms_loss_rules"
+    # Tariffs, carried to the meter through its tunnel (hub/commands_tariff.py):
+    SET_TARIFF = "set_tariff"  # the passive tariff and its effective-from instant (16.7)
+    CANCEL_TARIFF = "cancel_tariff"  # withdraw the passive tariff before it takes effect (16.7)
+    SCHEDULE_CPP = "schedule_cpp"  # a critical peak pricing event (16.11)
+    SET_GAS_CONVERSION = "set_gas_conversion"  # calorific value and PTZ factor (13.2, 16.17)
+    READ_TARIFF = "read_tariff"  # the tariff registers, billing and costs (16.3, 16.8)
+    READ_PROFILE = "read_profile"  # interval data over a time range (16.15, 12.4)
+    TARIFF_ITEMS = "tariff_items"  # read, update or suppress an item of 12.1.a-e, q, aa
 
 
 class UplinkKind(StrEnum):

@@ -90,6 +90,10 @@ class DeviceConfig:
     peripherals: Peripherals = Peripherals()
     #: The non-volatile store's file; None: `<run_dir>/<name>.sqlite`.
     store: Path | None = None
+    #: The tariff file (JSON tariff document) a meter starts with when it has none; None: none.
+    tariff: Path | None = None
+    #: Minutes of one interval of the meter's load profile (1, 5, 10, 15 or 30; 16.15, 12.4).
+    profile_minutes: int = 30
 
     @property
     def link_key(self) -> bytes:
