@@ -15,22 +15,13 @@ from typing import Any
 
 from firmware.rig import DeviceConfig, DeviceKind
 from protocol.errors import SmartMeterError
-from protocol.wan import CommandType, WanCommand
+from protocol.wan import TARIFF_COMMANDS, WanCommand
 
 from .han import HanNetwork
 from .wan_bridge import CommandRejected, WanBridge
 
-__all__ = ["TARIFF_COMMANDS", "MeterRefused", "register_tariff_commands"]
+__all__ = ["MeterRefused", "register_tariff_commands"]
 
-TARIFF_COMMANDS = (
-    CommandType.SET_TARIFF,
-    CommandType.CANCEL_TARIFF,
-    CommandType.SCHEDULE_CPP,
-    CommandType.SET_GAS_CONVERSION,
-    CommandType.READ_TARIFF,
-    CommandType.READ_PROFILE,
-    CommandType.TARIFF_ITEMS,
-)
 _METERS = (DeviceKind.ESME, DeviceKind.GSME)
 
 

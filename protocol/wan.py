@@ -114,6 +114,18 @@ class CommandType(StrEnum):
     TARIFF_ITEMS = "tariff_items"  # read, update or suppress an item of 12.1.a-e, q, aa
 
 
+#: The commands the hub carries to a meter's tunnel unread (hub/commands_tariff.py).
+TARIFF_COMMANDS = (
+    CommandType.SET_TARIFF,
+    CommandType.CANCEL_TARIFF,
+    CommandType.SCHEDULE_CPP,
+    CommandType.SET_GAS_CONVERSION,
+    CommandType.READ_TARIFF,
+    CommandType.READ_PROFILE,
+    CommandType.TARIFF_ITEMS,
+)
+
+
 class UplinkKind(StrEnum):
     """What an outbox message carries (its `body`)."""
 

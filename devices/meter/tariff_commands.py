@@ -215,16 +215,7 @@ class TariffCommands:
             "at": now.isoformat(),
             "active": None if active is None else _summary(*active),
             "passive": None if passive is None else _summary(*passive),
-            "price": None
-            if price is None
-            else {
-                "register": price.register,
-                "label": price.register_label,
-                "tier": price.tier,
-                "block": price.block,
-                "unit_price": str(price.import_price),
-                "cpp": None if price.cpp is None else price.cpp.event_id,
-            },
+            "price": None if price is None else price.document(),
             "billing": {
                 "day": registers["billing_day"],
                 "of": registers["billing_days"],

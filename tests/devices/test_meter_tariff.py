@@ -8,7 +8,6 @@ answers it sends are taken from its radio port.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -47,26 +46,6 @@ def demo(fuel: str = "electricity") -> Tariff:
 @pytest.fixture
 def clock() -> ManualClock:
     return ManualClock(START)
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[SqliteStore]:
-    with SqliteStore(tmp_path / "meter.sqlite") as opened:
-        yield opened
-
-
-@pytest.fixture
-async def started() -> AsyncIterator[Callable[[Firmware], Any]]:
-    running: list[Firmware] = []
-
-    async def start(firmware: Firmware) -> Firmware:
-        running.append(firmware)
-        await firmware.start()
-        return firmware
-
-    yield start
-    for firmware in running:
-        await firmware.stop()
 
 
 def esme_on(

@@ -1,7 +1,7 @@
 """The head-end's tariff commands (section 16; 12.1.a-e, q, aa; 13.2), from its control socket.
 
 `tariff` {device, command, args, timeout?}: sends one of the tariff command types
-(`hub.commands_tariff.TARIFF_COMMANDS`: set_tariff, cancel_tariff, schedule_cpp,
+(`protocol.wan.TARIFF_COMMANDS`: set_tariff, cancel_tariff, schedule_cpp,
 set_gas_conversion, read_tariff, read_profile, tariff_items) to the device's hub and waits for
 the meter's answer. The arguments are the meter's to judge: the head-end checks only that they
 are a JSON object and that the command is a tariff command.
@@ -13,21 +13,11 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from hal.control_socket import ControlError, Handler, Reply, Request
-from protocol.wan import CommandType
+from protocol.wan import TARIFF_COMMANDS, CommandType
 
 __all__ = ["TARIFF_COMMAND_TYPES", "TariffService"]
 
-TARIFF_COMMAND_TYPES = frozenset(
-    {
-        CommandType.SET_TARIFF,
-        CommandType.CANCEL_TARIFF,
-        CommandType.SCHEDULE_CPP,
-        CommandType.SET_GAS_CONVERSION,
-        CommandType.READ_TARIFF,
-        CommandType.READ_PROFILE,
-        CommandType.TARIFF_ITEMS,
-    }
-)
+TARIFF_COMMAND_TYPES = frozenset(TARIFF_COMMANDS)
 #: Seconds the head-end waits by default: a tariff is a few dozen HAN frames.
 TARIFF_DEADLINE_S = 30.0
 MAX_DEADLINE_S = 600.0
