@@ -55,6 +55,8 @@ ALWAYS_NOW = frozenset(
 
 _HIGH = {EventCategory.TAMPER, EventCategory.SECURITY}
 _MEDIUM = {EventCategory.FAULT, EventCategory.COMMUNICATIONS, EventCategory.DECOMMISSIONING}
+#: The consumer's answer to a CPP event is what the supplier waits for (16.11.8): it goes at once.
+_MEDIUM_CODES = {EventCode.CPP_EVENT_ACCEPTED, EventCode.CPP_EVENT_REJECTED}
 
 DEFAULT_TREATMENT = {
     EventClass.HIGH: Treatment.SEND_NOW,
@@ -84,7 +86,7 @@ def default_class(code: EventCode) -> EventClass:
     """Our reading of which class an event belongs to before anyone configures it."""
     if code.category in _HIGH:
         return EventClass.HIGH
-    if code.category in _MEDIUM:
+    if code.category in _MEDIUM or code in _MEDIUM_CODES:
         return EventClass.MEDIUM
     return EventClass.LOW
 

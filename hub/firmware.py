@@ -26,8 +26,10 @@ from protocol.event_codes import EventCode
 from .command_journal import CommandJournal
 from .commands import register_han_commands
 from .commands_commissioning import register_commissioning_commands
+from .commands_tariff import register_tariff_commands
 from .comms_loss_settings import CommsLossSettings
 from .config_commands import register_config_commands
+from .cpp_relay import cpp_relay
 from .han import HanNetwork
 from .hub_config import ConfigRefused, HubConfig
 from .hub_events import HubEvents
@@ -58,12 +60,16 @@ class Hub:
         self.config = HubConfig(self.store, self.clock, self.outbox, set(rig.devices))
         self.hub_events = HubEvents(self.events, self.store, self.clock, self.outbox, self.config)
         self._tasks: set[asyncio.Task[None]] = set()
-        zcl = ZclServer([time_server(self.clock)], ReportingTable(self.store))
+        zcl = ZclServer(
+            [time_server(self.clock), cpp_relay(self.record, lambda nwk: self.han.name_of(nwk))],
+            ReportingTable(self.store),
+        )
         self.han = HanNetwork(rig, board.ncp, self.clock, self.store, self.record, zcl)
         self.bridge = WanBridge(rig, self.record)
         register_han_commands(self.bridge, self.han, self.clock)
         self.bearer = WanBearer(board.modem, self.record)
         register_commissioning_commands(self.bridge, self.han, self.wan, self.bearer.report)
+        register_tariff_commands(self.bridge, self.han)
         self.journal = CommandJournal(self.store, self.outbox, self.clock, self.bridge.handle)
         self.push = PushSchedule(
             self.config,

@@ -148,6 +148,7 @@ class EventCode(enum.IntEnum):
     CPP_EVENT_ACCEPTED = 2107
     CPP_EVENT_REJECTED = 2108
     CURRENCY_SWITCHED = 2109
+    TARIFF_ITEM_CHANGED = 2110
 
     @property
     def info(self) -> EventInfo:
@@ -269,6 +270,7 @@ _ROWS = """
 2107|16.11.8|TARIFF_BILLING|ESME|CPP event accepted|The consumer accepted a critical peak pricing event.
 2108|16.11.8|TARIFF_BILLING|ESME|CPP event rejected|The consumer rejected a refusable critical peak pricing event.
 2109|12.1.q|TARIFF_BILLING|ESME GSME|Currency switched|Prices and money registers changed currency at the configured rate (clauses 12.1.q, 16.18).
+2110|12.1.a|TARIFF_BILLING|ESME GSME|Tariff item changed|A tariff item of clause 12.1 (a-e, q, aa: structure, rates, tiers, pricing, block period, currency conversion, CV and PTZ) was updated or suppressed remotely.
 """
 
 

@@ -108,6 +108,26 @@ class CommandType(StrEnum):
     CHANGE_SUPPLIER = "change_supplier"  # the device answers to another supplier (12.6)
     DISABLE_COMMS = "disable_comms"  # after a security alert: WAN and/or HAN off (17.2.22)
     RESTORE_COMMS = "restore_comms"  # and back on (17.2.23)
+    # Tariffs, carried to the meter through its tunnel (hub/commands_tariff.py):
+    SET_TARIFF = "set_tariff"  # the passive tariff and its effective-from instant (16.7)
+    CANCEL_TARIFF = "cancel_tariff"  # withdraw the passive tariff before it takes effect (16.7)
+    SCHEDULE_CPP = "schedule_cpp"  # a critical peak pricing event (16.11)
+    SET_GAS_CONVERSION = "set_gas_conversion"  # calorific value and PTZ factor (13.2, 16.17)
+    READ_TARIFF = "read_tariff"  # the tariff registers, billing and costs (16.3, 16.8)
+    READ_PROFILE = "read_profile"  # interval data over a time range (16.15, 12.4)
+    TARIFF_ITEMS = "tariff_items"  # read, update or suppress an item of 12.1.a-e, q, aa
+
+
+#: The commands the hub carries to a meter's tunnel unread (hub/commands_tariff.py).
+TARIFF_COMMANDS = (
+    CommandType.SET_TARIFF,
+    CommandType.CANCEL_TARIFF,
+    CommandType.SCHEDULE_CPP,
+    CommandType.SET_GAS_CONVERSION,
+    CommandType.READ_TARIFF,
+    CommandType.READ_PROFILE,
+    CommandType.TARIFF_ITEMS,
+)
 
 
 class UplinkKind(StrEnum):

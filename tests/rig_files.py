@@ -21,6 +21,9 @@ def demo_rig_copy(folder: Path, *, broker_kind: str = "auto") -> Path:
     text = DEMO_RIG.read_text()
     text = re.sub(r"(?m)^run_dir = .*$", f'run_dir = "{folder / "run"}"', text)
     text = re.sub(r"(?m)^kind = \"auto\".*$", f'kind = "{broker_kind}"', text)
+    # The meters' tariff files stay where they are: relative to the project, not the copy.
+    project = DEMO_RIG.parent.parent
+    text = re.sub(r'(?m)^tariff = "([^"]+)"', lambda m: f'tariff = "{project / m[1]}"', text)
     ports = iter([reserve_port(), reserve_port()])
     text = re.sub(r"(?m)^port = \d+", lambda _m: f"port = {next(ports)}", text)
     path = folder / "rigs" / "rig.toml"

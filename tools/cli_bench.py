@@ -41,6 +41,8 @@ def add_parsers(commands: Any) -> None:
         ("events", "print the component's recent event log as JSON"),
         ("nameplate", "print a meter's nameplate: serial, variant, EUI-64, install code, bar code"),
         ("optical", "print a meter's optical port: path, session, settings, local access"),
+        ("tariff", "print a meter's tariff: price in force, registers, costs, CPP events"),
+        ("prices", "print the prices, costs and CPP notices an IHD shows"),
     ):
         action = actions.add_parser(name, help=text, description=text)
         _common(action)
@@ -62,6 +64,16 @@ def add_parsers(commands: Any) -> None:
     seal.add_argument("position", choices=["break", "restore"])
     _common(seal)
     seal.set_defaults(handler=bench_seal)
+    cpp = actions.add_parser(
+        "cpp",
+        help="the consumer's answer to a critical peak event, on the IHD (16.11)",
+        description="Accept or reject the pending CPP event the IHD shows; the answer goes to "
+        "the meter and, through the hub, to the head-end.",
+    )
+    cpp.add_argument("answer", choices=["accept", "reject"])
+    cpp.add_argument("--fuel", choices=["electricity", "gas"], default="electricity")
+    _common(cpp)
+    cpp.set_defaults(handler=bench_cpp)
 
     hub = commands.add_parser("hub", help="the comms hub's bench-control port")
     hub_actions = hub.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -133,6 +145,15 @@ def bench_command(args: argparse.Namespace) -> int:
             print(line)
     else:
         print_json(without_ok(reply))
+    return 0
+
+
+def bench_cpp(args: argparse.Namespace) -> int:
+    rig = rig_from(args)
+    name = component(rig, args.device)
+    accept = args.answer == "accept"
+    reply = request_sync(rig.control_path(name), "cpp", args.timeout, fuel=args.fuel, accept=accept)
+    print_json(without_ok(reply))
     return 0
 
 

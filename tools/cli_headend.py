@@ -13,7 +13,7 @@ import json
 from typing import Any
 
 from firmware.rig import Rig
-from tools import cli_field, cli_security
+from tools import cli_field, cli_security, cli_tariff_headend
 from tools.cli_common import UsageError, add_rig_option, print_json, rig_from
 from tools.headend import client
 from tools.launcher import HEADEND
@@ -69,6 +69,7 @@ def add_parsers(commands: Any) -> None:
     cli_field.add_headend_actions(actions)
     cli_security.add_headend_actions(actions)
     _add_delivery_parsers(actions)
+    cli_tariff_headend.add_tariff_actions(actions)
 
 
 def _add_delivery_parsers(actions: Any) -> None:

@@ -252,17 +252,7 @@ def simulate_command(args: argparse.Namespace) -> int:
             "to": readings[-1].at.isoformat(),
             "intervals": len(readings) - 1,
             "registers": summary(engine.registers()),
-            "price_at_end": None
-            if price is None
-            else {
-                "register": price.register,
-                "label": price.register_label,
-                "tier": price.tier,
-                "block": price.block,
-                "unit_price": str(price.import_price),
-                "currency": price.currency.value,
-                "cpp": price.cpp is not None,
-            },
+            "price_at_end": None if price is None else price.document(),
             "events": [
                 {"at": e.at.isoformat(), "code": int(e.code), "title": e.code.title, **e.detail}
                 for e in logged

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from devices.core.process import run_device
 from devices.esme.firmware import EsmeFirmware
+from devices.meter.tariff_setup import tariff_setup
 from firmware.rig import DeviceKind
 from firmware.wiring import electricity_meter_board
 
@@ -19,7 +20,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         DeviceKind.ESME,
         EsmeFirmware,
         electricity_meter_board,
-        lambda identity, board, _config: EsmeFirmware(identity, board),
+        lambda identity, board, config: EsmeFirmware(identity, board, tariff_setup(config)),
         argv,
     )
 

@@ -17,6 +17,7 @@ from typing import Any
 from devices.core.firmware import DeviceIdentity
 from devices.meter.meter_firmware import MeterFirmware, check_bench_number
 from devices.meter.metering_cluster import ELECTRICITY
+from devices.meter.tariff_setup import TariffSetup
 from firmware.boards import ElectricityMeterBoard
 from firmware.rig import DeviceKind
 from hal.control_socket import ControlError, Handler, Request
@@ -35,15 +36,23 @@ class EsmeFirmware(MeterFirmware):
 
     kind = DeviceKind.ESME
     endpoint = EndpointDescriptor(
-        1, SeDeviceId.METERING_DEVICE, (ClusterId.METERING,), (ClusterId.TIME,)
+        1,
+        SeDeviceId.METERING_DEVICE,
+        (ClusterId.METERING, ClusterId.PRICE, ClusterId.TUNNELING, ClusterId.PREPAYMENT),
+        (ClusterId.TIME,),
     )
     router = True
     commodity = ELECTRICITY
     register_obis = ("1-0:1.8.0", "1-0:1.7.0")  # active energy import, active power import
 
-    def __init__(self, identity: DeviceIdentity, board: ElectricityMeterBoard) -> None:
+    def __init__(
+        self,
+        identity: DeviceIdentity,
+        board: ElectricityMeterBoard,
+        setup: TariffSetup | None = None,
+    ) -> None:
         self.metrology = board.metrology
-        super().__init__(identity, board)
+        super().__init__(identity, board, setup)
 
     def measure_rate(self) -> int:
         """Active power in milliwatts (mWh per hour), quantised like an ADC reading."""

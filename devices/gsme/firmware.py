@@ -21,6 +21,7 @@ from typing import Any
 from devices.core.firmware import DeviceIdentity
 from devices.meter.meter_firmware import MeterFirmware, check_bench_number
 from devices.meter.metering_cluster import GAS
+from devices.meter.tariff_setup import TariffSetup
 from firmware.boards import GasMeterBoard
 from firmware.rig import DeviceKind
 from hal.control_socket import ControlError, Handler, Request
@@ -42,15 +43,20 @@ class GsmeFirmware(MeterFirmware):
 
     kind = DeviceKind.GSME
     endpoint = EndpointDescriptor(
-        1, SeDeviceId.METERING_DEVICE, (ClusterId.METERING,), (ClusterId.TIME,)
+        1,
+        SeDeviceId.METERING_DEVICE,
+        (ClusterId.METERING, ClusterId.PRICE, ClusterId.TUNNELING, ClusterId.PREPAYMENT),
+        (ClusterId.TIME,),
     )
     router = False
     commodity = GAS
     register_obis = ("7-0:3.0.0", "7-0:43.0.0")  # volume, flow rate (EN 13757-1 medium 7)
 
-    def __init__(self, identity: DeviceIdentity, board: GasMeterBoard) -> None:
+    def __init__(
+        self, identity: DeviceIdentity, board: GasMeterBoard, setup: TariffSetup | None = None
+    ) -> None:
         self.metrology = board.metrology
-        super().__init__(identity, board)
+        super().__init__(identity, board, setup)
 
     def measure_rate(self) -> int:
         """Flow in millilitres per hour."""

@@ -21,7 +21,14 @@ Energy In-Premise Display (device id 0x0502), client of Metering (0x0702) and Ti
    Communication error (B.5.9, "a communication problem when reading the meter"); its next
    answer logs Communication ok (B.5.10).
 
-Bench commands, beside the common ones: `meters` lists what the IHD knows of each meter.
+4. Prices (16.17, 16.20): each meter is the price server of its own tariff. The IHD asks it for
+   the current price (GetCurrentPrice) once it is found, and the meter pushes every change
+   (PublishPrice) and critical peak notice (PublishCPPEvent) at once; the cost of today and
+   since the last bill are read every `COST_POLL_S` (`price_view`).
+
+Bench commands, beside the common ones: `meters` lists what the IHD knows of each meter;
+`prices` the price and costs of each; `cpp` {"fuel", "accept": true|false} answers the
+consumer's choice on a pending critical peak event (CPPEventResponse to the meter, 16.11).
 """
 
 from __future__ import annotations
@@ -38,15 +45,17 @@ from firmware.boards import DeviceBoard
 from firmware.clock_waits import sleep_real, wait_on_clock
 from firmware.rig import DeviceKind
 from firmware.zcl.client import Reporting
-from hal.control_socket import Handler, Request
+from hal.control_socket import ControlError, Handler, Request
 from hal.radio import EndpointDescriptor, IncomingMessage
 from protocol.errors import DecodeError, RemoteProtocolError, TransientLinkError
 from protocol.event_codes import EventCode
-from protocol.se import Metering
+from protocol.se import Metering, Prepayment, Price
+from protocol.se.price_types import CppAuth, PriceCommandOptions
 from protocol.zdo import MatchDescReq, MatchDescRsp, Status
 from protocol.zigbee_ids import BROADCAST_RX_ON_WHEN_IDLE, SE_PROFILE, ClusterId, SeDeviceId
 
 from .meter_view import LOST_AFTER_FAILURES, Fuel, MeterLink, fuel_of, render
+from .price_view import PriceInfo, price_lines
 
 __all__ = ["ELECTRICITY_POLL_S", "GAS_POLL_S", "IhdFirmware"]
 
@@ -65,6 +74,11 @@ DISCOVERY_FIRST_REAL_S = 1.0
 MIN_POLL_GAP_REAL_S = 0.25
 COMMS_WATCH_REAL_S = 1.0
 POLL_PERIOD = {Fuel.ELECTRICITY: ELECTRICITY_POLL_S, Fuel.GAS: GAS_POLL_S}
+#: Clock seconds between two reads of a meter's costs (today, since the last bill).
+COST_POLL_S = 60.0
+#: The costs: Metering's BillToDateDelivered and its trailing digit, Prepayment's cost today.
+BILL_ATTRIBUTES = (0x0A00, 0x0A04)
+COST_TODAY_ATTRIBUTES = (0x051C, 0x0502)
 
 # Metering attribute ids (SE annex D.3.2.2): read once at discovery, then at every poll.
 FORMATTING_ATTRIBUTES = (0x0300, 0x0301, 0x0302, 0x0303, 0x0304, 0x0306)
@@ -83,7 +97,10 @@ class IhdFirmware(Firmware):
 
     kind = DeviceKind.IHD
     endpoint = EndpointDescriptor(
-        1, SeDeviceId.IN_PREMISE_DISPLAY, (), (ClusterId.METERING, ClusterId.TIME)
+        1,
+        SeDeviceId.IN_PREMISE_DISPLAY,
+        (),
+        (ClusterId.METERING, ClusterId.TIME, ClusterId.PRICE, ClusterId.PREPAYMENT),
     )
     router = False
 
@@ -95,6 +112,8 @@ class IhdFirmware(Firmware):
         self._pollers: set[Fuel] = set()
         self._zdo_tsn = 0
         self._updated_at: datetime | None = None
+        #: Each fuel's price and costs, as its meter published them.
+        self.prices: dict[Fuel, PriceInfo] = {}
         #: The hub's message (e.g. 'Welcome' after an installation, 20.2.8), kept across
         #: restarts.
         self.message = str(board.store.get("ihd", "message", ""))
@@ -103,6 +122,7 @@ class IhdFirmware(Firmware):
 
     async def on_start(self) -> None:
         self.zcl_client.on_report(METERING_CLUSTER, self._on_metering_report)
+        self.zcl_client.on_command(Price, self._on_price_command)
         self.refresh_display()
         self.spawn(self._discovery_loop(), "discovery")
         self.spawn(self._probe_loop(), "probe")
@@ -110,6 +130,7 @@ class IhdFirmware(Firmware):
 
     def refresh_display(self) -> None:
         lines = render(self.links, self._updated_at)
+        lines += price_lines({fuel.value: info for fuel, info in self.prices.items()})
         messages = [self.message, self.local_message]
         lines += [text for i, text in enumerate(messages) if text and text not in messages[:i]]
         self.display.show(lines)
@@ -222,6 +243,7 @@ class IhdFirmware(Firmware):
         self.links[fuel] = link
         self.log.info("%s meter at 0x%04x endpoint %d", fuel.value, nwk, endpoint)
         self.spawn(self._subscribe(link), f"subscribe-{fuel.value}")
+        self.spawn(self._price_loop(link), f"price-{fuel.value}")
         if fuel in self._pollers:
             self._poll_now[fuel].set()
         else:
@@ -334,10 +356,110 @@ class IhdFirmware(Firmware):
                 {"meter": link.fuel.value, "nwk": f"0x{link.nwk:04x}", "error": str(error)},
             )
 
+    # -- prices (16.17, 16.20) ---------------------------------------------------------
+
+    def _link_of(self, sender: int) -> MeterLink | None:
+        return next((m for m in self.links.values() if m.nwk == sender), None)
+
+    def _on_price_command(self, sender: int, endpoint: int, name: str, fields: Any) -> None:
+        """What a meter's Price server pushes: a new price (16.20), a CPP notice (16.11)."""
+        link = self._link_of(sender)
+        if link is None:
+            return  # not a meter we read
+        info = self.prices.setdefault(link.fuel, PriceInfo())
+        if name == "publish_price":
+            info.take_price(fields, self.clock.now())
+        elif name == "publish_cpp_event":
+            info.take_cpp(fields)
+        elif name == "cancel_tariff":
+            self.log.info("%s meter cancelled tariff %s", link.fuel.value, fields.issuer_tariff_id)
+            return
+        else:
+            return
+        self.refresh_display()
+
+    async def _price_loop(self, link: MeterLink) -> None:
+        """Ask for the current price once, then read the costs every COST_POLL_S."""
+        asked = False
+        while self.links.get(link.fuel) is link:
+            try:
+                if not asked:
+                    answer = await self.zcl_client.command(
+                        link.nwk,
+                        link.endpoint,
+                        Price,
+                        "get_current_price",
+                        command_options=PriceCommandOptions.RequestorRxOnWhenIdle,
+                    )
+                    if answer is not None and answer[0] == "publish_price":
+                        self._on_price_command(link.nwk, link.endpoint, *answer)
+                    asked = True
+                await self._read_costs(link)
+            except DecodeError as exc:
+                self.record_malformed(exc, sender=link.nwk, cluster_id=Price.cluster_id)
+            except (TransientLinkError, RemoteProtocolError) as exc:
+                self.log.info("no price from the %s meter yet: %s", link.fuel.value, exc)
+            await self.clock.sleep(max(COST_POLL_S, MIN_POLL_GAP_REAL_S * self.clock.scale))
+
+    async def _read_costs(self, link: MeterLink) -> None:
+        info = self.prices.setdefault(link.fuel, PriceInfo())
+        bill = await self.zcl_client.read_attributes(
+            link.nwk, link.endpoint, METERING_CLUSTER, BILL_ATTRIBUTES
+        )
+        if 0x0A00 in bill:
+            info.bill = int(bill[0x0A00])
+            info.bill_digits = _trailing_digits(bill.get(0x0A04))
+        today = await self.zcl_client.read_attributes(
+            link.nwk, link.endpoint, Prepayment.cluster_id, COST_TODAY_ATTRIBUTES
+        )
+        if 0x051C in today:
+            info.cost_today = int(today[0x051C])
+            info.cost_today_digits = _trailing_digits(today.get(0x0502))
+        self.refresh_display()
+
     # -- bench port --------------------------------------------------------------------
 
     def extra_handlers(self) -> dict[str, Handler]:
-        return {"meters": self._cmd_meters}
+        return {"meters": self._cmd_meters, "prices": self._cmd_prices, "cpp": self._cmd_cpp}
+
+    async def _cmd_prices(self, request: Request) -> dict[str, Any]:
+        return {"prices": {fuel.value: info.describe() for fuel, info in self.prices.items()}}
+
+    async def _cmd_cpp(self, request: Request) -> dict[str, Any]:
+        """The consumer accepts or rejects the pending CPP event (16.11.8); the meter records
+        the answer and tells the head-end."""
+        try:
+            fuel = Fuel(request.get("fuel", "electricity"))
+        except ValueError:
+            raise ControlError('"fuel" is "electricity" or "gas"') from None
+        accept = request.get("accept")
+        if not isinstance(accept, bool):
+            raise ControlError('"accept" must be true or false')
+        info, link = self.prices.get(fuel), self.links.get(fuel)
+        if info is None or info.cpp is None or link is None:
+            raise ControlError(f"no critical peak event from the {fuel.value} meter")
+        if info.cpp.auth != "Pending":
+            raise ControlError(f"CPP event {info.cpp.event_id} is {info.cpp.auth}: no choice")
+        auth = CppAuth.Accepted if accept else CppAuth.Rejected
+        try:
+            await self.zcl_client.command(
+                link.nwk,
+                link.endpoint,
+                Price,
+                "cpp_event_response",
+                issuer_event_id=info.cpp.event_id,
+                cpp_auth=auth,
+            )
+        except (TransientLinkError, RemoteProtocolError) as exc:
+            raise ControlError(f"the meter did not take the answer: {exc}") from None
+        info.cpp.auth = auth.name
+        self.refresh_display()
+        return {"event_id": info.cpp.event_id, "auth": auth.name}
 
     async def _cmd_meters(self, request: Request) -> dict[str, Any]:
         return {"meters": {fuel.value: link.describe() for fuel, link in self.links.items()}}
+
+
+def _trailing_digits(value: Any) -> int:
+    """A "...TrailingDigit" map8: the digits right of the point are its bits 4-7 (SE D.3.2.2)."""
+    return 0 if value is None else (int(value) >> 4) & 0x0F

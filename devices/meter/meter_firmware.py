@@ -21,25 +21,34 @@ from typing import Any, ClassVar
 
 from devices.core.firmware import FIRMWARE_VERSION, TRUST_CENTRE, DeviceIdentity, Firmware
 from firmware.boards import MeterBoard, Panel
-from firmware.zcl.cluster_server import ClusterServer
+from firmware.zcl.cluster_server import ClusterResponse, ClusterServer
+from firmware.zcl.reporting import Destination
 from hal.control_socket import ControlError, Handler, Request
 from hal.peripherals import TamperInput
+from hal.radio import IncomingMessage
+from protocol.errors import RemoteProtocolError, TransientLinkError
 from protocol.iec62056_21.obis import Obis
 from protocol.local_auth import SALT_BYTES, make_verifier
 from protocol.metering_units import metering_registers
 from protocol.password_policy import PasswordContext, check_password
-from protocol.se import DeviceManagement
+from protocol.se import DeviceManagement, Price
+from protocol.se.price_types import CppAuth
+from protocol.tariff.model import Fuel
 
 from .integrator import EnergyIntegrator, to_microseconds
 from .metering_cluster import METERING_CLUSTER, Commodity, metering_server
 from .optical_setup import MeterOptical
 from .readings import Reading, ReadingSource, readings_of
 from .register_store import PERSIST_INTERVAL_S, RegisterStore
+from .tariff_han import MeterTariffLink
+from .tariff_setup import TariffSetup
 
 __all__ = ["SAMPLE_PERIOD_S", "MeterFirmware", "display_unit"]
 
 #: Clock seconds between two metrology samples.
 SAMPLE_PERIOD_S = 1.0
+#: The hub's Energy Service Interface endpoint (its Time and Price servers); fixed on our hub.
+ESI_ENDPOINT = 9
 #: Name of CurrentSummationDelivered's register in the store.
 DELIVERED = "current_summation_delivered"
 _PERSIST_INTERVAL_US = to_microseconds(PERSIST_INTERVAL_S)
@@ -73,8 +82,19 @@ class MeterFirmware(Firmware):
     #: OBIS names of the total register and the demand (IEC 62056-61: A=1 electricity, 7 gas).
     register_obis: ClassVar[tuple[str, str]]
 
-    def __init__(self, identity: DeviceIdentity, board: MeterBoard) -> None:
+    def __init__(
+        self, identity: DeviceIdentity, board: MeterBoard, setup: TariffSetup | None = None
+    ) -> None:
         self.registers = RegisterStore(board.store)
+        # The tariff (section 16) lives with the registers: built before the clusters it serves.
+        self.tariff = MeterTariffLink(
+            board.store,
+            Fuel(self.commodity.fuel),
+            setup or TariffSetup(),
+            board.clock.now,
+            lambda code, detail: self.events.record(code, detail),
+            self.persist,
+        )
         self.register: EnergyIntegrator = self.registers.load(DELIVERED)
         self._rate = 0
         self._last_us: int | None = None
@@ -131,14 +151,20 @@ class MeterFirmware(Firmware):
         # delivered register never runs backwards.
         self._rate = max(0, self.measure_rate())
         visible = self.commodity.raw_summation(self.register.units)
-        if visible != self._saved_raw or now_us - self._saved_us >= _PERSIST_INTERVAL_US:
+        # The tariff prices what the register gained (whole Wh or litres) since the last
+        # sample; its events are saved with the register, in one transaction.
+        logged = self.tariff.sample(visible)
+        if logged or visible != self._saved_raw or now_us - self._saved_us >= _PERSIST_INTERVAL_US:
             self.persist()
         self.display.show(self.display_lines())
 
     def persist(self) -> None:
-        """Save the register (units and remainder in one transaction)."""
+        """Save the register (units and remainder) and the tariff's registers, profile and
+        events, in one transaction: a kill at any instant loses nothing and applies nothing
+        twice."""
         with self.store.transaction() as tx:
             self.registers.save(DELIVERED, self.register, self.clock.now(), tx)
+            self.tariff.save(tx, self.events)
         self._saved_raw = self.commodity.raw_summation(self.register.units)
         if self._last_us is not None:
             self._saved_us = self._last_us
@@ -221,7 +247,9 @@ class MeterFirmware(Firmware):
         while True:
             await self.clock.sleep(SAMPLE_PERIOD_S)
             self.sample()
-            # Reporting clients (the IHD, 12.5) hear of a change within one sample.
+            # Price clients hear of a new price at once (16.20), reporting clients (the IHD,
+            # 12.5) of a change within one sample.
+            self._send_price_outbox()
             await self.send_due_reports()
 
     # -- the Metering cluster ----------------------------------------------------------
@@ -232,8 +260,51 @@ class MeterFirmware(Firmware):
                 self.commodity,
                 summation=lambda: self.commodity.raw_summation(self.register.units),
                 demand=lambda: self.commodity.raw_demand(self._rate),
-            )
+                extra=self.tariff.metering_bindings(),
+                commands={"get_profile": self.tariff.get_profile},
+            ),
+            self.tariff.price_server.cluster(),
+            self.tariff.tunnel.cluster(),
+            self.tariff.prepayment_cluster(),
         ]
+
+    def handle_message(self, message: IncomingMessage) -> None:
+        super().handle_message(message)
+        self._send_price_outbox()
+
+    def _send_price_outbox(self) -> None:
+        """Send what the Price server queued (pushes, the rest of a split answer), in order,
+        and the consumer's CPP answers on to the hub."""
+        outbox = self.tariff.price_server.take_outbox()
+        if outbox:
+            self.spawn(self._send_price_commands(outbox), "price-push")
+        answers, self.tariff.to_hub = self.tariff.to_hub, []
+        for event_id, auth in answers:
+            self.spawn(self._cpp_answer_to_hub(event_id, auth), "cpp-answer")
+
+    async def _cpp_answer_to_hub(self, event_id: int, auth: CppAuth) -> None:
+        """CPPEventResponse to the hub's ESI, which logs it for the head-end (16.11.8)."""
+        try:
+            await self.zcl_client.command(
+                TRUST_CENTRE,
+                ESI_ENDPOINT,
+                Price,
+                "cpp_event_response",
+                issuer_event_id=event_id,
+                cpp_auth=auth,
+            )
+        except (TransientLinkError, RemoteProtocolError) as exc:
+            self.log.info("CPP answer %d not passed to the hub: %s", event_id, exc)
+
+    async def _send_price_commands(self, outbox: list[tuple[Destination, ClusterResponse]]) -> None:
+        for (nwk, endpoint), command in outbox:
+            payload = self.zcl_server.command_frame(
+                Price.cluster_id, command, disable_default_response=True
+            )
+            try:
+                await self.send(nwk, Price.cluster_id, endpoint, payload)
+            except TransientLinkError as exc:
+                self.log.info("%s to 0x%04x not delivered: %s", command.name, nwk, exc)
 
     def metering_view(self) -> dict[str, Any]:
         """Raw Metering attributes (zigpy names) and the registers they mean, with units."""
@@ -250,6 +321,7 @@ class MeterFirmware(Firmware):
             f"{display_unit(summation['unit'])}",
             f"{self.commodity.demand_label} {demand['display']} {display_unit(demand['unit'])}",
         ]
+        lines += self.tariff.display_lines()
         optical: MeterOptical | None = getattr(self, "optical", None)
         message = optical.settings.settings.message if optical is not None else ""
         return [*lines, message] if message else lines
@@ -257,7 +329,15 @@ class MeterFirmware(Firmware):
     # -- bench port --------------------------------------------------------------------
 
     def extra_handlers(self) -> dict[str, Handler]:
-        return {"registers": self._cmd_registers, **self.optical.handlers()}
+        return {
+            "registers": self._cmd_registers,
+            "tariff": self._cmd_tariff,
+            **self.optical.handlers(),
+        }
+
+    async def _cmd_tariff(self, request: Request) -> dict[str, Any]:
+        """The tariff as the head-end reads it (read_tariff), on the bench port."""
+        return self.tariff.commands.dispatch("read_tariff", {})
 
     async def _cmd_registers(self, request: Request) -> dict[str, Any]:
         return {

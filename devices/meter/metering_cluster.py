@@ -27,7 +27,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from firmware.zcl.cluster_server import AttributeBinding, ClusterServer
+from firmware.zcl.cluster_server import AttributeBinding, ClusterServer, CommandHandler
 from protocol.se import Metering
 
 __all__ = [
@@ -115,9 +115,12 @@ def metering_server(
     summation: Callable[[], int],
     demand: Callable[[], int],
     status: Callable[[], int] | None = None,
+    extra: Mapping[str, AttributeBinding] | None = None,
+    commands: Mapping[str, CommandHandler] | None = None,
 ) -> ClusterServer:
     """The Metering server cluster; `summation` and `demand` return raw values, `status` the
-    Status bitmap (no flag set when not given). Data types and access come from the
+    Status bitmap (no flag set when not given); `extra` adds attributes (the tariff's) and
+    `commands` command handlers (GetProfile). Data types and access come from the
     declaration (`protocol.se.Metering`)."""
     bindings = {
         "current_summ_delivered": summation,
@@ -130,9 +133,8 @@ def metering_server(
         "metering_device_type": _constant(commodity.metering_device_type),
         "instantaneous_demand": demand,
     }
-    return ClusterServer(
-        Metering, {name: AttributeBinding(read) for name, read in bindings.items()}
-    )
+    attributes = {name: AttributeBinding(read) for name, read in bindings.items()}
+    return ClusterServer(Metering, {**attributes, **(extra or {})}, commands)
 
 
 def attribute_names(values: Mapping[int, Any]) -> dict[str, int]:

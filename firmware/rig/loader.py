@@ -84,7 +84,7 @@ def parse_rig(data: dict[str, Any], path: Path) -> Rig:
         raise ConfigError(f"{path}: [[device]] must be an array of tables")
     for index, table in enumerate(tables):
         section = Section(path, f"device #{index + 1}", table)
-        device = _device(section, index, device_supplier(section, roles))
+        device = _device(section, index, path.parent.parent, device_supplier(section, roles))
         _check_distinct(path, hub, devices, device)
         devices[device.name] = device
     names = {hub.name, *devices}
@@ -262,7 +262,7 @@ def _comms_loss(section: Section) -> CommsLossRules:
         raise section.error("service_number", str(exc)) from None
 
 
-def _device(section: Section, index: int, supplier: str) -> DeviceConfig:
+def _device(section: Section, index: int, base: Path, supplier: str) -> DeviceConfig:
     code_text = section.get("install_code", str)
     try:
         code = bytes.fromhex(code_text)
@@ -292,7 +292,37 @@ def _device(section: Section, index: int, supplier: str) -> DeviceConfig:
         peripherals=peripherals,
         store=_store(section),
         supplier=supplier,
+        tariff=_tariff(section, kind, base),
+        profile_minutes=_profile_minutes(section),
     )
+
+
+#: Profile periods a meter may take (minutes; at most 30, clauses 16.15 and 12.4).
+PROFILE_MINUTES = (1, 5, 10, 15, 30)
+
+
+def _tariff(section: Section, kind: DeviceKind, base: Path) -> Path | None:
+    """`tariff`: the JSON tariff file a meter starts with, relative to the rig's project
+    directory (where run_dir is); "" or absent: no tariff."""
+    text = section.get("tariff", str, "")
+    if not text:
+        return None
+    if kind is DeviceKind.IHD:
+        raise section.error("tariff", "only a meter (esme, gsme) holds a tariff")
+    path = Path(text)
+    path = path if path.is_absolute() else base / path
+    if not path.is_file():
+        raise section.error("tariff", f"{text!r}: no such file ({path})")
+    return path
+
+
+def _profile_minutes(section: Section) -> int:
+    minutes = section.get("profile_minutes", int, 30)
+    if minutes not in PROFILE_MINUTES:
+        raise section.error(
+            "profile_minutes", f"{minutes}: one of {', '.join(map(str, PROFILE_MINUTES))}"
+        )
+    return minutes
 
 
 def _load(section: Section) -> float | None:

@@ -93,6 +93,10 @@ class DeviceConfig:
     store: Path | None = None
     #: The supplier the device belongs to when the rig first starts (6.1.4; `firmware.rig.roles`).
     supplier: str = DEFAULT_SUPPLIER
+    #: The tariff file (JSON tariff document) a meter starts with when it has none; None: none.
+    tariff: Path | None = None
+    #: Minutes of one interval of the meter's load profile (1, 5, 10, 15 or 30; 16.15, 12.4).
+    profile_minutes: int = 30
 
     @property
     def link_key(self) -> bytes:

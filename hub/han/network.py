@@ -32,6 +32,7 @@ from protocol.zigbee_ids import SE_PROFILE, ClusterId, SeDeviceId
 from .commissioning import Commissioning, DeviceUnavailable, RecordEvent, ieee_of
 from .known_devices import KnownDevices
 from .messages import send_display_message, send_new_password
+from .meter_tunnel import exchange
 from .metering_read import MeteringReader
 from .presence import Presence
 from .se_controller import SmartEnergyController
@@ -317,6 +318,17 @@ class HanNetwork:
         device = self._interviewed(config)
         return device if device is not None and self.presence.present(config.name) else None
 
+    def name_of(self, nwk: int) -> str | None:
+        """The rig's name of the joined device at `nwk`, None if it is not one of ours."""
+        if self.app is None:
+            return None
+        try:
+            device = self.app.get_device(nwk=nwk)
+        except KeyError:
+            return None
+        config = self._by_eui.get(str(device.ieee))
+        return None if config is None else config.name
+
     def signal(self, config: DeviceConfig) -> dict[str, int | None]:
         device = self._device(config)
         return {"lqi": device.lqi, "rssi": device.rssi} if device else {"lqi": None, "rssi": None}
@@ -350,6 +362,13 @@ class HanNetwork:
         if device is None:
             raise DeviceUnavailable(f"{config.name} has not joined the HAN")
         return await send_new_password(device, config.name, HUB_ENDPOINT, password, request_id)
+
+    async def tunnel(self, config: DeviceConfig, message: dict[str, Any]) -> dict[str, Any]:
+        """A head-end command through the meter's tunnel (Tunneling 0x0704); its answer."""
+        device = self._device(config)
+        if device is None:
+            raise DeviceUnavailable(f"{config.name} has not joined the HAN")
+        return await exchange(device, config.name, HUB_ENDPOINT, message)
 
     async def remove(self, config: DeviceConfig) -> dict[str, Any]:
         return await self.commissioning.remove(config)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 from unittest import mock
 
 import bellows.zigbee.application as bellows_app
+import pytest
 import pytest_asyncio
 import zigpy.config as zc
 import zigpy.types as zt
@@ -167,3 +168,25 @@ def zigpy_parse(payload: bytes) -> tuple[foundation.ZCLHeader, Any]:
     endpoint.device.name = "oracle"
     endpoint.endpoint_id = 1
     return Metering(endpoint).deserialize(payload)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[SqliteStore]:
+    """A meter's non-volatile store: a real SQLite file of the test's own."""
+    with SqliteStore(tmp_path / "meter.sqlite") as opened:
+        yield opened
+
+
+@pytest.fixture
+async def started() -> AsyncIterator[Callable[[Firmware], Any]]:
+    """Starts firmware for a test (`await started(firmware)`) and stops it afterwards."""
+    running: list[Firmware] = []
+
+    async def start(firmware: Firmware) -> Firmware:
+        running.append(firmware)
+        await firmware.start()
+        return firmware
+
+    yield start
+    for firmware in running:
+        await firmware.stop()

@@ -173,8 +173,9 @@ async def test_a_meter_answers_raw_zcl_over_the_air(premises: Premises) -> None:
         lambda: meter.events.count(EventCode.MALFORMED_MESSAGE) == before + 1, 5, "event logged"
     )
     # Nothing came back for it: the next answer is the one to the next request.
-    price = foundation.ZCLHeader.general(9, foundation.GeneralCommand.Read_Attributes)
-    reply = await ask(price.serialize() + b"\x00\x00", cluster=0x0700)
+    # Demand Response and Load Control (0x0701): a cluster the meter does not serve.
+    drlc = foundation.ZCLHeader.general(9, foundation.GeneralCommand.Read_Attributes)
+    reply = await ask(drlc.serialize() + b"\x00\x00", cluster=0x0701)
     header, response = zigpy_parse(reply.payload)
     assert header.tsn == 9 and header.command_id == foundation.GeneralCommand.Default_Response
     assert response.status == foundation.Status.UNSUPPORTED_CLUSTER

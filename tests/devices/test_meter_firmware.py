@@ -7,7 +7,6 @@ background while the tests drive their clocks and bench ports.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -33,26 +32,6 @@ START = datetime(2026, 1, 15, 6, 0, tzinfo=UTC)
 @pytest.fixture
 def clock() -> ManualClock:
     return ManualClock(START)
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[SqliteStore]:
-    with SqliteStore(tmp_path / "meter.sqlite") as opened:
-        yield opened
-
-
-@pytest.fixture
-async def started() -> AsyncIterator[Callable[[Firmware], Any]]:
-    running: list[Firmware] = []
-
-    async def start(firmware: Firmware) -> Firmware:
-        running.append(firmware)
-        await firmware.start()
-        return firmware
-
-    yield start
-    for firmware in running:
-        await firmware.stop()
 
 
 async def bench(firmware: Firmware, cmd: str, **fields: Any) -> dict[str, Any]:

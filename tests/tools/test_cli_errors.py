@@ -42,6 +42,7 @@ def not_utf8(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+CPP = ("headend", "tariff", "cpp", "esme", "--id", "1")
 BAD = [
     ("rig", "up", "{missing}"),
     ("rig", "up", "{not_utf8}"),
@@ -70,6 +71,25 @@ BAD = [
     ("han", "capture", "/nonexistent/x.pcap", "--duration", "1", "--rig", "{rig}"),
     ("han", "capture", "{directory}", "--duration", "1", "--rig", "{rig}"),
     ("han", "capture", "out.pcap", "--duration", "0", "--rig", "{rig}"),
+    ("headend", "tariff", "set", "esme", "{rig}", "--rig", "{rig}"),  # not a tariff document
+    ("headend", "tariff", "set", "garage", "{missing}", "--rig", "{rig}"),
+    ("headend", "tariff", "set", "esme", "{missing}", "--rig", "{rig}"),
+    ("headend", "tariff", "registers", "esme", "--rig", "{rig}"),  # the rig is not running
+    (*CPP, "--start", "17:00", "--minutes", "5", "--price1", "0.5", "--rig", "{rig}"),
+    (
+        *CPP,
+        "--start",
+        "2026-01-15T17:00+00:00",
+        "--minutes",
+        "0",
+        "--price1",
+        "0.5",
+        "--rig",
+        "{rig}",
+    ),
+    ("headend", "tariff", "gas-conversion", "gsme", "--cv", "lots", "--rig", "{rig}"),
+    ("headend", "tariff", "items", "esme", "--suppress", "--rig", "{rig}"),
+    ("bench", "ihd", "cpp", "accept", "--rig", "{rig}"),
 ]
 
 

@@ -27,6 +27,7 @@ from tools.headend.inventory import Inventory, load_inventory
 from tools.headend.security import HeadendSecurity, ring_parties, roles_from_inventory
 from tools.headend.service import HeadEnd, utc_now
 from tools.headend.store import HeadendStore
+from tools.headend.tariff_service import TariffService
 
 LOGGER = logging.getLogger("tools.headend")
 
@@ -84,7 +85,11 @@ async def run(args: argparse.Namespace) -> None:
     field = FieldService(inventory, FieldStore(args.db), headend.command, utc_now)
     if args.factory_passwords is not None:
         field.load_factory_passwords(args.factory_passwords)
-    control = ControlServer(args.control, {**headend.control_handlers(), **field.handlers()})
+    tariff = TariffService(headend.command)
+    control = ControlServer(
+        args.control,
+        {**headend.control_handlers(), **field.handlers(), **tariff.handlers()},
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):

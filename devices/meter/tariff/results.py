@@ -88,6 +88,18 @@ class PriceNow:
     block_label: str | None = None
     """Label of the block in force (16.8), None for other structures."""
 
+    def document(self) -> dict[str, Any]:
+        """The price in force as JSON: the meter's bench and WAN answers, `tariff simulate`."""
+        return {
+            "register": self.register,
+            "label": self.register_label,
+            "tier": self.tier,
+            "block": self.block,
+            "unit_price": str(self.import_price),
+            "currency": self.currency.value,
+            "cpp": None if self.cpp is None else self.cpp.event_id,
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class CppConsumption:
