@@ -137,11 +137,12 @@ class Premises:
         return wait_until(find, 10, f"the hub's event about {ref}")
 
     def meter_state(self, device: str) -> dict[str, Any]:
-        """What a command could change, through the meter's bench port: its message line (the
-        display's lines after the two register lines) and whether it is on the HAN."""
+        """What a command could change, through the meter's bench port: its display's last line
+        (the message, when there is one, follows the register and tariff lines) and whether it
+        is on the HAN."""
         display = request_sync(self.rig.control_path(device), "display", 5)
         status = request_sync(self.rig.control_path(device), "status", 5)
-        return {"message": display["lines"][2:], "joined": status["joined"], "nwk": status["nwk"]}
+        return {"message": display["lines"][-1:], "joined": status["joined"], "nwk": status["nwk"]}
 
 
 @pytest.fixture(scope="module")
