@@ -68,8 +68,9 @@ _HUB_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 _REQUEST_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 EVENT_WHAT = "WAN event"
-#: Longest command document: the head-end's commands are a few hundred octets.
-COMMAND_MAX_BYTES = 4096
+#: Longest command document: most commands are a few hundred octets, a tariff with all 48
+#: registers labelled and 200 switch entries about 17 KiB (16.12.1).
+COMMAND_MAX_BYTES = 32 * 1024
 #: Longest device name in a command (the rig's names are at most 32 characters).
 DEVICE_NAME_MAX = 64
 #: Longest rejection reason or error text an ack or a result carries.

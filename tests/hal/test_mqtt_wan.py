@@ -31,6 +31,7 @@ from hal.real.mqtt_wan import MqttVersion, MqttWanLink
 from hal.wan import WanLink
 from protocol.errors import ConfigError, SmartMeterError
 from protocol.wan import (
+    COMMAND_MAX_BYTES,
     AckStatus,
     CommandAck,
     CommandResult,
@@ -300,7 +301,7 @@ async def test_deep_and_oversized_commands_are_rejected_with_their_id(
     assert [(ack.id, ack.status) for ack in acks] == [(i, AckStatus.REJECTED) for i in wires]
     reasons = [ack.reason or "" for ack in acks]
     assert "nested at most 32 deep" in reasons[0]
-    assert "at most 4096 octets" in reasons[1]
+    assert f"at most {COMMAND_MAX_BYTES} octets" in reasons[1]
     assert '"device" a non-empty string of at most 64 characters' in reasons[2]
     assert all(len(reason) < 300 for reason in reasons)
     good = read_command()

@@ -15,6 +15,7 @@ from protocol.errors import DecodeError, LocalProtocolError
 from protocol.event_codes import EventCode
 from protocol.event_report import EventReport
 from protocol.wan import (
+    COMMAND_MAX_BYTES,
     AckStatus,
     Channel,
     CommandAck,
@@ -337,7 +338,7 @@ def test_version_is_the_json_integer_1(version: object) -> None:
 
 
 def test_an_oversized_command_is_refused_unread() -> None:
-    with pytest.raises(DecodeError, match="at most 4096 octets") as caught:
+    with pytest.raises(DecodeError, match=f"at most {COMMAND_MAX_BYTES} octets") as caught:
         WanCommand.from_json(_with(device="x" * (1 << 20)))
     assert len(str(caught.value)) < 200
 
