@@ -98,7 +98,7 @@ async def settle(clock: ManualClock) -> None:
 # -- persistence --------------------------------------------------------------------------------
 
 
-@pytest.mark.req("16.15", "18.2")
+@pytest.mark.req("18.2")
 async def test_a_kill_mid_billing_restarts_with_the_same_tariff_registers(
     tmp_path: Path, started: Any
 ) -> None:
@@ -134,7 +134,7 @@ async def test_a_kill_mid_billing_restarts_with_the_same_tariff_registers(
     assert a.total_cost.value - b.total_cost.value == (wh_a - wh_b) * 142130
 
 
-@pytest.mark.req("16.7")
+@pytest.mark.req("16.17")
 async def test_the_initial_tariff_is_active_and_priced_per_register(
     store: SqliteStore, clock: ManualClock, started: Any
 ) -> None:
@@ -151,7 +151,7 @@ async def test_the_initial_tariff_is_active_and_priced_per_register(
 # -- profile ------------------------------------------------------------------------------------
 
 
-@pytest.mark.req("16.15", "12.4")
+@pytest.mark.req("16.15")
 async def test_profile_intervals_are_kept_and_read_by_time_range(
     store: SqliteStore, clock: ManualClock, started: Any
 ) -> None:
@@ -199,7 +199,7 @@ async def test_get_profile_answers_in_one_frame(
 # -- the Price server -------------------------------------------------------------------------
 
 
-@pytest.mark.req("16.20", "16.17")
+@pytest.mark.req("16.20")
 async def test_price_clients_hear_every_price_change_at_once(
     store: SqliteStore, started: Any
 ) -> None:
@@ -221,7 +221,7 @@ async def test_price_clients_hear_every_price_change_at_once(
     assert pushed[0].price_trailing_digit_and_price_tier.price_tier == 1
 
 
-@pytest.mark.req("16.2")
+@pytest.mark.req("12.1.b")
 async def test_tariff_information_and_matrix_fit_the_frame(
     store: SqliteStore, clock: ManualClock, started: Any
 ) -> None:
@@ -288,7 +288,7 @@ async def exchange(meter: Firmware, clock: ManualClock, message: dict[str, Any])
         await settle(clock)
 
 
-@pytest.mark.req("16.7", "16.20")
+@pytest.mark.req("16.7")
 async def test_a_passive_tariff_from_the_head_end_takes_effect_at_its_instant(
     store: SqliteStore, clock: ManualClock, started: Any
 ) -> None:
@@ -325,7 +325,7 @@ async def test_a_passive_tariff_from_the_head_end_takes_effect_at_its_instant(
     assert not refused["ok"] and "tariff" in refused["error"]
 
 
-@pytest.mark.req("13.2", "16.17", "12.1.aa")
+@pytest.mark.req("13.2", "12.1.aa")
 async def test_the_gas_meter_takes_cv_and_ptz_from_the_head_end(
     store: SqliteStore, clock: ManualClock, started: Any
 ) -> None:

@@ -34,7 +34,6 @@ def tou(registers: int) -> Tariff:
     )
 
 
-@pytest.mark.req("16.12.1.a", "16.20")
 @pytest.mark.parametrize("registers", [1, 2, 7, 8, 48])
 def test_every_price_command_fits_one_frame_and_the_matrix_is_split(registers: int) -> None:
     tariff = tou(registers)
@@ -55,7 +54,6 @@ def test_every_price_command_fits_one_frame_and_the_matrix_is_split(registers: i
     assert {c.fields["total_number_of_commands"] for c in matrix} == {len(matrix)}
 
 
-@pytest.mark.req("16.19", "16.13.1.d")
 def test_block_thresholds_and_period_of_a_block_tariff_fit_one_frame() -> None:
     tariff = tariff_from_json((ROOT / "rigs" / "tariffs" / "block.json").read_bytes())
     server = ZclServer([ClusterServer(Price, {})])

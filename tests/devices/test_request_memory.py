@@ -27,7 +27,6 @@ def test_a_request_is_done_once_across_restarts_of_the_device(tmp_path: Path) ->
             assert not again.first_time(tx, DeviceManagement.cluster_id, 7)
 
 
-@pytest.mark.req("19.1.6")
 def test_the_hub_gives_a_command_carried_again_the_same_issuer_id() -> None:
     request = "9f1c2b3a-0000-4000-8000-000000000001"
     assert issuer_id(request) == issuer_id(request) == 0x9F1C2B3A

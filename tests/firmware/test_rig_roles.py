@@ -12,7 +12,6 @@ from tests.rig_files import demo_rig_copy
 from tests.wan_probe import two_supplier_rig
 
 
-@pytest.mark.req("6.1.4")
 def test_two_suppliers_and_an_operator_are_read_and_the_demo_keeps_one_supplier(
     tmp_path: Path,
 ) -> None:

@@ -20,7 +20,6 @@ def rig_text(tmp_path: Path, old: str, new: str) -> Path:
     return path
 
 
-@pytest.mark.req("17.2.14")
 def test_the_demo_rig_is_secured_with_its_own_pki(tmp_path: Path) -> None:
     rig = load_rig(demo_rig_copy(tmp_path))
     assert rig.broker.tls and rig.pki.root == rig.run_dir / "pki"
@@ -28,14 +27,12 @@ def test_the_demo_rig_is_secured_with_its_own_pki(tmp_path: Path) -> None:
     assert files is not None and files.cert.name == f"{rig.hub.wan_id}.crt"
 
 
-@pytest.mark.req("17.2.14")
 def test_a_started_broker_cannot_go_without_tls(tmp_path: Path) -> None:
     path = rig_text(tmp_path, "[broker]\n", "[broker]\ntls = false\n")
     with pytest.raises(ConfigError, match=r"\[broker\].*tls.*always uses TLS"):
         load_rig(path)
 
 
-@pytest.mark.req("17.2.14")
 def test_an_external_broker_may_go_without_tls(tmp_path: Path) -> None:
     path = rig_text(tmp_path, "[broker]\n", '[broker]\ntls = false\npki_dir = "/srv/pki"\n')
     path.write_text(path.read_text().replace('kind = "auto"', 'kind = "external"', 1))
@@ -44,14 +41,12 @@ def test_an_external_broker_may_go_without_tls(tmp_path: Path) -> None:
     assert rig.pki.root == Path("/srv/pki")
 
 
-@pytest.mark.req("17.2.14")
 @pytest.mark.parametrize("name", ["headend", "broker"])
 def test_a_hub_cannot_take_the_head_ends_or_brokers_name(tmp_path: Path, name: str) -> None:
     with pytest.raises(ConfigError, match="wan_id"):
         load_rig(rig_text(tmp_path, 'wan_id = "hub-0001"', f'wan_id = "{name}"'))
 
 
-@pytest.mark.req("6.1.6", "6.1.7", "12.7.6")
 def test_bearer_and_comms_loss_rules_come_from_the_rig(tmp_path: Path) -> None:
     rig = load_rig(
         rig_text(

@@ -73,7 +73,7 @@ async def test_the_hub_answers_commands_over_tls(
     assert (ack.id, ack.status) == (command.id, AckStatus.ACCEPTED)
 
 
-@pytest.mark.req("6.1.6", "12.7.1")
+@pytest.mark.req("6.1.6")
 async def test_a_detached_modem_is_a_lost_wan_until_it_attaches(
     modem_link: tuple[MqttWanLink, EmulatedModem], headend: Client
 ) -> None:

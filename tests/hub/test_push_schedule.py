@@ -62,7 +62,7 @@ async def run_schedule(
     return outbox
 
 
-@pytest.mark.req("6.1.3", "12.1.o", "12.1.t", "12.3", "12.4", "18.8")
+@pytest.mark.req("6.1.3", "12.1.o", "12.1.t", "12.4", "18.8")
 async def test_a_day_of_pushes_syncs_and_exchanges(
     store: SqliteStore, devices: list[DeviceConfig], tmp_path: Path
 ) -> None:

@@ -47,7 +47,7 @@ def run(*args: str, timeout: float = 60) -> str:
     return done.stdout
 
 
-@pytest.mark.req("16.20", "16.7", "17.2.3")
+@pytest.mark.req("16.20", "16.7", "17.2.1")
 def test_a_tariff_change_decodes_in_tshark_with_the_prices_and_tiers_sent(
     tmp_path: Path,
 ) -> None:

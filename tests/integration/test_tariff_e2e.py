@@ -151,7 +151,7 @@ def test_a_cpp_event_is_announced_on_the_ihd_and_the_consumer_answers(
     wait_until(headend_heard, 30, "the CPP answer at the head-end")
 
 
-@pytest.mark.req("16.15", "13.2")
+@pytest.mark.req("16.15")
 def test_the_head_end_reads_the_profile_and_sets_cv(premises: tuple[Rig, RigLauncher]) -> None:
     rig, _ = premises
     now = datetime.fromisoformat(bench(rig, "gsme", "status")["now"])

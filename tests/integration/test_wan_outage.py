@@ -35,7 +35,7 @@ HOUR = 3600.0
 WEEK_HOURS = 7 * 24
 
 
-@pytest.mark.req("19.1.6", "19.1.7", "18.6", "12.7.2", "6.1.3")
+@pytest.mark.req("19.1.6", "19.1.7", "18.6", "6.1.3")
 async def test_a_week_of_wan_outage_is_delivered_once_and_in_order(tmp_path: Path) -> None:
     rig = sealed_rig(load_rig(demo_rig_copy(tmp_path)), "hub-w")  # every payload sealed
     port = reserve_port()

@@ -244,7 +244,7 @@ MATRIX: list[tuple[Case, Refusal, EventCode, str]] = [
 ]
 
 
-@pytest.mark.req("17.2.1", "17.2.4")
+@pytest.mark.req("17.2.1")
 def test_a_sealed_command_from_the_meters_supplier_is_carried_out(premises: Premises) -> None:
     """The control: the same path the matrix uses does change the meter when it should."""
     p = premises

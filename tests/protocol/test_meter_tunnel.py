@@ -20,7 +20,6 @@ _JSON = st.recursive(
 MESSAGES = st.dictionaries(st.text(max_size=12), _JSON, max_size=6)
 
 
-@pytest.mark.req("16.7")
 @given(message=MESSAGES, size=st.integers(1, 52))
 def test_a_message_cut_into_chunks_comes_back_whole(message: JsonObject, size: int) -> None:
     parts = chunks(message, size)

@@ -371,19 +371,16 @@ def test_what_the_hub_sends_back_fits_what_the_head_end_reads() -> None:
         CommandResult.from_json(too_long.encode())
 
 
-@pytest.mark.req("19.1.6")
 @given(uplinks)
 def test_uplink_messages_round_trip(message: UplinkMessage) -> None:
     assert UplinkMessage.from_json(message.to_json()) == message
 
 
-@pytest.mark.req("19.1.6")
 @given(uplink_acks)
 def test_uplink_acks_round_trip(ack: UplinkAck) -> None:
     assert UplinkAck.from_json(ack.to_json()) == ack
 
 
-@pytest.mark.req("19.1.6", "18.3")
 def test_an_uplink_carries_a_result_or_an_event_in_their_own_shapes() -> None:
     result = CommandResult(REQUEST_ID, ok=True, data={"x": 1})
     event = EventReport.of(

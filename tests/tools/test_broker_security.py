@@ -117,7 +117,7 @@ def test_a_hub_cannot_speak_for_another_hub(broker: SecureBroker, clients: list[
     assert ("smartmeter/v1/hub-b/event", b"forged") not in seen
 
 
-@pytest.mark.req("17.2.14")
+@pytest.mark.req("17.2.10")
 def test_keys_are_private_and_made_once(tmp_path: Path) -> None:
     first = ensure_pki(tmp_path / "pki", ("127.0.0.1",), ("hub-a", HEADEND_IDENTITY))
     keys = [first.ca_key, first.broker.key, first.client("hub-a").key]

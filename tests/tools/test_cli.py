@@ -311,7 +311,6 @@ def test_headend_read_prints_the_headends_answer(
     assert requests == [{"cmd": "read", "device": "esme", "timeout_s": 10.0}]
 
 
-@pytest.mark.req("12.1.o", "18.8")
 def test_headend_config_set_sends_a_json_value_and_prints_the_answer(
     capsys: pytest.CaptureFixture[str], rig_file: Path, run_dir: Path
 ) -> None:
@@ -327,7 +326,6 @@ def test_headend_config_set_sends_a_json_value_and_prints_the_answer(
     assert request["value"] == {"treatment": "log_only", "until": "2027-01-01T00:00:00Z"}
 
 
-@pytest.mark.req("6.1.3", "12.1.o", "18.6")
 def test_headend_push_schedule_and_alerts_print_json(
     capsys: pytest.CaptureFixture[str], rig_file: Path, run_dir: Path
 ) -> None:

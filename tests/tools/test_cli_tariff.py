@@ -27,7 +27,6 @@ def smartmeter(*argv: str | Path, cwd: Path = ROOT) -> subprocess.CompletedProce
     )
 
 
-@pytest.mark.req("16.2", "16.12.1.a", "16.11.7", "16.16")
 def test_simulate_prints_registers_and_costs(tmp_path: Path) -> None:
     profile = tmp_path / "day.csv"
     # 10 Wh a minute for a winter day (GMT): Economy 7 night 00:30-07:30 is 7 hours.
@@ -71,7 +70,6 @@ def test_simulate_prints_registers_and_costs(tmp_path: Path) -> None:
     assert codes == [401, 2105, 2106]
 
 
-@pytest.mark.req("16.7")
 def test_simulate_switches_to_a_later_tariff(tmp_path: Path) -> None:
     later = json.loads((TARIFFS / "single-rate.json").read_text())
     later["effective_from"] = "2026-01-15T12:00:00+00:00"
@@ -110,7 +108,6 @@ BAD_PROFILES = [
 ]
 
 
-@pytest.mark.req("16.2")
 @pytest.mark.parametrize(("text", "message"), BAD_PROFILES, ids=[m for _, m in BAD_PROFILES])
 def test_a_bad_profile_is_one_line_and_status_1(tmp_path: Path, text: str, message: str) -> None:
     profile = tmp_path / "bad.csv"
@@ -124,7 +121,6 @@ def test_a_bad_profile_is_one_line_and_status_1(tmp_path: Path, text: str, messa
     assert message in done.stderr
 
 
-@pytest.mark.req("16.2", "16.14")
 def test_a_bad_tariff_file_is_one_line_and_status_1(tmp_path: Path) -> None:
     tariff = json.loads((TARIFFS / "single-rate.json").read_text())
     tariff["single"]["import_price"] = 0.25

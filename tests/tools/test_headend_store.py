@@ -52,7 +52,7 @@ def test_a_bad_body_is_set_aside_and_the_stream_moves_on(tmp_path: Path) -> None
     store.close()
 
 
-@pytest.mark.req("19.1.6")
+@pytest.mark.req("6.1.4")
 def test_results_carry_the_supplier_of_their_command(tmp_path: Path) -> None:
     store = HeadendStore(tmp_path / "headend.sqlite")
     command = WanCommand(REQUEST, CommandType.READ, "esme", AT)

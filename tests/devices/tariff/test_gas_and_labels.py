@@ -17,7 +17,7 @@ TARIFFS = Path(__file__).resolve().parents[3] / "rigs" / "tariffs"
 HOUR = timedelta(hours=1)
 
 
-@pytest.mark.req("13.2", "16.5.a", "16.9", "16.10", "16.17")
+@pytest.mark.req("16.5.a", "16.9", "16.10")
 def test_gas_bills_energy_converted_from_cumulative_volume() -> None:
     gas = tariff_from_json((TARIFFS / "demo-gas.json").read_bytes())
     electricity = tariff_from_json((TARIFFS / "demo-electricity.json").read_bytes())

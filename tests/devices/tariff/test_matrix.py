@@ -42,7 +42,7 @@ def matrix(threshold_period: str, threshold_wh: int, over: list[int]) -> dict[st
     )
 
 
-@pytest.mark.req("16.13.1.a", "16.13.1.b", "16.13.1.d", "16.13.1.f", "16.6.c", "16.15")
+@pytest.mark.req("16.13.1.a", "16.13.1.b", "16.13.1.d", "16.13.1.f", "16.6.c")
 def test_a_month_with_a_threshold_over_rates_1_and_2_month_to_date() -> None:
     engine = engine_with(decode_tariff(matrix("monthly", 99_950, [1, 2])))
     feb = datetime(2026, 2, 1, tzinfo=UTC)  # February 2026: 28 days of GMT

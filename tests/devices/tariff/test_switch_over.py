@@ -88,7 +88,6 @@ def test_currency_switch_over_converts_prices_and_registers() -> None:
     )
 
 
-@pytest.mark.req("16.18")
 def test_a_tariff_in_the_wrong_currency_is_refused() -> None:
     engine = engine_with(single("0.20"))
     engine.consume(JAN_1, JAN_1 + HOUR, 0)
@@ -98,7 +97,6 @@ def test_a_tariff_in_the_wrong_currency_is_refused() -> None:
         )
 
 
-@pytest.mark.req("16.7")
 def test_commands_are_checked() -> None:
     engine = TariffEngine(LONDON)
     with pytest.raises(LocalProtocolError, match="aware"):
@@ -115,7 +113,6 @@ def test_commands_are_checked() -> None:
     assert engine.price_at(JAN_1) is None
 
 
-@pytest.mark.req("16.7")
 def test_a_snapshot_from_elsewhere_is_refused() -> None:
     engine = engine_with(single("0.20"))
     engine.consume(JAN_1, JAN_1 + HOUR, 100)
