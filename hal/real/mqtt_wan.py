@@ -62,6 +62,9 @@ Clock = Callable[[], datetime]
 RECONNECT_MAX_S = 8
 #: Seconds an uplink message waits for the broker's PUBACK before the outbox tries again later.
 PUBLISH_WAIT_S = 5.0
+#: How long `stop()` lets cancelled command tasks wind down: a hub shutting down must not hang on
+#: one (a supervisor waits for it), and a command cut short is answered again after the restart.
+STOP_WAIT_S = 5.0
 
 
 class MqttVersion(Enum):
@@ -389,7 +392,12 @@ class MqttWanLink:
         """Publish the retained "offline" status, then disconnect cleanly."""
         for task in self._tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._tasks:
+            _done, stuck = await asyncio.wait(set(self._tasks), timeout=STOP_WAIT_S)
+            if stuck:
+                LOGGER.warning(
+                    "hub %s: %d command(s) still running at stop", self.hub_id, len(stuck)
+                )
         if not self._session.started:  # the bearer never attached: nothing to close
             return
         status = self._publish(Channel.STATUS, self._status(HubState.OFFLINE), retain=True)
@@ -408,12 +416,16 @@ class MqttWanLink:
         sent = self._publish(
             Channel.UPLINK, message.to_json(), ref=ref if isinstance(ref, str) else None
         )
-        try:
-            await asyncio.wait_for(asyncio.shield(sent), timeout)
-        except TimeoutError:
+        # asyncio.wait, not wait_for: Python 3.11's wait_for can swallow a cancellation that
+        # arrives as the PUBACK does, and the outbox's loop would then never stop.
+        done, _pending = await asyncio.wait({sent}, timeout=timeout)
+        if not done:
             raise TransientLinkError(
                 f"uplink {message.source}#{message.seq} not taken by the broker in {timeout:g} s"
-            ) from None
+            )
+        if sent.cancelled():  # the session closed under it
+            raise TransientLinkError(f"uplink {message.source}#{message.seq}: the link closed")
+        sent.result()
 
     def _publish(
         self, channel: Channel, payload: bytes, *, ref: str | None = None, retain: bool = False
