@@ -37,6 +37,7 @@ from protocol.wan import Channel, UplinkAck, WanCommand, peek_request_id
 from protocol.wan_security import (
     Header,
     KeyRing,
+    Opened,
     Refusal,
     ReplayWindow,
     SecurityRefusal,
@@ -114,21 +115,8 @@ class HubWanSecurity:
         """The head-end's acknowledgement of outbox messages, sealed to the hub or one of its
         devices by a party the hub trusts. A replay (a QoS 1 duplicate) moves nothing and is
         dropped quietly; anything else refused is a security event, as for a command."""
-        header = peek_header(payload)
-        me = header.recipient if header is not None else self.hub
-        key = f"{header.sender}|{Channel.UPLINK_ACK.value}" if header is not None else ""
         try:
-            if me not in self._ring.own:
-                raise SecurityRefusal(Refusal.WRONG_RECIPIENT, f"addressed to {me}", header)
-            window = ReplayWindow.from_json(self._store.get(_WINDOWS, key, [-1, 0]))
-            opened = open_envelope(
-                payload,
-                channel=Channel.UPLINK_ACK.value,
-                me=me,
-                my_keys=self._ring.own[me],
-                directory=self._ring.directory,
-                window=window,
-            )
+            opened, window, key, _me = self._open(payload, Channel.UPLINK_ACK)
             try:
                 ack = UplinkAck.from_json(opened.payload)
             except DecodeError as exc:
@@ -149,21 +137,28 @@ class HubWanSecurity:
             for ref, _ in stored[: max(0, len(stored) - ROUTES_KEPT)]:
                 self._store.delete(_ROUTES, ref, tx=tx)
 
-    def _check(self, payload: bytes) -> tuple[WanCommand, str]:
+    def _open(self, payload: bytes, channel: Channel) -> tuple[Opened, ReplayWindow, str, str]:
+        """Open an envelope sealed to one of the hub's parties, against its sender's stored
+        replay window on `channel`: (what was opened, the window, its store key, the recipient).
+        The caller saves `window.accept(counter)` under that key once it accepts the message."""
         header = peek_header(payload)
         me = header.recipient if header is not None else self.hub
         if me not in self._ring.own:
             raise SecurityRefusal(Refusal.WRONG_RECIPIENT, f"addressed to {me}", header)
-        key = f"{header.sender}|cmd" if header is not None else ""
+        key = f"{header.sender}|{channel.value}" if header is not None else ""
         window = ReplayWindow.from_json(self._store.get(_WINDOWS, key, [-1, 0]))
         opened = open_envelope(
             payload,
-            channel=Channel.CMD.value,
+            channel=channel.value,
             me=me,
             my_keys=self._ring.own[me],
             directory=self._ring.directory,
             window=window,
         )
+        return opened, window, key, me
+
+    def _check(self, payload: bytes) -> tuple[WanCommand, str]:
+        opened, window, key, me = self._open(payload, Channel.CMD)
         sender = opened.header.sender
         try:
             command = WanCommand.from_json(opened.payload)

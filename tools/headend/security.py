@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import secrets
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,6 +37,7 @@ from protocol.wan_security import (
     seal,
     supplier_party,
 )
+from tools.headend.sqlite_tx import transaction
 
 __all__ = ["OPERATOR_ONLY", "HeadendSecurity", "Roles"]
 
@@ -88,15 +89,8 @@ class HeadendSecurity:
     def close(self) -> None:
         self._db.close()
 
-    @contextlib.contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            yield self._db
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
+    def _transaction(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        return transaction(self._db)
 
     # -- who acts ------------------------------------------------------------------------------
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 import contextlib
 import json
 import sqlite3
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -33,6 +32,7 @@ from protocol.wan import (
     UplinkMessage,
     WanCommand,
 )
+from tools.headend.sqlite_tx import transaction
 
 SCHEMA_VERSION = 3
 _SCHEMA = """
@@ -102,15 +102,8 @@ class HeadendStore:
     def close(self) -> None:
         self._db.close()
 
-    @contextlib.contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            yield self._db
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
+    def _transaction(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        return transaction(self._db)
 
     def _write(self, sql: str, *params: Any) -> None:
         with self._transaction() as db:
