@@ -38,6 +38,7 @@ from protocol.tariff.model import Fuel
 from .integrator import EnergyIntegrator, to_microseconds
 from .metering_cluster import METERING_CLUSTER, Commodity, metering_server
 from .optical_setup import MeterOptical
+from .optical_tariff import attach_tariff
 from .readings import Reading, ReadingSource, readings_of
 from .register_store import PERSIST_INTERVAL_S, RegisterStore
 from .tariff_han import MeterTariffLink
@@ -118,6 +119,8 @@ class MeterFirmware(Firmware):
             refresh=lambda: self.display.show(self.display_lines()),
             factory_verifier=board.factory_verifier,
         )
+        # The tariff's items (12.1) and registers on the optical port.
+        attach_tariff(self.optical, self.tariff, board.clock.now, self.add_reading_source)
         # The head-end resets the local-access password through the hub (17.2.21.b.2).
         self.zcl_client.on_command(DeviceManagement, self._device_management)
 

@@ -35,7 +35,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from protocol.errors import SmartMeterError
-from protocol.iec62056_21.frames import DataSet
+from protocol.iec62056_21.frames import VALUE_MAX, DataSet
+from protocol.iec62056_21.json_value import read_parts
 from protocol.iec62056_21.obis import Obis
 
 from .readings import Reading
@@ -137,6 +138,29 @@ class ObjectTable:
             LOGGER.exception("reading %s failed", obj.obis)
             return DataSet(str(obj.obis), "ERR")
         return shown
+
+    def extend(self, objects: list[DataObject]) -> None:
+        """More objects after the others (a tariff's items, `optical_tariff`)."""
+        self._tail = [*self._tail, *objects]
+
+    @staticmethod
+    def answer_of(obj: DataObject) -> tuple[DataSet, ...]:
+        """The answer to a read (R1/R5): a value longer than one data set is split over
+        several of the same address (`json_value.read_parts`); a refusal raises WriteRefused."""
+        if obj.read is None:
+            raise WriteRefused(ERR_NOT_READABLE, f"{obj.obis} ({obj.name}) cannot be read")
+        try:
+            value, unit = obj.read()
+            if len(value) > VALUE_MAX and not unit:
+                return read_parts(str(obj.obis), value)
+            shown = DataSet(str(obj.obis), value, unit)
+            shown.encode()
+        except WriteRefused:
+            raise
+        except Exception:
+            LOGGER.exception("reading %s failed", obj.obis)
+            return (DataSet(str(obj.obis), "ERR"),)
+        return (shown,)
 
     def readout(self) -> list[DataSet]:
         """Every readable object of the readout, in order."""

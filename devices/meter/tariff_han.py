@@ -84,7 +84,9 @@ class MeterTariffLink:
         self._now = now
         self._record = record
         self._changed = changed
-        self.commands = TariffCommands(self.tariff, store, now, record, self._command_done)
+        # The commands' events wait with the engine's in `pending`: `_command_done` saves them
+        # with the change, in one transaction.
+        self.commands = TariffCommands(self.tariff, store, now, self._pend, self._command_done)
         self.tunnel = TunnelServer(self.commands.dispatch)
         self.price_server = PriceServer(self, store, now, self._cpp_answer)
         self._shown: HanPrice | None = None
@@ -118,9 +120,13 @@ class MeterTariffLink:
         now = self.tariff.price(self._now())
         return None if now is None else HanPrice.of(now)
 
+    def _pend(self, code: EventCode, detail: dict[str, Any]) -> None:
+        self.pending.append((code, detail))
+
     def save(self, tx: Tx, events: Any) -> None:
         """Inside the registers' transaction: the tariff's state and the pending events."""
         self.tariff.save(tx)
+        self.commands.save(tx)
         for code, detail in self.pending:
             events.record(code, detail, tx)
         self.pending = []
