@@ -372,6 +372,10 @@ class TariffCommands:
         document.update(value)
         document["effective_from"] = args.get("effective_from", self._now().isoformat())
         result, changed = self._set_tariff({"tariff": document}, source)
+        passive = self._tariff.passive_tariff()
+        if item == "conversion" and passive is not None and passive[1].gas is not None:
+            # CV and PTZ convert from now on, as set_gas_conversion does (13.2, 12.1.aa).
+            self._tariff.set_gas(passive[1].gas.calorific_value, passive[1].gas.volume_factor)
         self._record(
             EventCode.TARIFF_ITEM_CHANGED,
             {
