@@ -322,10 +322,14 @@ class TariffCommands:
         raise CommandRefused('"action" is "read", "update" or "suppress"')
 
     def _document(self) -> JsonObject:
-        active = self._tariff.active_tariff() or self._tariff.passive_tariff()
-        if active is None:
+        """The tariff in force: a passive one already due counts (it takes over at the next
+        instant the meter prices), so an update read back, or updated again, is not lost."""
+        active, passive = self._tariff.active_tariff(), self._tariff.passive_tariff()
+        due = passive is not None and passive[1].effective_from <= self._now()
+        current = passive if due or active is None else active
+        if current is None:
             raise CommandRefused("the meter holds no tariff")
-        return encode_tariff(active[1])
+        return encode_tariff(current[1])
 
     def _read_items(self, items: list[str]) -> JsonObject:
         document = self._document()
