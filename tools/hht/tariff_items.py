@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from devices.meter.optical_tariff import ITEM_OBIS, SUPPRESS_OBIS
-from protocol.errors import DecodeError
+from protocol.errors import DecodeError, LocalProtocolError
 from protocol.iec62056_21.json_value import (
     decode_json_value,
     encode_json_value,
@@ -21,16 +21,17 @@ from protocol.iec62056_21.json_value import (
 
 from .optical_client import MeterRefused, OpticalClient
 
-__all__ = ["ITEMS", "UnknownItem", "read_items", "set_item", "suppress_item"]
+__all__ = ["ITEMS", "UnknownItem", "check_item", "read_items", "set_item", "suppress_item"]
 
 ITEMS = tuple(ITEM_OBIS)
 
 
-class UnknownItem(ValueError):
+class UnknownItem(LocalProtocolError):
     """An item name the meter does not have."""
 
 
-def _check(item: str) -> str:
+def check_item(item: str) -> str:
+    """`item` if the meter has it; UnknownItem naming the items otherwise."""
     if item not in ITEM_OBIS:
         raise UnknownItem(f"unknown tariff item {item!r}; items: {', '.join(ITEMS)}")
     return item
@@ -39,7 +40,7 @@ def _check(item: str) -> str:
 async def read_items(hht: OpticalClient, items: list[str]) -> dict[str, Any]:
     """{item: {"obis", "suppressed", "value"}} of each item, read from the meter."""
     found: dict[str, Any] = {}
-    for item in map(_check, items):
+    for item in map(check_item, items):
         text = join_values(await hht.read_all(ITEM_OBIS[item]))
         try:
             value = decode_json_value(text, f"tariff item {item}")
@@ -53,12 +54,12 @@ async def read_items(hht: OpticalClient, items: list[str]) -> dict[str, Any]:
 async def set_item(hht: OpticalClient, item: str, value: object) -> dict[str, Any]:
     """Write a new value of `item` (in parts when long), then read it back."""
     for part in write_parts(encode_json_value(value)):
-        await hht.write(ITEM_OBIS[_check(item)], part)
+        await hht.write(ITEM_OBIS[check_item(item)], part)
     found: dict[str, Any] = (await read_items(hht, [item]))[item]
     return found
 
 
 async def suppress_item(hht: OpticalClient, item: str, suppressed: bool) -> dict[str, Any]:
-    await hht.write(SUPPRESS_OBIS[_check(item)], "1" if suppressed else "0")
+    await hht.write(SUPPRESS_OBIS[check_item(item)], "1" if suppressed else "0")
     flag = (await hht.read(SUPPRESS_OBIS[item])).value
     return {"obis": SUPPRESS_OBIS[item], "suppressed": flag == "1"}
