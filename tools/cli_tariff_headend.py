@@ -56,7 +56,6 @@ def add_tariff_actions(actions: Any) -> None:
     profile.add_argument("--from", dest="start", required=True)
     profile.add_argument("--to", dest="end", required=True)
     items = steps.add_parser("items", help="read, update or suppress tariff items (12.1)")
-    items.add_argument("item", nargs="?")
     change = items.add_mutually_exclusive_group()
     change.add_argument("--set", dest="value")
     change.add_argument("--suppress", action="store_true")
@@ -66,6 +65,7 @@ def add_tariff_actions(actions: Any) -> None:
         add_rig_option(parser)
         parser.set_defaults(handler=headend_tariff)
     set_.add_argument("file", type=Path)
+    items.add_argument("item", nargs="?")  # after the device: `items esme pricing`
 
 
 def _decimal(text: str | None, what: str) -> str | None:

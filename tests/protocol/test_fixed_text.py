@@ -26,7 +26,9 @@ KINDS: list[type[Fixed]] = [Money, UnitPrice, ConversionRate, CalorificValue, Vo
 def values(kind: type[Fixed]) -> st.SearchStrategy[Fixed]:
     limit = int(kind.LIMIT * kind.SCALE)
     low = -limit if kind.MINIMUM is None else int(kind.MINIMUM * kind.SCALE)
-    edges = st.sampled_from([v for v in (low, 0, 1, 10, 40 * kind.SCALE, limit) if low <= v <= limit])
+    edges = st.sampled_from(
+        [v for v in (low, 0, 1, 10, 40 * kind.SCALE, limit) if low <= v <= limit]
+    )
     return st.one_of(edges, st.integers(low, limit)).map(kind)
 
 
