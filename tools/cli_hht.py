@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from firmware.rig import Rig
+from protocol.iec62056_21.json_value import join_values
 from protocol.nameplate import serial_number
 from tools import cli_hht_tariff
 from tools.cli_common import UsageError, add_rig_option, print_json, rig_from
@@ -197,10 +198,11 @@ def hht_read(args: argparse.Namespace) -> int:
         return 0
 
     async def job(hht: OpticalClient) -> Any:
-        return await hht.read(args.obis)
+        return await hht.read_all(args.obis)  # a long value comes as several data sets
 
-    item = _program(args, job)
-    print_json({"obis": item.address, "value": item.value, "unit": item.unit})
+    sets = _program(args, job)
+    value = join_values(sets)
+    print_json({"obis": sets[0].address, "value": value, "unit": sets[-1].unit})
     return 0
 
 

@@ -22,6 +22,12 @@ What a data readout lists and what programming mode reads (R1/R5) and writes (W1
 | 0-0:128.1.0   | local-access password verifier           | write only (never read, 17.2.20)|
 | 0-0:128.1.1   | programming locked until (18.11.d)       | read                            |
 | 0-0:128.2.0   | local changes logged (17.2.21.e)         | read                            |
+| 0-0:128.3.N   | tariff item N (12.1.a-e, q, aa), JSON    | read, write with the seal broken|
+| 0-0:128.4.N   | tariff item N suppressed (1) or not (0)  | read, write with the seal broken|
+| 0-0:128.5.N   | active price, tariff state (readout)     | read                            |
+
+The tariff's objects are added by `optical_tariff` (`ObjectTable.extend`, and a reading
+source); a read answer longer than one data set is split over several (`answer_of`).
 
 The install code and the HAN keys are not objects: no key crosses the port (17.2.20). A read
 that fails (a fault in the part that keeps the value) gives ``ERR`` for that object alone, so
