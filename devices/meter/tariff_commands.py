@@ -132,13 +132,11 @@ class TariffCommands:
         #: saves and tells the HAN.
         self._changed = changed
         self.suppressed: set[str] = set(store.get(_NAMESPACE, "suppressed", []))
-        self._suppressed_saved = frozenset(self.suppressed)
 
     def save(self, tx: Tx) -> None:
-        """Inside the firmware's save transaction: the suppressed items, if they changed."""
-        if self._suppressed_saved != self.suppressed:
-            self._store.put(_NAMESPACE, "suppressed", sorted(self.suppressed), tx=tx)
-            self._suppressed_saved = frozenset(self.suppressed)
+        """Inside the firmware's save transaction (with the registers and the events): the
+        suppressed items, every time, so a save that failed is made good by the next one."""
+        self._store.put(_NAMESPACE, "suppressed", sorted(self.suppressed), tx=tx)
 
     def dispatch(
         self, command: str, args: JsonObject, source: ChangeSource = HEAD_END

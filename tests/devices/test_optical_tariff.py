@@ -36,8 +36,16 @@ from hal.emulated.metrology import ConstantFlow
 from hal.emulated.pty_serial import PtySerialLine
 from hal.peripherals import TamperInput
 from hal.real.sqlite_store import SqliteStore
+from hal.serial_line import LineSettings
 from protocol.event_codes import EventCode
-from protocol.iec62056_21.frames import VALUE_MAX
+from protocol.iec62056_21.frames import (
+    VALUE_MAX,
+    Command,
+    DataSet,
+    ModeChar,
+    OptionSelect,
+    build_message,
+)
 from protocol.iec62056_21.json_value import encode_json_value
 from protocol.local_auth import Challenge, make_verifier, proof
 from protocol.tariff import encode_tariff, tariff_from_json
@@ -317,6 +325,32 @@ async def test_bad_tariff_writes_are_refused_and_change_nothing(tmp_path: Path) 
             await hht.login(PASSWORD, ENGINEER)
             with pytest.raises(MeterRefused, match="ERR04"):
                 await hht.write(rates, "}")
+        after = saved_state(meter)
+    assert after == before
+
+
+@pytest.mark.timeout(90)
+@pytest.mark.req("17.2.21.b", "17.2.21.c", "12.1.d")
+async def test_a_write_without_the_engineers_proof_ends_the_session_and_changes_nothing(
+    tmp_path: Path,
+) -> None:
+    async with running(optical_esme(tmp_path, tariff=setup("demo-electricity.json"))) as meter:
+        await bench(meter, "seal", broken=True)
+        before = saved_state(meter)
+        value = encode_json_value({"currency": "GBP"})
+        async with meter.probe() as hht:
+            identification = await hht.sign_on()
+            await hht.line.write(
+                hht.connection.send(OptionSelect(identification.baud, ModeChar.PROGRAMMING))
+            )
+            hht.line.configure(LineSettings(hht.connection.baud))
+            challenge = await hht._receive()  # the meter asks for the engineer's proof ...
+            assert isinstance(challenge, Command) and challenge.name == "P0"
+            # ... and is sent a write instead, as a probe that skips the password would.
+            write = Command("W", "1", DataSet(ITEM_OBIS["pricing"], value))
+            await hht.line.write(build_message(write))
+            with pytest.raises(MeterRefused, match="broke the session off"):  # B0
+                await hht._receive()
         after = saved_state(meter)
     assert after == before
 
