@@ -238,7 +238,7 @@ class MeterTariffLink:
         if price is None or self.han_price() is None:
             return []
         symbol = price.currency.symbol
-        unit = f"{price.import_price.decimal().normalize():f}"
+        unit = str(price.import_price)  # plain notation, never "4E+1" (Fixed.text)
         registers = self.tariff.registers()
         return [
             f"{price.register_label[:8]} {symbol}{unit}/kWh",
