@@ -28,6 +28,7 @@ from iec62056_21_dzg import messages as dzg_messages
 from devices.gsme.firmware import GsmeFirmware
 from devices.meter.meter_firmware import MeterFirmware
 from devices.meter.optical_tariff import ITEM_OBIS, SUPPRESS_OBIS
+from devices.meter.tariff_commands import ITEMS as TARIFF_ITEMS
 from devices.meter.tariff_setup import TariffSetup
 from firmware.boards import Panel
 from hal.control_socket import ControlServer
@@ -50,11 +51,14 @@ from protocol.iec62056_21.json_value import encode_json_value
 from protocol.local_auth import Challenge, make_verifier, proof
 from protocol.tariff import encode_tariff, tariff_from_json
 from protocol.tariff.fixed import UnitPrice
+from protocol.tariff.model import Fuel
 from tests.boards import as_gas_meter, device_board, identity
 from tests.devices.optical_fixtures import ENGINEER, PASSWORD, OpticalMeter, optical_esme
 from tests.waiting import eventually
 from tools.hht.optical_client import MeterRefused
 from tools.hht.tariff_items import ITEMS, read_items, set_item, suppress_item
+
+ITEMS_CLAUSE = {item: clause for item, (clause, _keys) in TARIFF_ITEMS.items()}
 
 ROOT = Path(__file__).resolve().parents[2]
 TARIFFS = ROOT / "rigs" / "tariffs"
@@ -91,6 +95,15 @@ def optical_gsme(directory: Path, tariff: TariffSetup) -> OpticalMeter:
     )
     meter = GsmeFirmware(identity("gsme", 0x000D6F0000002001), board, tariff)
     return OpticalMeter(meter, line, store)  # type: ignore[arg-type]
+
+
+def optical_meter_for(directory: Path, name: str) -> OpticalMeter:
+    """The ESME or the GSME, by the fuel of the tariff file it starts with."""
+    tariff = setup(name)
+    assert tariff.initial is not None
+    if tariff.initial.fuel is Fuel.GAS:
+        return optical_gsme(directory, tariff)
+    return optical_esme(directory, tariff=tariff)
 
 
 async def bench(meter: OpticalMeter, cmd: str, **fields: Any) -> dict[str, Any]:
@@ -172,7 +185,7 @@ async def test_every_tariff_item_reads_over_the_port_as_the_head_end_reads_it(
     tmp_path: Path, tariff: str, item: str, key: str
 ) -> None:
     document = encode_tariff(tariff_from_json((TARIFFS / tariff).read_bytes()))
-    async with running(optical_esme(tmp_path, tariff=setup(tariff))) as meter:
+    async with running(optical_meter_for(tmp_path, tariff)) as meter:
         async with meter.probe() as hht:
             await hht.login(PASSWORD, ENGINEER)
             items = await read_items(hht, list(ITEMS))
@@ -228,6 +241,42 @@ async def test_an_engineer_updates_the_rates_and_the_meter_bills_by_them(tmp_pat
 
 
 @pytest.mark.timeout(120)
+@pytest.mark.req("12.1.a", "12.1.c", "12.1.d", "12.1.e", "12.1.q", "17.2.21.e", "19.2.1")
+@pytest.mark.parametrize(
+    ("tariff", "item", "path", "new"),
+    [
+        ("demo-electricity.json", "structure", ("tou", "switches", 1, "start"), "08:00"),
+        ("matrix-8x8.json", "tiers", ("matrix", "rates", 0, "tiers", 0, "up_to_wh"), 150000),
+        ("demo-electricity.json", "pricing", ("standing_charge", "amount"), "0.6"),
+        ("block.json", "block_period", ("block", "period_days"), 14),
+        ("currency-switch.json", "currency", ("currency_switch", "rate"), "1.2"),
+    ],
+)
+async def test_every_tariff_item_is_updated_over_the_port_and_logged(
+    tmp_path: Path, tariff: str, item: str, path: tuple[str | int, ...], new: object
+) -> None:
+    async with running(optical_meter_for(tmp_path, tariff)) as meter:
+        await bench(meter, "seal", broken=True)
+        async with meter.probe() as hht:
+            await hht.login(PASSWORD, ENGINEER)
+            value = (await read_items(hht, [item]))[item]["value"]
+            leaf = value
+            for step in path[:-1]:
+                leaf = leaf[step]
+            assert leaf[path[-1]] != new
+            leaf[path[-1]] = new
+            written = await set_item(hht, item, value)
+        remote = remote_items(meter.meter)[item]["value"]
+        changed = optical_events(meter.meter, EventCode.TARIFF_ITEM_CHANGED)
+    assert written["value"] == value == remote  # the head-end reads what the engineer set
+    assert (changed[0]["item"], changed[0]["clause"], changed[0]["by"]) == (
+        item,
+        ITEMS_CLAUSE[item],
+        ENGINEER,
+    )
+
+
+@pytest.mark.timeout(120)
 @pytest.mark.req("12.1.aa", "13.2", "19.2.1")
 async def test_an_engineer_sets_the_gas_conversion_factors_and_the_meter_uses_them(
     tmp_path: Path,
@@ -242,8 +291,11 @@ async def test_an_engineer_sets_the_gas_conversion_factors_and_the_meter_uses_th
             written = await set_item(hht, "conversion", new)
         assert written["value"] == new and old != new
         assert tariff.gas is not None and (str(tariff.gas.cv), str(tariff.gas.ptz)) == ("40", "1")
+        async with meter.probe() as hht:
+            shown = {d.address: (d.value, d.unit) for d in await hht.readout()}
         changed = optical_events(firmware, EventCode.TARIFF_ITEM_CHANGED)
     assert changed[0]["item"] == "conversion" and changed[0]["by"] == ENGINEER
+    assert "7-0:1.8.1" in shown and shown["0-0:128.5.0"][1] == "GBPkWh"  # gas registers, price
 
 
 # -- suppressing --------------------------------------------------------------------------------
