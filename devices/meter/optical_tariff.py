@@ -50,11 +50,13 @@ import functools
 from collections.abc import Callable
 from datetime import datetime
 
+from hal.ports import Tx
 from protocol.errors import DecodeError
 from protocol.iec62056_21.json_value import MORE, decode_json_value, encode_json_value
 from protocol.iec62056_21.obis import Obis
 from protocol.tariff.model import Fuel
 
+from .local_access import LocalAccess
 from .optical_objects import ERR_BAD_VALUE, DataObject, WriteRefused
 from .optical_setup import MeterOptical
 from .readings import Reading, ReadingSource
@@ -94,12 +96,27 @@ class _Staged:
         return self._parts.pop(item, "") + value
 
 
-def tariff_objects(commands: TariffCommands, session: Callable[[], int]) -> list[DataObject]:
+def tariff_objects(
+    link: MeterTariffLink, access: LocalAccess, session: Callable[[], int]
+) -> list[DataObject]:
     """The item and suppression objects; `session` numbers the port's sessions (for parts)."""
     staged = _Staged(session)
+    commands = link.commands
 
-    def source(engineer: str) -> ChangeSource:
-        return ChangeSource(Channel.OPTICAL, engineer)
+    def change(engineer: str, what: str, old: str, new: str, args: dict[str, object]) -> None:
+        """Carry out a change, its local change log (17.2.21.e) in the change's transaction."""
+
+        def log(tx: Tx) -> None:
+            access.log_in(tx, engineer, "optical", what, old, new)
+
+        link.pending_writes.append(log)  # saved by the dispatch, with the change
+        try:
+            commands.dispatch("tariff_items", args, ChangeSource(Channel.OPTICAL, engineer))
+        except CommandRefused as exc:
+            raise _refused(exc) from None
+        finally:
+            if log in link.pending_writes:  # refused before saving: nothing to log
+                link.pending_writes.remove(log)
 
     def read_item(item: str) -> tuple[str, str]:
         try:
@@ -115,11 +132,12 @@ def tariff_objects(commands: TariffCommands, session: Callable[[], int]) -> list
                 return ""  # a part: nothing applied until the last one
             try:
                 parsed = decode_json_value(whole, f"tariff item {item}")
-                args = {"action": "update", "item": item, "value": parsed}
-                commands.dispatch("tariff_items", args, source(engineer))
-            except (CommandRefused, DecodeError) as exc:
+            except DecodeError as exc:
                 raise _refused(exc) from None
-            return whole
+            old = read_item(item)[0]
+            args = {"action": "update", "item": item, "value": parsed}
+            change(engineer, f"tariff {item}", old, whole, args)
+            return old
 
         return write
 
@@ -132,10 +150,7 @@ def tariff_objects(commands: TariffCommands, session: Callable[[], int]) -> list
                 raise WriteRefused(ERR_BAD_VALUE, f"{item} suppressed is 1 or 0, not {value!r}")
             old = read_flag(item)[0]
             args = {"action": "suppress", "item": item, "suppressed": _FLAGS[value]}
-            try:
-                commands.dispatch("tariff_items", args, source(engineer))
-            except CommandRefused as exc:
-                raise _refused(exc) from None
+            change(engineer, f"tariff {item} suppressed", old, value, args)
             return old
 
         return write
@@ -237,5 +252,5 @@ def attach_tariff(
     add_source: Callable[[ReadingSource], None],
 ) -> None:
     """Put a meter's tariff on its optical port: the item objects, and the registers."""
-    optical.table.extend(tariff_objects(link.commands, lambda: optical.port.sessions))
+    optical.table.extend(tariff_objects(link, optical.access, lambda: optical.port.sessions))
     add_source(TariffReadings(link.tariff, link.commands, now))

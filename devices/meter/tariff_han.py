@@ -92,6 +92,8 @@ class MeterTariffLink:
         self._shown: HanPrice | None = None
         #: Events from the engine or the consumer waiting to be saved with the registers.
         self.pending: list[tuple[EventCode, dict[str, Any]]] = []
+        #: More records of the change being saved (the optical port's change log, 17.2.21.e).
+        self.pending_writes: list[Callable[[Tx], None]] = []
         #: The consumer's CPP answers to pass on to the hub, for the head-end (16.11.8).
         self.to_hub: list[tuple[int, CppAuth]] = []
 
@@ -127,9 +129,13 @@ class MeterTariffLink:
         """Inside the registers' transaction: the tariff's state and the pending events."""
         self.tariff.save(tx)
         self.commands.save(tx)
-        for code, detail in self.pending:
+        # Taken first: if the transaction fails, they go with it, never into a later one.
+        pending, writes = self.pending, self.pending_writes
+        self.pending, self.pending_writes = [], []
+        for code, detail in pending:
             events.record(code, detail, tx)
-        self.pending = []
+        for write in writes:
+            write(tx)
 
     def _command_done(self, what: str, tariff_id: int | None = None) -> None:
         """A head-end command changed the tariff: save it, and tell the price clients."""

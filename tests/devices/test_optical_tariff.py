@@ -132,6 +132,7 @@ def saved_state(meter: OpticalMeter) -> dict[str, Any]:
         "suppressed": meter.store.get("meter_tariff", "suppressed", []),
         "events": tariff_events,
         "items": remote_items(meter.meter),
+        "local_changes": len(meter.meter.optical.access.changes(10**6)),
     }
 
 
@@ -268,12 +269,15 @@ async def test_every_tariff_item_is_updated_over_the_port_and_logged(
             written = await set_item(hht, item, value)
         remote = remote_items(meter.meter)[item]["value"]
         changed = optical_events(meter.meter, EventCode.TARIFF_ITEM_CHANGED)
+        local = meter.meter.optical.access.changes()[-1]
     assert written["value"] == value == remote  # the head-end reads what the engineer set
     assert (changed[0]["item"], changed[0]["clause"], changed[0]["by"]) == (
         item,
         ITEMS_CLAUSE[item],
         ENGINEER,
     )
+    assert (local.engineer, local.channel, local.item) == (ENGINEER, "optical", f"tariff {item}")
+    assert json.loads(local.new) == value  # the change log (17.2.21.e): old and new values
 
 
 @pytest.mark.timeout(120)
@@ -431,8 +435,10 @@ async def test_a_change_and_its_event_are_saved_in_one_transaction(
             with pytest.raises(MeterRefused, match="ERR09"):
                 await hht.write(SUPPRESS_OBIS["pricing"], "1")
         after = saved_state(meter)
-    # Neither the suppression nor its event reached the store: one transaction, rolled back.
-    assert (after["suppressed"], after["events"]) == (before["suppressed"], before["events"])
+    # Neither the suppression nor its event nor its change log reached the store: one
+    # transaction, rolled back.
+    kept = ("suppressed", "events", "local_changes")
+    assert [after[key] for key in kept] == [before[key] for key in kept]
 
 
 # -- a client no one here wrote ------------------------------------------------------------------
