@@ -23,8 +23,8 @@ starting with ``+``, kept for the session only. The write (the item's keys as th
 document has them, e.g. ``{"standing_charge":{"amount":"0.60","period_days":1}}``) and the
 suppression go through the head-end's own command (`TariffCommands.dispatch`, `tariff_items`),
 so they are checked, applied, saved and logged exactly as a remote change is: a new passive
-tariff effective at once, an event (2102 and 2110) naming the optical port and the engineer, in
-the SQLite transaction of the change; a refusal is ``(ERR04 reason)`` and changes nothing. A
+tariff effective at once, an event (2102 and 2110) naming the optical port and the engineer and
+an entry of the local change log (17.2.21.e), in the SQLite transaction of the change; a refusal is ``(ERR04 reason)`` and changes nothing. A
 tariff change alters what the meter bills, so it needs the programming seal broken (17.2.21.a)
 like the clock.
 
