@@ -113,10 +113,8 @@ def tariff_objects(
         try:
             commands.dispatch("tariff_items", args, ChangeSource(Channel.OPTICAL, engineer))
         except CommandRefused as exc:
+            link.pending_writes.remove(log)  # refused before any change: nothing to log
             raise _refused(exc) from None
-        finally:
-            if log in link.pending_writes:  # refused before saving: nothing to log
-                link.pending_writes.remove(log)
 
     def read_item(item: str) -> tuple[str, str]:
         try:

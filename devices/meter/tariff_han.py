@@ -129,13 +129,13 @@ class MeterTariffLink:
         """Inside the registers' transaction: the tariff's state and the pending events."""
         self.tariff.save(tx)
         self.commands.save(tx)
-        # Taken first: if the transaction fails, they go with it, never into a later one.
-        pending, writes = self.pending, self.pending_writes
-        self.pending, self.pending_writes = [], []
-        for code, detail in pending:
+        for code, detail in self.pending:
             events.record(code, detail, tx)
-        for write in writes:
+        for write in self.pending_writes:
             write(tx)
+        # Kept until written: a transaction that fails leaves them for the next save, with the
+        # state they go with (which stays in memory).
+        self.pending, self.pending_writes = [], []
 
     def _command_done(self, what: str, tariff_id: int | None = None) -> None:
         """A head-end command changed the tariff: save it, and tell the price clients."""
