@@ -34,6 +34,7 @@ from .han import HanNetwork
 from .hub_config import ConfigRefused, HubConfig
 from .hub_events import HubEvents
 from .loss_of_comms import LossOfComms
+from .meter_events import MeterEvents
 from .outbox import Outbox
 from .push_schedule import PushSchedule
 from .time_server import time_server
@@ -65,6 +66,9 @@ class Hub:
             ReportingTable(self.store),
         )
         self.han = HanNetwork(rig, board.ncp, self.clock, self.store, self.record, zcl)
+        # The meters' own events, published over the HAN, go up in their streams (18.6).
+        self.meter_events = MeterEvents(self.store, self.clock, self.outbox, self.config)
+        self.han.event_sink = self.meter_events.take
         self.bridge = WanBridge(rig, self.record)
         register_han_commands(self.bridge, self.han, self.clock)
         self.bearer = WanBearer(board.modem, self.record)

@@ -1,0 +1,135 @@
+"""A meter's own events reach the head-end through real processes (issue 10): raised on a
+running meter through its bench port, published over the emulated HAN (SE Events PublishEvent),
+stored in the hub's durable outbox, sealed to the supplier that owns the meter and kept by the
+head-end with the meter as their source; and exactly once, in order, when the hub and the meter
+are killed with SIGKILL while events are on their way."""
+
+from __future__ import annotations
+
+import json
+import random
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from firmware.rig import Rig, load_rig
+from hal.control_socket import ControlError, request_sync
+from tests.integration.wan_delivery import headend_rows
+from tests.waiting import wait_until
+from tests.wan_probe import two_supplier_rig
+from tools.headend import client
+from tools.launcher import RigLauncher
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(400)]
+HEADEND = "headend"
+#: Appendix B.6.5 / B.6.6 / B.6.3: what the meters' tamper inputs log.
+METER_COVER_REMOVED, METER_COVER_CLOSED, STRONG_FIELD = 605, 606, 603
+
+
+@pytest.fixture
+def premises(tmp_path: Path) -> Iterator[tuple[Rig, RigLauncher]]:
+    rig = load_rig(two_supplier_rig(tmp_path))
+    launcher = RigLauncher(rig)
+    launcher.start()
+    try:
+        launcher.wait_joined(120)
+        yield rig, launcher
+    finally:
+        launcher.stop()
+
+
+def tamper(rig: Rig, meter: str, what: str, active: bool) -> None:
+    request_sync(rig.control_path(meter), "tamper", 10, input=what, active=active)
+
+
+def headend_events(rig: Rig, source: str) -> list[dict[str, Any]]:
+    found = [
+        e for e in client.events(rig.control_path(HEADEND), 1000) if e["source"] == source
+    ]
+    return found
+
+
+def meter_log(rig: Rig, meter: str) -> list[dict[str, Any]]:
+    events: list[dict[str, Any]] = request_sync(rig.control_path(meter), "events", 10, limit=1000)[
+        "events"
+    ]
+    return sorted(events, key=lambda e: int(e["seq"]))
+
+
+@pytest.mark.req("18.6", "18.3", "6.4.6", "6.1.4")
+def test_a_tamper_on_a_meter_reaches_its_supplier_at_once_with_the_meter_as_source(
+    premises: tuple[Rig, RigLauncher],
+) -> None:
+    rig, _launcher = premises
+    control = rig.control_path(HEADEND)
+    tamper(rig, "esme", "meter_cover", True)
+    tamper(rig, "gsme", "magnetic_field", True)
+
+    def arrived(source: str, code: int) -> dict[str, Any] | None:
+        return next((e for e in headend_events(rig, source) if e["code"] == code), None)
+
+    cover = wait_until(
+        lambda: arrived("esme", METER_COVER_REMOVED), 60, "the ESME's tamper at the head-end"
+    )
+    field = wait_until(lambda: arrived("gsme", STRONG_FIELD), 60, "the GSME's at the head-end")
+    # 18.6: a tamper goes at once (an alert), whatever the treatment of its class says.
+    assert cover["kind"] == "alert" and field["kind"] == "alert"
+    # 18.3, 6.4.6: the originating component and its module; the meter's own sequence number.
+    assert cover["module"] == "tamper" and cover["detail"] == {"input": "meter_cover"}
+    logged = next(e for e in meter_log(rig, "esme") if e["code"] == METER_COVER_REMOVED)
+    assert cover["seq"] == logged["seq"] and cover["utc"][:19] == logged["utc"][:19]
+    # 6.1.4: each meter's events are its own supplier's, never the other's.
+    assert cover["supplier"] == "alpha" and field["supplier"] == "beta"
+    alpha = client.alerts(control, 1000, "alpha")
+    beta = client.alerts(control, 1000, "beta")
+    assert all(a["source"] != "gsme" for a in alpha), "gas events went to the electricity supplier"
+    assert all(a["source"] != "esme" for a in beta), "electricity events went to the gas supplier"
+    assert any(a["source"] == "esme" and a["code"] == METER_COVER_REMOVED for a in alpha)
+
+
+@pytest.mark.req("18.6", "19.1.6", "19.1.7")
+def test_meter_events_arrive_once_and_in_order_through_kill_9_of_the_hub_and_the_meter(
+    premises: tuple[Rig, RigLauncher],
+) -> None:
+    rig, launcher = premises
+    hub = rig.hub.name
+    # Every event of the meter goes at once, so the head-end must end with the whole log.
+    request_sync(rig.control_path(hub), "config", 10, key="events.class.low", value="send_now")
+    chance = random.Random(6)
+    active = False
+    victims = ["esme", hub, "esme", hub]
+    for victim in victims:
+        for _ in range(chance.randint(2, 4)):  # events on their way when the victim dies
+            active = not active
+            with_retry(lambda: tamper(rig, "esme", "meter_cover", active))  # noqa: B023
+        time.sleep(chance.uniform(0.0, 0.5))  # a random moment in the meter's publishing
+        child = launcher.children[victim]
+        child.process.send_signal(signal.SIGKILL)
+        child.process.wait(10)
+        launcher.restart(victim)
+    launcher.wait_joined(120)
+    logged = wait_until(
+        lambda: settled(rig), 180, "every event of the meter's log at the head-end", interval=0.5
+    )
+    arrived = headend_rows(
+        rig.store_path(HEADEND).parent,
+        "SELECT body FROM uplinks WHERE source = 'esme' AND kind IN ('alert', 'event') ORDER BY id",
+    )
+    seqs = [int(json.loads(body)["seq"]) for (body,) in arrived]
+    assert seqs == sorted(set(seqs)), f"twice or out of order: {seqs}"
+    assert seqs == [int(e["seq"]) for e in logged]
+
+
+def with_retry(action: Any) -> None:
+    """A bench request to a meter that may be coming back from a kill."""
+    wait_until(lambda: action() or True, 60, "the meter's bench port", ignore=(ControlError, OSError))
+
+
+def settled(rig: Rig) -> list[dict[str, Any]] | None:
+    logged = meter_log(rig, "esme")
+    arrived = {int(e["seq"]) for e in headend_events(rig, "esme")}
+    return logged if {int(e["seq"]) for e in logged} <= arrived else None
