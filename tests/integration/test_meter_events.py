@@ -7,9 +7,7 @@ are killed with SIGKILL while events are on their way."""
 from __future__ import annotations
 
 import json
-import random
 import signal
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -47,9 +45,7 @@ def tamper(rig: Rig, meter: str, what: str, active: bool) -> None:
 
 
 def headend_events(rig: Rig, source: str) -> list[dict[str, Any]]:
-    found = [
-        e for e in client.events(rig.control_path(HEADEND), 1000) if e["source"] == source
-    ]
+    found = [e for e in client.events(rig.control_path(HEADEND), 1000) if e["source"] == source]
     return found
 
 
@@ -96,25 +92,46 @@ def test_meter_events_arrive_once_and_in_order_through_kill_9_of_the_hub_and_the
     premises: tuple[Rig, RigLauncher],
 ) -> None:
     rig, launcher = premises
-    hub = rig.hub.name
+    hub = launcher.children[rig.hub.name].process
     # Every event of the meter goes at once, so the head-end must end with the whole log.
-    request_sync(rig.control_path(hub), "config", 10, key="events.class.low", value="send_now")
-    chance = random.Random(6)
-    active = False
-    victims = ["esme", hub, "esme", hub]
-    for victim in victims:
-        for _ in range(chance.randint(2, 4)):  # events on their way when the victim dies
-            active = not active
-            with_retry(lambda: tamper(rig, "esme", "meter_cover", active))  # noqa: B023
-        time.sleep(chance.uniform(0.0, 0.5))  # a random moment in the meter's publishing
-        child = launcher.children[victim]
-        child.process.send_signal(signal.SIGKILL)
-        child.process.wait(10)
-        launcher.restart(victim)
-    launcher.wait_joined(120)
-    logged = wait_until(
-        lambda: settled(rig), 180, "every event of the meter's log at the head-end", interval=0.5
+    request_sync(
+        rig.control_path(rig.hub.name), "config", 10, key="events.class.low", value="send_now"
     )
+    wait_until(lambda: settled(rig), 120, "the meter's first events at the head-end")
+    meter_log_file = rig.run_dir / "logs" / "esme.log"
+
+    def retries() -> int:
+        return meter_log_file.read_text().count("not taken by the hub yet")
+
+    # The hub frozen, then killed, between the meter's PublishEvent and its answer.
+    hub.send_signal(signal.SIGSTOP)
+    before = retries()
+    toggle(rig, 3)
+    wait_until(lambda: retries() > before, 60, "the meter publishing to a hub that never answers")
+    hub.send_signal(signal.SIGKILL)
+    hub.wait(10)
+    hub = launcher.restart(rig.hub.name).process
+    launcher.wait_joined(120)
+    wait_until(lambda: settled(rig), 120, "the events published to the killed hub, at the head-end")
+
+    # The hub frozen while the meter publishes again and again, then thawed: it hears the same
+    # event more than once and must keep it once.
+    hub.send_signal(signal.SIGSTOP)
+    before = retries()
+    toggle(rig, 1)
+    wait_until(lambda: retries() > before + 1, 60, "the meter publishing the same event again")
+    hub.send_signal(signal.SIGCONT)
+    wait_until(lambda: settled(rig), 120, "the event published thrice, at the head-end")
+
+    # The meter killed as soon as it raised its events: what it logged is sent after its restart.
+    toggle(rig, 3)
+    meter = launcher.children["esme"].process
+    meter.send_signal(signal.SIGKILL)
+    meter.wait(10)
+    launcher.restart("esme")
+    launcher.wait_joined(120)
+    logged = wait_until(lambda: settled(rig), 120, "every event of the meter's log at the head-end")
+
     arrived = headend_rows(
         rig.store_path(HEADEND).parent,
         "SELECT body FROM uplinks WHERE source = 'esme' AND kind IN ('alert', 'event') ORDER BY id",
@@ -122,14 +139,29 @@ def test_meter_events_arrive_once_and_in_order_through_kill_9_of_the_hub_and_the
     seqs = [int(json.loads(body)["seq"]) for (body,) in arrived]
     assert seqs == sorted(set(seqs)), f"twice or out of order: {seqs}"
     assert seqs == [int(e["seq"]) for e in logged]
+    assert sum(e["code"] in (METER_COVER_REMOVED, METER_COVER_CLOSED) for e in logged) >= 5
 
 
-def with_retry(action: Any) -> None:
-    """A bench request to a meter that may be coming back from a kill."""
-    wait_until(lambda: action() or True, 60, "the meter's bench port", ignore=(ControlError, OSError))
+_cover = {"open": False}
+
+
+def toggle(rig: Rig, times: int) -> None:
+    """Open or close the ESME's meter cover `times` times (one tamper event each)."""
+    for _ in range(times):
+        _cover["open"] = not _cover["open"]
+        wait_until(
+            lambda: tamper(rig, "esme", "meter_cover", _cover["open"]) or True,
+            60,
+            "the meter's bench port",
+            ignore=(ControlError, OSError),
+        )
 
 
 def settled(rig: Rig) -> list[dict[str, Any]] | None:
-    logged = meter_log(rig, "esme")
-    arrived = {int(e["seq"]) for e in headend_events(rig, "esme")}
+    """The meter's log, once the head-end holds every event of it."""
+    try:
+        logged = meter_log(rig, "esme")
+        arrived = {int(e["seq"]) for e in headend_events(rig, "esme")}
+    except (ControlError, OSError):
+        return None
     return logged if {int(e["seq"]) for e in logged} <= arrived else None
