@@ -15,7 +15,7 @@ code's category belongs in. EventData, an octet string, carries the rest:
 | rest   | the event's detail as compact JSON, trimmed to what one frame holds        |
 
 One ZCL frame holds one PublishEvent (no fragmentation on our HAN), so a detail too long for it
-keeps the entries that fit, shortest first, and gains `"trimmed": true`; the whole detail stays
+keeps the entries that fit, shortest first, and gains `"trim": 1`; the whole detail stays
 in the meter's own log, which the bench and the optical port read.
 
 Sans-IO: bytes and values in, bytes and values out.
@@ -50,7 +50,8 @@ EVENT_DATA_OCTETS = 45
 MODULE_OCTETS = 12
 #: UTCTime counts seconds from 2000-01-01 00:00 UTC (ZCL 2.6.2.x).
 _ZCL_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
-_TRIMMED = "trimmed"
+#: The mark of a trimmed detail: short, since every octet of the frame counts.
+_TRIMMED = "trim"
 
 _EVENT_DATA = c.Struct(
     "seq" / c.Int32ul,
@@ -85,11 +86,11 @@ def _compact(detail: Mapping[str, Any]) -> bytes:
 
 def _fitted(detail: Mapping[str, Any], room: int) -> bytes:
     """The detail as compact JSON in at most `room` octets: whole if it fits, else the entries
-    that fit (shortest first) and `"trimmed": true`."""
+    that fit (shortest first) and `"trim": 1`."""
     whole = _compact(detail)
     if len(whole) <= room:
         return whole
-    kept: dict[str, Any] = {_TRIMMED: True}
+    kept: dict[str, Any] = {_TRIMMED: 1}
     for key, value in sorted(detail.items(), key=lambda kv: len(_compact({kv[0]: kv[1]}))):
         if len(_compact({**kept, key: value})) <= room:
             kept[key] = value

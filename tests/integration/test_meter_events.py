@@ -40,8 +40,10 @@ def premises(tmp_path: Path) -> Iterator[tuple[Rig, RigLauncher]]:
         launcher.stop()
 
 
-def tamper(rig: Rig, meter: str, what: str, active: bool) -> None:
-    request_sync(rig.control_path(meter), "tamper", 10, input=what, active=active)
+def tamper(rig: Rig, meter: str, what: str, active: bool) -> bool:
+    """Work a tamper input of a meter from the bench; True once the meter took it."""
+    reply = request_sync(rig.control_path(meter), "tamper", 10, input=what, active=active)
+    return reply["active"] is active
 
 
 def headend_events(rig: Rig, source: str) -> list[dict[str, Any]]:
@@ -150,7 +152,7 @@ def toggle(rig: Rig, times: int) -> None:
     for _ in range(times):
         _cover["open"] = not _cover["open"]
         wait_until(
-            lambda: tamper(rig, "esme", "meter_cover", _cover["open"]) or True,
+            lambda: tamper(rig, "esme", "meter_cover", _cover["open"]),
             60,
             "the meter's bench port",
             ignore=(ControlError, OSError),
