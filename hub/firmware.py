@@ -98,7 +98,9 @@ class Hub:
         self.roles = DeviceRoles(rig, self.store)
         register_role_commands(self.bridge, self.roles, self.han, rig, self.clock)
         self.wan_security = (
-            HubWanSecurity(rig, board.wan_keys, self.store, self.roles, self.record)
+            HubWanSecurity(
+                rig, board.wan_keys, self.store, self.roles, self.record, outbox=self.outbox
+            )
             if board.wan_keys is not None
             else None
         )

@@ -226,6 +226,27 @@ class Outbox:
             for src, seq, kind, at, body in rows
         ]
 
+    def message(self, source: str, seq: int) -> UplinkMessage | None:
+        """Message `seq` of `source` if it waits for its acknowledgement."""
+        with self._store.transaction() as tx:
+            row = tx.execute(
+                "SELECT kind, at, body FROM outbox WHERE source = ? AND seq = ?", (source, seq)
+            ).fetchone()
+        if row is None:
+            return None
+        kind, at, body = row
+        return UplinkMessage(
+            source, seq, UplinkKind(kind), datetime.fromisoformat(at), json.loads(body)
+        )
+
+    def marks(self, source: str) -> tuple[int, int] | None:
+        """(last numbered, last acknowledged) of a stream; None for a stream it never had."""
+        with self._store.transaction() as tx:
+            row = tx.execute(
+                "SELECT last_seq, acked_seq FROM outbox_streams WHERE source = ?", (source,)
+            ).fetchone()
+        return None if row is None else (int(row[0]), int(row[1]))
+
     def pending_count(self) -> int:
         with self._store.transaction() as tx:
             return int(tx.execute("SELECT COUNT(*) FROM outbox").fetchone()[0])

@@ -88,7 +88,8 @@ def status_of(reply: bytes | None) -> foundation.Status:
     parsed = ZclFrame.parse(reply)
     assert parsed.tsn == 5 and parsed.to_server
     response, _ = foundation.DefaultResponse.deserialize(parsed.body)
-    return foundation.Status(response.status)
+    status: foundation.Status = response.status
+    return status
 
 
 @pytest.mark.req("18.11.j", "6.1.4")
