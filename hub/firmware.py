@@ -36,6 +36,7 @@ from .hub_events import HubEvents
 from .loss_of_comms import LossOfComms
 from .meter_events import MeterEvents
 from .outbox import Outbox
+from .profile_push import ProfilePush
 from .push_schedule import PushSchedule
 from .time_server import time_server
 from .wan_bearer import WanBearer
@@ -75,6 +76,8 @@ class Hub:
         register_commissioning_commands(self.bridge, self.han, self.wan, self.bearer.report)
         register_tariff_commands(self.bridge, self.han)
         self.journal = CommandJournal(self.store, self.outbox, self.clock, self.bridge.handle)
+        # Scheduled pushes carry the meters' interval data since the last push (6.1.3).
+        self.profiles = ProfilePush(self.store, self.clock, self.han.tunnel)
         self.push = PushSchedule(
             self.config,
             self.outbox,
@@ -82,7 +85,9 @@ class Hub:
             self.store,
             list(rig.devices.values()),
             self.han.read_metering,
+            profile_hook=self.profiles.since_last_push,
             signal=self.han.signal,
+            profile_pushed=self.profiles.pushed,
         )
         register_config_commands(self.journal, self.config, self.push.settings_changed)
         self.comms = LossOfComms(
