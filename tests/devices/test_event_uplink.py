@@ -9,6 +9,7 @@ import asyncio
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from zigpy.zcl import foundation
@@ -48,6 +49,7 @@ class Air:
 
     def published(self, n: int) -> PublishedEvent:
         frame = ZclFrame.parse(self.sent[n])
+        fields: Any
         fields, _ = _PUBLISH.schema.deserialize(frame.body)
         return PublishedEvent.parse(
             int(fields.event_id), int(fields.event_time), bytes(fields.event_data)
