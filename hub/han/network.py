@@ -80,9 +80,6 @@ class HanNetwork:
         self._by_eui = {eui64_to_str(d.eui64): d for d in rig.devices.values()}
         #: Where the meters' published events go (`hub.meter_events`); None: not taken.
         self.event_sink: EventSink | None = None
-        self._meters = frozenset(
-            d.name for d in rig.devices.values() if d.kind in (DeviceKind.ESME, DeviceKind.GSME)
-        )
 
     async def start(self) -> None:
         hub = self.rig.hub
@@ -310,6 +307,14 @@ class HanNetwork:
             )
         )
 
+    def _meters(self) -> frozenset[str]:
+        """The premises' meters: the only devices whose events the hub takes."""
+        return frozenset(
+            d.name
+            for d in self.rig.devices.values()
+            if d.kind in (DeviceKind.ESME, DeviceKind.GSME)
+        )
+
     def _published_event(self, packet: t.ZigbeePacket) -> bool:
         """A meter's PublishEvent (`hub.han.event_client`): stored, then answered."""
         src: Any = packet.src
@@ -324,7 +329,7 @@ class HanNetwork:
             return False  # an answer to a request of the hub's: zigpy's business
         try:
             reply = answer_publish_event(
-                frame, self.name_of(int(src.address)), sink, self._record, self._meters
+                frame, self.name_of(int(src.address)), sink, self._record, self._meters()
             )
         except Exception:  # the store failed: no answer, the meter publishes it again
             LOGGER.exception("a published event could not be stored")
