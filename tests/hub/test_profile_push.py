@@ -113,7 +113,7 @@ def starts(outbox: Outbox) -> list[datetime]:
     ]
 
 
-@pytest.mark.req("6.1.3", "12.1.t", "12.1.u")
+@pytest.mark.req("6.1.3", "12.1.t")
 async def test_each_push_carries_the_intervals_since_the_last_once_and_in_order(
     parts: tuple[ManualClock, Meter, SqliteStore, list[DeviceConfig]],
 ) -> None:

@@ -69,7 +69,7 @@ def set_remotely(rig: Rig, key: str, value: Any) -> None:
     client.hub_command(rig.control_path(HEADEND), "config_set", "esme", key=key, value=value)
 
 
-@pytest.mark.req("12.3", "18.8", "19.1.10")
+@pytest.mark.req("12.3")
 def test_configuration_changes_are_acknowledged_ad_hoc_or_at_the_scheduled_exchange(
     fast_premises: tuple[Rig, RigLauncher],
 ) -> None:

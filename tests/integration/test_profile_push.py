@@ -46,7 +46,7 @@ def pushed(rig: Rig) -> list[tuple[dict[str, Any], str | None]]:
     return [(json.loads(data), supplier) for data, supplier in rows]
 
 
-@pytest.mark.req("6.1.3", "12.1.t", "12.1.u", "6.1.4")
+@pytest.mark.req("6.1.3", "12.1.t", "6.1.4")
 def test_each_scheduled_push_carries_the_new_half_hours_once(fast_premises: Rig) -> None:
     rig = fast_premises
     request_sync(rig.control_path("esme"), "load", 10, watts=LOAD_W)
