@@ -82,7 +82,7 @@ def test_a_tamper_on_a_meter_reaches_its_supplier_at_once_with_the_meter_as_sour
 ) -> None:
     rig, _launcher = premises
     control = rig.control_path(HEADEND)
-    tamper(rig, "esme", "meter_cover", True)
+    assert smartmeter(rig, "bench", "esme", "tamper", "meter_cover", "on")["active"] is True
     tamper(rig, "gsme", "magnetic_field", True)
 
     def arrived(source: str, code: int) -> dict[str, Any] | None:
