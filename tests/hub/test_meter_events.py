@@ -5,12 +5,15 @@ own stream, in the meter's order; with the meter and its module as origin (claus
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from zigpy.zcl import foundation
 
 from firmware.zcl.frame import ZclFrame, cluster_command_header
@@ -115,3 +118,43 @@ def test_the_hub_answers_success_only_once_stored_and_refuses_what_is_not_a_mete
     assert outbox.pending() == []
     assert answer("esme", good) == foundation.Status.SUCCESS
     assert [m.source for m in outbox.pending()] == ["esme"]
+
+
+publishings = st.lists(
+    st.tuples(
+        st.integers(0, 2),  # 0: the next event; 1: the last one again; 2: skip one (a cleared log)
+        st.sampled_from(
+            [EventCode.METER_COVER_REMOVED, EventCode.TOU_ACTIVATED, EventCode.DST_ENABLED]
+        ),
+    ),
+    max_size=30,
+)
+
+
+@pytest.mark.req("19.1.6", "18.6")
+@settings(max_examples=40, deadline=None)
+@given(publishings)
+def test_whatever_is_published_again_each_event_is_kept_once_in_the_meters_order(
+    publishing: list[tuple[int, EventCode]],
+) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        store = SqliteStore(Path(folder) / "hub.sqlite")
+        clock = ManualClock(NOW)
+        outbox = Outbox(store, LoopbackWan(Path(folder) / "headend.sqlite"), clock)
+        config = HubConfig(store, clock, outbox, {"esme"})
+        config.set(f"events.code.{int(EventCode.DST_ENABLED)}", "log_only", by="local")
+        events = MeterEvents(store, clock, outbox, config)
+        seq, kept = 0, []
+        for step, code in publishing:
+            if step == 1 and seq:
+                events.take("esme", event(seq, code))  # a redelivery: the hub holds it already
+                continue
+            seq += 2 if step == 2 else 1
+            events.take("esme", event(seq, code))
+            if code is not EventCode.DST_ENABLED:
+                kept.append(seq)
+        outbox.release()
+        sent = [m.event().seq for m in outbox.pending("esme")]
+        store.close()
+    assert sent == kept
+    assert sent == sorted(set(sent))
