@@ -1,8 +1,8 @@
 """A meter's own events reach the head-end through real processes (issue 10): raised on a
 running meter through its bench port, published over the emulated HAN (SE Events PublishEvent),
 stored in the hub's durable outbox, sealed to the supplier that owns the meter and kept by the
-head-end with the meter as their source; and exactly once, in order, when the hub and the meter
-are killed with SIGKILL while events are on their way."""
+head-end with the meter as their source; and exactly once, in order, when the hub, the broker
+and the meter are killed with SIGKILL while events are on their way."""
 
 from __future__ import annotations
 
@@ -112,7 +112,7 @@ def test_a_tamper_on_a_meter_reaches_its_supplier_at_once_with_the_meter_as_sour
 
 
 @pytest.mark.req("18.6", "19.1.6")
-def test_meter_events_arrive_once_and_in_order_through_kill_9_of_the_hub_and_the_meter(
+def test_meter_events_arrive_once_and_in_order_through_kill_9_of_hub_broker_and_meter(
     premises: tuple[Rig, RigLauncher],
 ) -> None:
     rig, launcher = premises
@@ -146,6 +146,15 @@ def test_meter_events_arrive_once_and_in_order_through_kill_9_of_the_hub_and_the
     wait_until(lambda: retries() > before + 1, 60, "the meter publishing the same event again")
     hub.send_signal(signal.SIGCONT)
     wait_until(lambda: settled(rig), 120, "the event published thrice, at the head-end")
+
+    # The broker killed while the hub passes the events on: the outbox keeps them until acked.
+    toggle(rig, 2)
+    broker = launcher.children["broker"].process
+    broker.send_signal(signal.SIGKILL)
+    broker.wait(10)
+    toggle(rig, 2)
+    launcher.restart("broker")
+    wait_until(lambda: settled(rig), 120, "the events raised while the broker was down")
 
     # The meter killed as soon as it raised its events: what it logged is sent after its restart.
     toggle(rig, 3)
