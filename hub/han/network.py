@@ -294,7 +294,10 @@ class HanNetwork:
         src: Any = packet.src
         if self.app is None:
             return
-        device = self.app.get_device(nwk=src.address)
+        try:
+            device = self.app.get_device(nwk=src.address)
+        except KeyError:  # a sender zigpy does not know (not interviewed): nowhere to answer
+            return
         self._spawn(
             device.request(
                 SE_PROFILE,
