@@ -10,10 +10,15 @@ import contextlib
 from collections.abc import AsyncIterator, Sequence
 
 from firmware import process
+from firmware.deferred_import import defer
 from firmware.rig import Rig
 from firmware.wiring import hub_board
 
-from .firmware import Hub
+# zigpy's OTA image providers (aiohttp, jsonschema: a fifth of the hub's imports) serve zigpy's
+# OTA, which the hub turns off (hub.han.network): they load only if something ever uses them.
+defer("zigpy.ota.providers")
+
+from .firmware import Hub  # noqa: E402  (after the deferral, which must come first)
 
 
 @contextlib.asynccontextmanager

@@ -38,7 +38,7 @@ from .metering_read import MeteringReader
 from .presence import Presence
 from .se_controller import SmartEnergyController
 
-__all__ = ["HUB_ENDPOINT", "HanNetwork"]
+__all__ = ["HUB_ENDPOINT", "ZIGPY_OTA_OFF", "HanNetwork"]
 
 LOGGER = logging.getLogger(__name__)
 #: zigpy keeps endpoints 1 (HA), 2 (ZLL) and 242 (GP) for itself; the Energy Service Interface is 9.
@@ -49,6 +49,9 @@ RECONNECT_FIRST_S = 0.5
 RECONNECT_MAX_S = 10.0
 #: Real seconds between polls of the NCP's security-drop counters.
 COUNTERS_POLL_S = 5.0
+#: zigpy's OTA section: off. GB firmware updates are not zigpy's; so no image providers to load
+#: (hub/__main__.py defers their module), no Image Notify broadcast on the HAN every 3.9 hours.
+ZIGPY_OTA_OFF: dict[str, Any] = {zc.CONF_OTA_ENABLED: False, zc.CONF_OTA_PROVIDERS: []}
 
 
 class HanNetwork:
@@ -92,6 +95,7 @@ class HanNetwork:
             zc.CONF_DATABASE: None,
             zc.CONF_NWK_BACKUP_ENABLED: False,
             zc.CONF_TOPO_SCAN_ENABLED: False,
+            zc.CONF_OTA: ZIGPY_OTA_OFF,
             zc.CONF_NWK: {
                 zc.CONF_NWK_CHANNEL: hub.channel,
                 zc.CONF_NWK_PAN_ID: hub.pan_id,

@@ -1,0 +1,63 @@
+"""Modules a process imports but may never use, loaded only when first used.
+
+A firmware process pays for every module it imports at each start, on a machine where every
+component of a premises starts at once. Some of what the ZigBee stack imports serves features
+a component has switched off (the hub runs no zigpy OTA, so zigpy's OTA image providers, which
+bring in aiohttp and jsonschema, are dead weight). `defer` makes such a module lazy: an import
+of it still finds it at once (ModuleNotFoundError at the import, as before), and binds it where
+the importer expects it, but its body runs only when one of its attributes is first used, by
+`importlib.util.LazyLoader`. Only a module nothing reads at import time may be deferred: a
+`from module import name` at the top of another module loads it there and then.
+"""
+
+from __future__ import annotations
+
+import importlib.abc
+import importlib.machinery
+import importlib.util
+import sys
+from collections.abc import Sequence
+from types import ModuleType
+
+__all__ = ["defer", "is_loaded"]
+
+
+class _DeferringFinder(importlib.abc.MetaPathFinder):
+    """Finds the deferred modules as the path finder would, behind a lazy loader."""
+
+    def __init__(self) -> None:
+        self.names: set[str] = set()
+
+    def find_spec(
+        self,
+        fullname: str,
+        path: Sequence[str] | None,
+        target: ModuleType | None = None,
+    ) -> importlib.machinery.ModuleSpec | None:
+        if fullname not in self.names:
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(fullname, path, target)
+        if spec is None or spec.loader is None:
+            return spec  # not there: the import fails now, as it would have
+        spec.loader = importlib.util.LazyLoader(spec.loader)
+        return spec
+
+
+_FINDER = _DeferringFinder()
+
+
+def defer(*names: str) -> None:
+    """Load these modules only when they are first used (from their next import on)."""
+    if _FINDER not in sys.meta_path:
+        sys.meta_path.insert(0, _FINDER)
+    _FINDER.names.update(names)
+
+
+def is_loaded(name: str) -> bool:
+    """Whether a module's body has run (False for one imported, deferred and not used yet)."""
+    module = sys.modules.get(name)
+    if module is None:
+        return False
+    # LazyLoader gives the module a class of its own until the first attribute access
+    # (type() does not count as one, module.__class__ would).
+    return type(module).__name__ != "_LazyModule"

@@ -1,0 +1,71 @@
+"""Deferred imports: found at once, bound where expected, run only when first used."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from firmware.deferred_import import defer, is_loaded
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _package(root: Path, name: str) -> None:
+    """A package whose submodule `heavy` counts its runs, and `user`, which imports it."""
+    package = root / name
+    package.mkdir()
+    (package / "__init__.py").write_text("RUNS = []\n")
+    (package / "heavy.py").write_text(f"import {name}\n{name}.RUNS.append('heavy')\nVALUE = 42\n")
+    (package / "user.py").write_text(
+        f"import {name}.heavy\n\ndef value():\n    return {name}.heavy.VALUE\n"
+    )
+
+
+def test_deferred_module_runs_at_first_use(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _package(tmp_path, "deferred_pkg_a")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    defer("deferred_pkg_a.heavy")
+    import deferred_pkg_a
+    import deferred_pkg_a.user
+
+    assert "deferred_pkg_a.heavy" in sys.modules
+    assert not is_loaded("deferred_pkg_a.heavy")
+    assert deferred_pkg_a.RUNS == []
+    # bound on its package, as an import binds it: the importer's code works unchanged
+    assert deferred_pkg_a.user.value() == 42
+    assert deferred_pkg_a.RUNS == ["heavy"]
+    assert is_loaded("deferred_pkg_a.heavy")
+
+
+def test_missing_deferred_module_fails_at_import(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _package(tmp_path, "deferred_pkg_b")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    defer("deferred_pkg_b.absent")
+    with pytest.raises(ModuleNotFoundError):
+        import deferred_pkg_b.absent  # noqa: F401
+
+
+def test_hub_start_up_leaves_zigpy_ota_providers_unloaded() -> None:
+    """The hub's composition root and its zigpy configuration (OTA off) never run zigpy's OTA
+    image providers, nor import aiohttp for them."""
+    script = textwrap.dedent(
+        """
+        import sys
+        import zigpy.config as zc
+        import hub.__main__
+        from firmware.deferred_import import is_loaded
+        from hub.han.network import ZIGPY_OTA_OFF
+        zc.ZIGPY_SCHEMA({zc.CONF_OTA: ZIGPY_OTA_OFF})
+        print(is_loaded("zigpy.ota.providers"), "aiohttp" in sys.modules)
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, check=True
+    )
+    assert result.stdout.split() == ["False", "False"]
