@@ -135,8 +135,16 @@ class RigLauncher:
         self.start_wall = time.time()
         self.supervisor = Supervisor(self.start_wall, self._say, self._guard, self.policy)
         try:
-            for spec in plan_rig(self.rig, self.broker_kind, self.log_dir):
-                self._start(spec)
+            specs = plan_rig(self.rig, self.broker_kind, self.log_dir)
+            for spec in specs:
+                if spec.listens_on is not None:
+                    broker_tool.check_port_free(*spec.listens_on, spec.name)
+            # Every process at once: the servers (broker, air) are up long before the firmware
+            # processes have imported their stacks, and every client retries its link anyway.
+            children = [self._start(spec) for spec in specs]
+            for child in children:
+                if child.spec.listens_on is not None:
+                    wait_listening(child)
             if self.broker_kind is BrokerKind.EXTERNAL:
                 self._check_external_broker()
             self._wait_headend()
@@ -144,15 +152,11 @@ class RigLauncher:
             self.stop()
             raise
 
-    def _start(self, spec: ProcessSpec) -> None:
-        if spec.listens_on is not None:
-            host, port = spec.listens_on
-            broker_tool.check_port_free(host, port, spec.name)
+    def _start(self, spec: ProcessSpec) -> Child:
         child = self.supervisor.start(spec)
         if spec.name == BROKER:
             self._link_broker_log(spec)
-        if spec.listens_on is not None:
-            wait_listening(child)
+        return child
 
     def _link_broker_log(self, spec: ProcessSpec) -> None:
         """One place for every log: logs/broker.log points at the broker's own."""

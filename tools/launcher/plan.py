@@ -1,8 +1,9 @@
 """What a rig runs: one `ProcessSpec` per process, in start order.
 
-Start order follows the data flow, so that each process finds what it talks to: broker, the air
-(only if some radio is emulated), head-end, hub, then each device. Clients retry their links
-anyway, so the order only shortens the time until every device has joined.
+Start order follows the data flow: broker, the air (only if some radio is emulated), head-end,
+hub, then each device. The launcher starts them all at once and then waits for the servers to
+listen: they are up long before the firmware processes have imported their stacks, and clients
+retry their links anyway; the order is the one systemd units and stops follow.
 """
 
 from __future__ import annotations

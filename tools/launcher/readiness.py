@@ -28,7 +28,7 @@ __all__ = [
 PORT_WAIT_S = 10.0
 HEADEND_READY_S = 15.0
 JOIN_TIMEOUT_S = 60.0
-JOIN_POLL_S = 0.25
+JOIN_POLL_S = 0.1
 
 
 class JoinTimeout(TransientLinkError):
