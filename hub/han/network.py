@@ -31,6 +31,7 @@ from protocol.zigbee_ids import SE_PROFILE, ClusterId, SeDeviceId
 
 from .commissioning import Commissioning, DeviceUnavailable, RecordEvent, ieee_of
 from .event_client import EventSink, answer_publish_event
+from .interview_retry import InterviewRetry
 from .known_devices import KnownDevices
 from .messages import send_display_message, send_new_password
 from .meter_tunnel import exchange
@@ -83,6 +84,7 @@ class HanNetwork:
         self._by_eui = {eui64_to_str(d.eui64): d for d in rig.devices.values()}
         #: Where the meters' published events go (`hub.meter_events`); None: not taken.
         self.event_sink: EventSink | None = None
+        self._interviews = InterviewRetry(clock, set(self._by_eui), self._spawn)
 
     async def start(self) -> None:
         hub = self.rig.hub
@@ -132,6 +134,7 @@ class HanNetwork:
         app.denied_join_hook = self._denied_join
         app.heard_hook = self._heard
         app.add_listener(self)
+        app.add_listener(self._interviews)
         self.app = app
         self._recall_devices()
 
@@ -202,6 +205,7 @@ class HanNetwork:
             address: Any = t.NWK
             device = self.app.add_device(ieee, address(nwk))
             device.schedule_initialize()
+            self._interviews.watch(device)
 
     def device_joined(self, device: zigpy.device.Device) -> None:
         """The trust centre sent this device the network key; if it never announces itself and

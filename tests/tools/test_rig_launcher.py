@@ -197,9 +197,7 @@ def test_a_killed_child_is_reported_and_restarted_the_others_keep_running(rig: R
     assert_gone(pids)
 
 
-def test_a_taken_port_refuses_the_start_before_anything_runs(
-    tmp_path: Path, run_dir: Path
-) -> None:
+def test_a_taken_port_refuses_the_start_before_anything_runs(tmp_path: Path, run_dir: Path) -> None:
     with socket.socket() as squatter:
         air_port = reserve_port()
         squatter.bind((HOST, air_port))
