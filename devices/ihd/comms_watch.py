@@ -16,7 +16,7 @@ from firmware.rig import CommsLossRules
 
 from .meter_view import MeterLink
 
-__all__ = ["local_message"]
+__all__ = ["local_message", "next_change_s"]
 
 
 def local_message(rules: CommsLossRules, links: Iterable[MeterLink], now_s: float) -> str:
@@ -28,3 +28,16 @@ def local_message(rules: CommsLossRules, links: Iterable[MeterLink], now_s: floa
     if not heard or now_s - max(heard) < rules.ihd_contact_after_s:
         return ""
     return rules.contact_message
+
+
+def next_change_s(rules: CommsLossRules, links: Iterable[MeterLink], now_s: float) -> float | None:
+    """Clock seconds from `now_s` until `local_message` changes if no link changes meanwhile;
+    None when only a change of a link (lost, heard again, found) can change it."""
+    links = list(links)
+    if not links or not all(link.lost for link in links):
+        return None
+    heard = [link.heard_s for link in links if link.heard_s is not None]
+    if not heard:
+        return None
+    due = max(heard) + rules.ihd_contact_after_s - now_s
+    return due if due > 0 else None

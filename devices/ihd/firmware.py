@@ -39,7 +39,7 @@ from datetime import datetime
 from typing import Any
 
 from devices.core.firmware import DeviceIdentity, Firmware
-from devices.ihd.comms_watch import local_message
+from devices.ihd.comms_watch import local_message, next_change_s
 from devices.meter.metering_cluster import METERING_CLUSTER, attribute_names
 from firmware.boards import DeviceBoard
 from firmware.clock_waits import sleep_real, wait_on_clock
@@ -72,7 +72,6 @@ HEARTBEAT_MARGIN_S = {Fuel.ELECTRICITY: 2.0, Fuel.GAS: 60.0}
 DISCOVERY_PERIOD_REAL_S = 10.0
 DISCOVERY_FIRST_REAL_S = 1.0
 MIN_POLL_GAP_REAL_S = 0.25
-COMMS_WATCH_REAL_S = 1.0
 POLL_PERIOD = {Fuel.ELECTRICITY: ELECTRICITY_POLL_S, Fuel.GAS: GAS_POLL_S}
 #: Clock seconds between two reads of a meter's costs (today, since the last bill).
 COST_POLL_S = 60.0
@@ -87,7 +86,9 @@ _READINGS = Metering.AttributeDefs
 #: What the IHD asks each meter to report: (attribute, reportable change).
 REPORTED = (
     (_READINGS.current_summ_delivered, 1),
-    (_READINGS.instantaneous_demand, 1),
+    # Demand in W (raw, divisor 1000 to kW): a change under 10 W waits for the heartbeat (5 s,
+    # still within 12.5), so a household's slow drift does not cost a frame a second.
+    (_READINGS.instantaneous_demand, 10),
     (_READINGS.status, 0),
 )
 
@@ -109,6 +110,9 @@ class IhdFirmware(Firmware):
         self.links: dict[Fuel, MeterLink] = {}
         self._found: asyncio.Queue[tuple[int, int]] = asyncio.Queue()
         self._poll_now = {fuel: asyncio.Event() for fuel in Fuel}
+        #: Set when a link changes (`_links_changed`), for the comms and discovery watches.
+        self._comms_wake = asyncio.Event()
+        self._discovery_wake = asyncio.Event()
         self._pollers: set[Fuel] = set()
         self._zdo_tsn = 0
         self._updated_at: datetime | None = None
@@ -135,16 +139,28 @@ class IhdFirmware(Firmware):
         lines += [text for i, text in enumerate(messages) if text and text not in messages[:i]]
         self.display.show(lines)
 
+    def _links_changed(self) -> None:
+        """A link was found, lost, or heard: what the watches decide on may have changed."""
+        self._comms_wake.set()
+        self._discovery_wake.set()
+
     async def _comms_watch(self) -> None:
-        """Show the contact message when every meter has been lost long enough (12.7.3)."""
+        """Show the contact message when every meter has been lost long enough (12.7.3): on
+        every change of a link, and at the instant the period runs out, on the clock port."""
+        rules = self.identity.comms_loss
         while True:
-            wanted = local_message(
-                self.identity.comms_loss, self.links.values(), self.clock.monotonic()
-            )
+            self._comms_wake.clear()
+            now = self.clock.monotonic()
+            wanted = local_message(rules, self.links.values(), now)
             if wanted != self.local_message:
                 self.local_message = wanted
                 self.refresh_display()
-            await sleep_real(self.clock, COMMS_WATCH_REAL_S)
+            due = next_change_s(rules, self.links.values(), now)
+            if due is None:
+                await self._comms_wake.wait()
+                continue
+            with contextlib.suppress(TimeoutError):
+                await wait_on_clock(self.clock, self._comms_wake.wait(), due)
 
     def on_display_message(self, text: str) -> None:
         self.message = text
@@ -164,10 +180,14 @@ class IhdFirmware(Firmware):
             await self.wait_joined()
             if self.needs_discovery():
                 await self.discover()
+                await sleep_real(self.clock, period)
                 period = min(period * 2, DISCOVERY_PERIOD_REAL_S)
-            else:
-                period = DISCOVERY_FIRST_REAL_S
-            await sleep_real(self.clock, period)
+                continue
+            period = DISCOVERY_FIRST_REAL_S
+            # Both meters are read: nothing to do until a link changes (found, lost).
+            self._discovery_wake.clear()
+            if not self.needs_discovery():
+                await self._discovery_wake.wait()
 
     async def discover(self) -> None:
         """Broadcast Match_Desc_req for SE Metering servers; answers arrive in `on_zdo`."""
@@ -241,6 +261,7 @@ class IhdFirmware(Firmware):
             )
             link.failures = current.failures
         self.links[fuel] = link
+        self._links_changed()
         self.log.info("%s meter at 0x%04x endpoint %d", fuel.value, nwk, endpoint)
         self.spawn(self._subscribe(link), f"subscribe-{fuel.value}")
         self.spawn(self._price_loop(link), f"price-{fuel.value}")
@@ -296,6 +317,7 @@ class IhdFirmware(Firmware):
             return
         link.heard_s = self.clock.monotonic()
         self._updated_at = link.read_at
+        self._links_changed()
         if was_lost:  # B.5.10 closes a B.5.9 logged for this meter
             self.events.record(
                 EventCode.COMMUNICATION_OK,
@@ -345,6 +367,7 @@ class IhdFirmware(Firmware):
 
     def _failed(self, link: MeterLink, error: Exception) -> None:
         link.failures += 1
+        self._links_changed()
         if link.failures == 1 and link.subscribed:
             # Reports stopped coming and the meter does not answer: it may have restarted or
             # moved; subscribe again once it is back (discovery re-probes a lost meter).

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from devices.ihd.comms_watch import local_message
+from devices.ihd.comms_watch import local_message, next_change_s
 from devices.ihd.meter_view import LOST_AFTER_FAILURES, Fuel, MeterLink
 from firmware.rig import CommsLossRules
 
@@ -46,3 +46,24 @@ def test_contact_message_after_every_meter_was_lost_long_enough(
 ) -> None:
     assert local_message(RULES, links, now) == shown
     assert len(RULES.contact_message) <= 32
+
+
+@pytest.mark.req("12.7.3")
+@pytest.mark.parametrize(
+    ("links", "now", "due"),
+    [
+        ([], 10_000, None),  # only a meter found and lost can bring the message
+        ([link(Fuel.ELECTRICITY, 100, False)], 650, None),  # answering: only its loss can
+        ([link(Fuel.ELECTRICITY, 100, True)], 650, 50),  # the instant the period runs out
+        ([link(Fuel.ELECTRICITY, 100, True), link(Fuel.GAS, 300, True)], 650, 250),
+        ([link(Fuel.ELECTRICITY, 100, True)], 700, None),  # shown: only an answer clears it
+        ([link(Fuel.ELECTRICITY, None, True)], 700, None),  # never heard: never shown
+    ],
+)
+def test_the_watch_wakes_at_the_instant_the_message_is_due(
+    links: list[MeterLink], now: float, due: float | None
+) -> None:
+    assert next_change_s(RULES, links, now) == due
+    if due is not None:  # nothing shown until then, shown from then on
+        assert local_message(RULES, links, now + due - 0.001) == ""
+        assert local_message(RULES, links, now + due) == RULES.contact_message
