@@ -61,8 +61,12 @@ CREATE TABLE IF NOT EXISTS outbox_streams (
 """
 #: Messages of one stream in flight at once (sent, not yet acknowledged).
 WINDOW = 32
-#: Real seconds between looks at the link while it is down or nothing is pending.
+#: Real seconds between looks at the link while it is down or something is unacknowledged (a
+#: new connection sends the windows again at once).
 IDLE_S = 1.0
+#: Real seconds between looks while the link is up and everything is acknowledged: nothing to
+#: do until a message is put in (which wakes the sender); the look is only a safety net.
+QUIET_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -99,6 +103,8 @@ class Outbox:
         self._streams: dict[str, _Stream] = {}
         self._wake = asyncio.Event()
         self._was_connected = False
+        #: The last send round found nothing unacknowledged.
+        self._all_acked = False
 
     # -- writing -----------------------------------------------------------------------------
 
@@ -274,6 +280,8 @@ class Outbox:
             if connected:
                 with contextlib.suppress(TransientLinkError):
                     wait_s = min(wait_s, await self._send_round())
+                    if self._all_acked:
+                        wait_s = QUIET_S * self._clock.scale
             with contextlib.suppress(TimeoutError):
                 await wait_on_clock(self._clock, self._wake.wait(), max(wait_s, 0.0))
 
@@ -281,11 +289,14 @@ class Outbox:
         """Send new messages and due retries; returns clock seconds until the next retry."""
         policy = self._policy()
         next_due = float("inf")
+        self._all_acked = False
+        pending = False
         for source in self._sources():
             stream = self._streams.setdefault(source, _Stream())
             window = self.pending(source, WINDOW)
             if not window:
                 continue
+            pending = True
             now = self._clock.monotonic()
             head = window[0].seq
             if stream.sent_upto >= head:  # something in flight, unacknowledged
@@ -311,4 +322,5 @@ class Outbox:
                     stream.head_sent_at = self._clock.monotonic()
                 stream.sent_upto = message.seq
             next_due = min(next_due, policy.interval_s)
+        self._all_acked = not pending
         return next_due

@@ -13,7 +13,7 @@ import pytest
 
 from hal.emulated.clock import ManualClock
 from hal.real.sqlite_store import SqliteStore
-from hub.outbox import Outbox, RetryPolicy
+from hub.outbox import QUIET_S, Outbox, RetryPolicy
 from protocol.wan import UplinkKind
 from tests.hub.loopback_wan import LoopbackWan
 
@@ -156,3 +156,24 @@ async def test_a_hub_with_a_new_store_numbers_on_from_the_head_ends_mark(
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
         fresh.close()
+
+
+async def test_an_outbox_with_everything_acknowledged_waits_for_a_message(rig: Rig) -> None:
+    """Idle, it does not look at the link every second; a message put in still goes at once."""
+    rounds: list[int] = []
+    sources = rig.outbox._sources
+
+    def counted() -> list[str]:
+        rounds.append(1)
+        return sources()
+
+    rig.outbox._sources = counted  # type: ignore[method-assign]
+    rig.outbox.enqueue("hub", UplinkKind.READING, {"n": 1})
+    await settle(rig)
+    assert rig.outbox.pending_count() == 0
+    looked = len(rounds)
+    await settle(rig, QUIET_S - 1)
+    assert len(rounds) == looked, "no send round while everything is acknowledged"
+    rig.outbox.enqueue("hub", UplinkKind.READING, {"n": 2})
+    await settle(rig)  # no clock time passes
+    assert rig.wan.kept("hub") == [1, 2]
