@@ -6,7 +6,11 @@ A client configures reporting with Configure Reporting; the report then goes to 
 configuring client is who SE 1.x reporting serves, e.g. an IHD asking a meter for demand). A
 report is due when the attribute changed by at least its reportable change (any change, for a
 discrete type) and the minimum interval has passed, or when the maximum interval has passed
-whatever the value. A maximum interval of 0xFFFF stops reporting of that attribute.
+whatever the value. A maximum interval of 0xFFFF stops reporting of that attribute. A report
+that goes to a client carries along the client's other attributes of that cluster whose minimum
+interval has passed (a report within the intervals is always allowed): their timers restart
+together, so an idle meter sends its IHD one heartbeat frame per maximum interval, not one per
+attribute drifting apart.
 
 Configurations are kept in the component's non-volatile store, so a meter that restarts goes on
 reporting to the IHD that asked, without being asked again. Time is the clock port's monotonic
@@ -130,16 +134,27 @@ class ReportingTable:
     def due(self, now_s: float, read: Callable[[int, int], Any]) -> list[DueReport]:
         """Reports to send at `now_s` (monotonic seconds); `read(cluster, attribute)` gives
         the current value. Marks them sent: the caller sends every one it is given."""
+        values = {key: read(c.cluster_id, c.attribute_id) for key, c in self._configs.items()}
+        frames = {
+            (config.cluster_id, config.destination)
+            for key, config in self._configs.items()
+            if self._is_due(config, self._sent.get(key), values[key], now_s)
+        }
         grouped: dict[tuple[int, Destination], list[int]] = {}
         for key, config in self._configs.items():
-            value = read(config.cluster_id, config.attribute_id)
+            frame = (config.cluster_id, config.destination)
             last = self._sent.get(key)
-            if not self._is_due(config, last, value, now_s):
+            # A frame that goes anyway also carries the destination's other attributes of that
+            # cluster whose minimum interval has passed: their timers restart together, so an
+            # idle client gets one heartbeat per maximum interval, not one per attribute.
+            if frame not in frames or (
+                not self._is_due(config, last, values[key], now_s)
+                and last is not None
+                and now_s - last.at < config.min_interval_s
+            ):
                 continue
-            self._sent[key] = _Sent(value, now_s)
-            grouped.setdefault((config.cluster_id, config.destination), []).append(
-                config.attribute_id
-            )
+            self._sent[key] = _Sent(values[key], now_s)
+            grouped.setdefault(frame, []).append(config.attribute_id)
         return [
             DueReport(cluster, destination, tuple(ids))
             for (cluster, destination), ids in grouped.items()

@@ -205,11 +205,29 @@ def test_reports_follow_change_minimum_and_maximum_intervals() -> None:
         (0x400, 700)
     ]
     [(_, _, frame)] = meter.server.due_reports(5.0)
+    # demand rides along: its minimum interval has passed, so its timer restarts with summation's
     assert [(r.attrid, r.value.value) for r in parse(Metering, frame)[1].attribute_reports] == [
-        (0, 1020)
+        (0, 1020),
+        (0x400, 700),
     ]
     heartbeat = meter.server.due_reports(65.0)
     assert {r.attrid for r in parse(Metering, heartbeat[0][2])[1].attribute_reports} == {0, 0x400}
+
+
+def test_an_idle_client_gets_one_heartbeat_per_maximum_interval() -> None:
+    """A change reported early takes the client's other attributes along (their minimum
+    interval has passed), so their heartbeats stay in one frame, not one frame each."""
+    meter = Meter()
+    meter.ask(configure(1, (0x0000, DT.uint48, 1, 5, 1), (0x0400, DT.int24, 1, 5, 10)))
+    sent: list[tuple[float, set[int]]] = []
+    for tenth in range(0, 300):
+        now = tenth / 10
+        if now == 2.0:
+            meter.summation += 1  # one report due early
+        for _, _, frame in meter.server.due_reports(now):
+            sent.append((now, {r.attrid for r in parse(Metering, frame)[1].attribute_reports}))
+    assert [at for at, _ in sent] == [0.0, 2.0, 7.0, 12.0, 17.0, 22.0, 27.0]
+    assert all(ids == {0, 0x400} for _, ids in sent)
 
 
 def test_reporting_survives_a_restart_and_can_be_stopped(tmp_path: Path) -> None:
