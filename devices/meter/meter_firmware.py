@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import secrets
+from collections.abc import Container
 from typing import Any, ClassVar
 
 from devices.core.firmware import FIRMWARE_VERSION, TRUST_CENTRE, DeviceIdentity, Firmware
@@ -29,7 +30,7 @@ from hal.radio import IncomingMessage
 from protocol.errors import RemoteProtocolError, TransientLinkError
 from protocol.iec62056_21.obis import Obis
 from protocol.local_auth import SALT_BYTES, make_verifier
-from protocol.metering_units import metering_registers
+from protocol.metering_units import REQUIRED, metering_registers
 from protocol.password_policy import PasswordContext, check_password
 from protocol.se import DeviceManagement, Price
 from protocol.se.price_types import CppAuth
@@ -55,6 +56,10 @@ ESI_ENDPOINT = 9
 #: Name of CurrentSummationDelivered's register in the store.
 DELIVERED = "current_summation_delivered"
 _PERSIST_INTERVAL_US = to_microseconds(PERSIST_INTERVAL_S)
+#: The Metering attributes the display's summation and demand are made of.
+_DISPLAYED = frozenset(
+    {*REQUIRED, "multiplier", "divisor", "instantaneous_demand", "demand_formatting"}
+)
 
 
 def display_unit(unit: str) -> str:
@@ -326,14 +331,16 @@ class MeterFirmware(Firmware):
             except TransientLinkError as exc:
                 self.log.info("%s to 0x%04x not delivered: %s", command.name, nwk, exc)
 
-    def metering_view(self) -> dict[str, Any]:
-        """Raw Metering attributes (zigpy names) and the registers they mean, with units."""
-        values = self.zcl_server.cluster(METERING_CLUSTER).values()
+    def metering_view(self, only: Container[str] | None = None) -> dict[str, Any]:
+        """Raw Metering attributes (zigpy names; `only` those, which must include what
+        `metering_registers` requires) and the registers they mean, with units."""
+        values = self.zcl_server.cluster(METERING_CLUSTER).values(only)
         attributes = {name: int(value) for name, value in values.items()}
         return {"attributes": attributes, **metering_registers(attributes)}
 
     def display_lines(self) -> list[str]:
-        registers = self.metering_view()["registers"]
+        # Every sample: only what the two registers shown are made of, not all of Metering.
+        registers = self.metering_view(_DISPLAYED)["registers"]
         summation = registers["CurrentSummationDelivered"]
         demand = registers["InstantaneousDemand"]
         lines = [

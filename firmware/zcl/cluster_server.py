@@ -3,7 +3,7 @@ command handlers, and the types a handler sees (`CommandRequest`) and returns.""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Container, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -92,11 +92,13 @@ class ClusterServer:
         definition, _binding = self.bindings[attribute_id]
         return foundation.TypeValue(type=definition.zcl_type, value=self.value(attribute_id))
 
-    def values(self) -> dict[str, Any]:
-        """Every served attribute by its declared name, for the bench port."""
+    def values(self, only: Container[str] | None = None) -> dict[str, Any]:
+        """Every served attribute (or `only` those) by its declared name, for the bench port
+        and displays."""
         return {
             definition.name: self.value(attr_id)
             for attr_id, (definition, _) in self.bindings.items()
+            if only is None or definition.name in only
         }
 
     def read_record(self, attr: int) -> foundation.ReadAttributeRecord:
