@@ -48,8 +48,8 @@ HUB_ENDPOINT = 9
 JOIN_CONFIRM_S = 10.0
 RECONNECT_FIRST_S = 0.5
 RECONNECT_MAX_S = 10.0
-#: Real seconds between polls of the NCP's security-drop counters.
-COUNTERS_POLL_S = 5.0
+#: Real seconds between polls of the NCP's security-drop counters (an EZSP exchange each).
+COUNTERS_POLL_S = 10.0
 #: zigpy's OTA section: off. GB firmware updates are not zigpy's; so no image providers to load
 #: (hub/__main__.py defers their module), no Image Notify broadcast on the HAN every 3.9 hours.
 ZIGPY_OTA_OFF: dict[str, Any] = {zc.CONF_OTA_ENABLED: False, zc.CONF_OTA_PROVIDERS: []}

@@ -286,9 +286,9 @@ def test_forged_frames_raise_unusual_han_traffic_at_the_meter_and_the_hub(
         seen["headend"] = any(e.get("code") == EventCode.UNUSUAL_HAN_TRAFFIC for e in upward)
         return seen
 
-    wait_until(
+    wait_until(  # the meter and the hub poll their NCP's drop counters every 10 s
         lambda: all(unusual_traffic_seen().values()),
-        15,
+        30,
         "unusual HAN traffic at the ESME, the hub and the head-end",
     )
     result = smartmeter(rig, "headend", "read", "esme")  # legitimate traffic is undisturbed
