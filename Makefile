@@ -37,6 +37,7 @@ req-report: venv
 	$(BIN)/python -m tools.req_report --check
 
 bench: venv
+	$(BIN)/python -m tests.perf.bench_startup $(RIG)
 	$(BIN)/python -m tests.perf.bench_read $(RIG)
 	$(BIN)/python -m tests.perf.bench_channel
 	$(BIN)/python -m tests.perf.bench_recovery

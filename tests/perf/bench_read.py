@@ -1,6 +1,6 @@
 """Benchmark (not a test): start-up, on-demand read latency hop by hop, sustained reads, idle CPU.
 
-    .venv/bin/python -m tests.perf.bench_read [RIG] [--reads 100] [--sustain-s 60] [--idle-s 30]
+    .venv/bin/python -m tests.perf.bench_read [RIG] [--reads 100] [--sustain-s 60]
 
 Starts the rig as real processes (broker, air, head-end, hub, meters, IHD) with latency tracing
 on (`SMARTMETER_TRACE=1`, see hal/trace.py) and reports:
@@ -9,8 +9,9 @@ on (`SMARTMETER_TRACE=1`, see hal/trace.py) and reports:
 - back-to-back on-demand reads of each meter through the head-end, MQTT, the hub and the HAN:
   p50/p95/p99, and the p50 of each hop (head-end -> hub over MQTT, the HAN exchange, hub logic,
   hub -> head-end over MQTT, the rest: CLI, control socket, head-end);
-- reads at 20 per second for `--sustain-s` seconds: p50/p99 and the hub's CPU share;
-- the whole premises' CPU share while idle.
+- reads at 20 per second for `--sustain-s` seconds: p50/p99 and the hub's CPU share.
+
+Start-up (medians, CPU seconds per process) and idle CPU per process: `bench_startup`.
 """
 
 from __future__ import annotations
@@ -28,26 +29,17 @@ from typing import Any
 from firmware.rig import Rig, load_rig
 from hal import trace
 from tests.chaos import wait_working
+from tests.perf.bench_startup import cpu_seconds
 from tests.rig_files import DEMO_RIG, demo_rig_copy
 from tools.headend.client import read
 from tools.launcher import HEADEND, RigLauncher
 
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 HOPS = ("mqtt down", "HAN", "hub", "mqtt up", "rest")
 
 
 def percentile(values: Sequence[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
-
-
-def cpu_seconds(pids: Sequence[int]) -> float:
-    """User + system CPU seconds so far of these processes (/proc/PID/stat)."""
-    total = 0
-    for pid in pids:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        total += int(fields[11]) + int(fields[12])
-    return total / CLOCK_TICKS
 
 
 def hops(reply: dict[str, Any], total_s: float) -> dict[str, float]:
@@ -105,14 +97,6 @@ def sustained(rig: Rig, launcher: RigLauncher, seconds: float, rate: float = 20.
     )
 
 
-def idle(launcher: RigLauncher, seconds: float) -> None:
-    pids = [child.process.pid for child in launcher.children.values()]
-    before, started = cpu_seconds(pids), time.monotonic()
-    time.sleep(seconds)  # measuring what an idle premises costs: the wait is the measurement
-    share = (cpu_seconds(pids) - before) / (time.monotonic() - started)
-    print(f"idle premises ({len(pids)} processes): {share * 100:.2f}% of a core over {seconds:g} s")
-
-
 def start(rig: Rig, what: str) -> RigLauncher:
     launcher = RigLauncher(rig, out=io.StringIO())
     started = time.monotonic()
@@ -132,7 +116,6 @@ def main() -> None:
     parser.add_argument("rig", nargs="?", default=str(DEMO_RIG))
     parser.add_argument("--reads", type=int, default=100)
     parser.add_argument("--sustain-s", type=float, default=60.0)
-    parser.add_argument("--idle-s", type=float, default=30.0)
     args = parser.parse_args()
     os.environ[trace.ENV] = "1"  # the children inherit it
     with tempfile.TemporaryDirectory() as folder:
@@ -145,8 +128,6 @@ def main() -> None:
             back_to_back(rig, args.reads)
             if args.sustain_s > 0:
                 sustained(rig, launcher, args.sustain_s)
-            if args.idle_s > 0:
-                idle(launcher, args.idle_s)
         finally:
             launcher.stop()
 
