@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 import secrets
-from collections.abc import Container
+from collections.abc import Iterable
 from typing import Any, ClassVar
 
 from devices.core.firmware import FIRMWARE_VERSION, TRUST_CENTRE, DeviceIdentity, Firmware
@@ -331,7 +331,7 @@ class MeterFirmware(Firmware):
             except TransientLinkError as exc:
                 self.log.info("%s to 0x%04x not delivered: %s", command.name, nwk, exc)
 
-    def metering_view(self, only: Container[str] | None = None) -> dict[str, Any]:
+    def metering_view(self, only: Iterable[str] | None = None) -> dict[str, Any]:
         """Raw Metering attributes (zigpy names; `only` those, which must include what
         `metering_registers` requires) and the registers they mean, with units."""
         values = self.zcl_server.cluster(METERING_CLUSTER).values(only)

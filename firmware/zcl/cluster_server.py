@@ -3,7 +3,7 @@ command handlers, and the types a handler sees (`CommandRequest`) and returns.""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Container, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -92,13 +92,19 @@ class ClusterServer:
         definition, _binding = self.bindings[attribute_id]
         return foundation.TypeValue(type=definition.zcl_type, value=self.value(attribute_id))
 
-    def values(self, only: Container[str] | None = None) -> dict[str, Any]:
-        """Every served attribute (or `only` those) by its declared name, for the bench port
-        and displays."""
+    def values(self, only: Iterable[str] | None = None) -> dict[str, Any]:
+        """Every served attribute (or `only` those served of these) by its declared name, for
+        the bench port and displays."""
+        if only is None:
+            return {
+                definition.name: self.value(attr_id)
+                for attr_id, (definition, _) in self.bindings.items()
+            }
+        ids = (self.cluster.attributes_by_name.get(name) for name in only)
         return {
-            definition.name: self.value(attr_id)
-            for attr_id, (definition, _) in self.bindings.items()
-            if only is None or definition.name in only
+            d.name: self.value(int(d.id))
+            for d in ids
+            if d is not None and int(d.id) in self.bindings
         }
 
     def read_record(self, attr: int) -> foundation.ReadAttributeRecord:
