@@ -25,7 +25,7 @@ __all__ = ["FIRST_S", "MAX_S", "InterviewRetry", "Interviewee"]
 
 LOGGER = logging.getLogger(__name__)
 #: Real seconds an interview may take before it is asked again; then doubling, up to MAX_S.
-FIRST_S = 1.0
+FIRST_S = 0.5
 MAX_S = 15.0
 
 Spawn = Callable[[Coroutine[Any, Any, None]], Any]
