@@ -95,13 +95,15 @@ class MeterTariffLink:
 
     # -- metering ------------------------------------------------------------------------
 
-    def sample(self, raw_total: int) -> bool:
-        """Price the register's gain since the last sample; True when something must be saved
-        at once (an event to log)."""
+    def sample(self, raw_total: int, exported: int = 0, generated: int = 0) -> bool:
+        """Price the registers' gains since the last sample (import, export and gross
+        generation, raw units); True when something must be saved at once (an event to log)."""
         now = self._now()
-        start = self.tariff.begin(now, raw_total)
+        start = self.tariff.begin(now, raw_total, exported, generated)
         # Nothing to price until time moves: the units gained wait for the next sample.
-        events = self.tariff.consume(start, now, raw_total) if now > start else []
+        events = (
+            self.tariff.consume(start, now, raw_total, exported, generated) if now > start else []
+        )
         log_events(events, lambda code, detail: self.pending.append((code, detail)))
         self._push_if_changed()
         return bool(self.pending)
