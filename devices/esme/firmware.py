@@ -23,8 +23,8 @@ from typing import Any
 from devices.core.firmware import DeviceIdentity
 from devices.meter.export_registers import Flows
 from devices.meter.meter_firmware import MeterFirmware, check_bench_number
-from devices.meter.readings import readings_of
 from devices.meter.metering_cluster import ELECTRICITY
+from devices.meter.readings import readings_of
 from devices.meter.tariff_setup import TariffSetup
 from firmware.boards import ElectricityMeterBoard
 from firmware.rig import DeviceKind

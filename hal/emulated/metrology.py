@@ -31,6 +31,7 @@ MAX_GAS_FLOW_M3_PER_H = 6.0  # clause 1.1.a
 NOMINAL_VOLTAGE_V = 240.0
 DAY_S = 86_400
 
+
 def _bump(hour: float, centre: float, width: float) -> float:
     return math.exp(-0.5 * ((hour - centre) / width) ** 2)
 
