@@ -88,6 +88,7 @@ class MeterTariffLink:
         self.tunnel = TunnelServer(self.commands.dispatch)
         self.price_server = PriceServer(self, store, now, self._cpp_answer)
         self._shown: HanPrice | None = None
+        self._blocks_shown: object = None
         #: Events from the engine or the consumer waiting to be saved with the registers.
         self.pending: list[tuple[EventCode, dict[str, Any]]] = []
         #: The consumer's CPP answers to pass on to the hub, for the head-end (16.11.8).
@@ -113,6 +114,11 @@ class MeterTariffLink:
         if price != self._shown:
             self._shown = price
             self.price_server.push_price()
+        blocks = self.price_server.blocks_in_force() if price is not None else None
+        if blocks != self._blocks_shown:
+            self._blocks_shown = blocks
+            if blocks is not None:
+                self.price_server.push_blocks()
 
     def han_price(self) -> HanPrice | None:
         if "rates" in self.commands.suppressed or "pricing" in self.commands.suppressed:
