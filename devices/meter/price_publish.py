@@ -190,7 +190,16 @@ def publish_price(tariff: Tariff, now: HanPrice, at: datetime, event_id: int) ->
         "generation_tier": 0,
     }
     definition = Price.ClientCommandDefs.publish_price
+    # The label takes what the frame leaves: a CPP event's or a long register label would
+    # otherwise make PublishPrice too long for the HAN and it would never arrive.
+    bare = len(definition.schema(**_nested(definition, {**fields, "rate_label": b""})).serialize())
+    fields["rate_label"] = _cut_utf8(fields["rate_label"], MAX_ZCL_PAYLOAD - _ZCL_HEADER - bare)
     return ClusterResponse("publish_price", _nested(definition, fields))
+
+
+def _cut_utf8(text: bytes, room: int) -> bytes:
+    """At most `room` octets of UTF-8 `text`, never half a character."""
+    return text[: max(0, room)].decode("utf-8", "ignore").encode()
 
 
 def _scheme(tariff: Tariff) -> ChargingScheme:
