@@ -56,7 +56,6 @@ def add_tariff_actions(actions: Any) -> None:
     profile.add_argument("--from", dest="start", required=True)
     profile.add_argument("--to", dest="end", required=True)
     items = steps.add_parser("items", help="read, update or suppress tariff items (12.1)")
-    items.add_argument("item", nargs="?")
     change = items.add_mutually_exclusive_group()
     change.add_argument("--set", dest="value")
     change.add_argument("--suppress", action="store_true")
@@ -66,6 +65,8 @@ def add_tariff_actions(actions: Any) -> None:
         add_rig_option(parser)
         parser.set_defaults(handler=headend_tariff)
     set_.add_argument("file", type=Path)
+    # After DEVICE, as the usage says: "items esme rates" is the rates of the esme.
+    items.add_argument("item", nargs="?")
 
 
 def _decimal(text: str | None, what: str) -> str | None:
@@ -142,7 +143,7 @@ def _command(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
     action = "read"
     fields = {}
     if args.value is not None:
-        action, fields = "update", {"value": args.value}
+        action, fields = "update", {"value": _json_object(args.value)}
     elif args.suppress or args.unsuppress:
         action, fields = "suppress", {"suppressed": bool(args.suppress)}
     if action != "read" and not args.item:
@@ -150,6 +151,17 @@ def _command(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
     if args.item:
         fields["item"] = args.item
     return "tariff_items", {"action": action, **fields}
+
+
+def _json_object(text: str) -> dict[str, Any]:
+    """--set's value: a JSON object of the item's keys, e.g. '{"generation_discount": "-0.05"}'."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        value = None
+    if not isinstance(value, dict):
+        raise UsageError(f"--set takes a JSON object of the item's keys, not {text!r}")
+    return value
 
 
 def headend_tariff(args: argparse.Namespace) -> int:

@@ -368,3 +368,28 @@ def test_headend_push_schedule_and_alerts_print_json(
         )
         assert status == 0 and json.loads(out) == []
     assert requests[0]["interval_s"] == 900 and requests[1]["supplier"] == "s1"
+
+
+def test_tariff_items_takes_the_device_then_the_item_and_a_json_value(
+    capsys: pytest.CaptureFixture[str], rig_file: Path, run_dir: Path
+) -> None:
+    reply = {"data": {"item": "pricing"}}
+    with fake_component(run_dir / "headend.sock", {"tariff": reply}) as requests:
+        argv = ("headend", "tariff", "items", "esme", "pricing", "--set", '{"a": "1"}')
+        status, _, err = run(capsys, *argv, "--rig", str(rig_file))
+    assert (status, err) == (0, "")
+    assert requests[0]["device"] == "esme"
+    assert requests[0]["args"] == {"action": "update", "value": {"a": "1"}, "item": "pricing"}
+    status, _, err = run(
+        capsys,
+        "headend",
+        "tariff",
+        "items",
+        "esme",
+        "rates",
+        "--set",
+        "cheap",
+        "--rig",
+        str(rig_file),
+    )
+    assert_user_error(status, err, "--set takes a JSON object")
