@@ -251,14 +251,13 @@ def test_the_generation_discount_lowers_the_bill_the_ihd_shows(rig: Rig) -> None
         *("--set", json.dumps({"generation_discount": "-0.0521"})),
     )
     assert reply["data"]["item"] == "pricing"
-    wait_until(
-        lambda: (
-            registers(rig, "esme")["active"]["name"] == "Single import/export"
-            and registers(rig, "esme")["passive"] is None
-        ),
-        WAIT_S,
-        "the discount in force",
-    )
+
+    def discount_in_force() -> bool:
+        items = smartmeter(rig, "headend", "tariff", "items", "esme", "pricing")["data"]["items"]
+        discount = items["pricing"]["value"].get("generation_discount")
+        return registers(rig, "esme")["passive"] is None and dec(discount) == Decimal("-0.0521")
+
+    wait_until(discount_in_force, WAIT_S, "the discount in force")
     set_power(rig, 1500, 1500)
     shown = wait_until(lambda: ihd_value(rig, "electricity", "bill"), WAIT_S, "a bill on the IHD")
     before = registers(rig, "esme")["registers"]
