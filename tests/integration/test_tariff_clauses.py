@@ -255,7 +255,8 @@ def test_the_generation_discount_lowers_the_bill_the_ihd_shows(rig: Rig) -> None
     def discount_in_force() -> bool:
         items = smartmeter(rig, "headend", "tariff", "items", "esme", "pricing")["data"]["items"]
         discount = items["pricing"]["value"].get("generation_discount")
-        return registers(rig, "esme")["passive"] is None and dec(discount) == Decimal("-0.0521")
+        in_force = discount is not None and dec(discount) == Decimal("-0.0521")
+        return in_force and registers(rig, "esme")["passive"] is None
 
     wait_until(discount_in_force, WAIT_S, "the discount in force")
     set_power(rig, 1500, 1500)
