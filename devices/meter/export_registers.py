@@ -80,9 +80,12 @@ class ExportRegisters:
         )
 
     def save(self, now: datetime, tx: Tx) -> None:
-        """Inside the transaction that saves the import register."""
-        self._store.save(RECEIVED, self.exported, now, tx)
-        self._store.save(GENERATED, self.generated, now, tx)
+        """Inside the transaction that saves the import register. A register still at zero
+        (a gas meter's, a meter without generation) needs no row: it loads as zero, and a
+        register never goes back to zero once it has moved."""
+        for name, register in ((RECEIVED, self.exported), (GENERATED, self.generated)):
+            if register.units or register.remainder:
+                self._store.save(name, register, now, tx)
 
     # -- what the meter serves -------------------------------------------------------------
 
