@@ -129,6 +129,45 @@ def test_the_cost_since_the_last_bill_is_on_both_meters_and_the_ihd(rig: Rig) ->
     assert any(line.startswith("Gas ") and " bill £" in line for line in shown)
 
 
+# -- 16.22.3: the generation discount on the IHD ------------------------------------------------
+
+
+@pytest.mark.req("16.22.3")
+def test_the_generation_discount_lowers_the_bill_the_ihd_shows(rig: Rig) -> None:
+    """The head-end adds a generation discount; with the PV exactly covering the load (no
+    import, no export) the only money moving is the discount over gross generation, and the
+    IHD's bill (credit mode) goes down with it."""
+    reply = smartmeter(
+        rig,
+        *("headend", "tariff", "items", "esme", "pricing"),
+        *("--set", json.dumps({"generation_discount": "-0.0521"})),
+    )
+    assert reply["data"]["item"] == "pricing"
+
+    def discount_in_force() -> bool:
+        items = smartmeter(rig, "headend", "tariff", "items", "esme", "pricing")["data"]["items"]
+        discount = items["pricing"]["value"].get("generation_discount")
+        in_force = discount is not None and dec(discount) == Decimal("-0.0521")
+        return in_force and registers(rig, "esme")["passive"] is None
+
+    wait_until(discount_in_force, WAIT_S, "the discount in force")
+    # A bill above zero first (a credit shows as zero: BillToDateDelivered holds no sign).
+    set_power(rig, 3000, 0)
+    shown = wait_until(partial(bill_above, rig, "electricity", Decimal(0)), WAIT_S, "a bill")
+    set_power(rig, 1500, 1500)
+    before = registers(rig, "esme")["registers"]
+    after = grown(rig, "esme", "gross_generation_wh", 20)["registers"]
+    generated = after["gross_generation_wh"] - before["gross_generation_wh"]
+    discount = dec(after["generation_discount"]) - dec(before["generation_discount"])
+    assert discount == Decimal("-0.0521") * generated / 1000 < 0
+    assert after["import_wh"] == before["import_wh"] and after["export_wh"] == before["export_wh"]
+    wait_until(
+        lambda: (v := ihd_value(rig, "electricity", "bill")) is not None and v < shown,
+        WAIT_S,
+        "the discounted bill on the IHD",
+    )
+
+
 # -- 16.22, 16.12.1.b: export metered, read and priced -------------------------------------------
 
 
@@ -235,43 +274,6 @@ def test_a_single_rate_tariff_prices_import_and_export(rig: Rig, tmp_path: Path)
     credit = dec(after["export_cost"]) - dec(before["export_cost"])
     assert credit == Decimal("-0.0555") * gained / 1000
     assert after["import_wh"] == before["import_wh"]
-
-
-# -- 16.22.3: the generation discount on the IHD ------------------------------------------------
-
-
-@pytest.mark.req("16.22.3")
-def test_the_generation_discount_lowers_the_bill_the_ihd_shows(rig: Rig) -> None:
-    """The head-end adds a generation discount; with the PV exactly covering the load (no
-    import, no export) the only money moving is the discount over gross generation, and the
-    IHD's bill (credit mode) goes down with it."""
-    reply = smartmeter(
-        rig,
-        *("headend", "tariff", "items", "esme", "pricing"),
-        *("--set", json.dumps({"generation_discount": "-0.0521"})),
-    )
-    assert reply["data"]["item"] == "pricing"
-
-    def discount_in_force() -> bool:
-        items = smartmeter(rig, "headend", "tariff", "items", "esme", "pricing")["data"]["items"]
-        discount = items["pricing"]["value"].get("generation_discount")
-        in_force = discount is not None and dec(discount) == Decimal("-0.0521")
-        return in_force and registers(rig, "esme")["passive"] is None
-
-    wait_until(discount_in_force, WAIT_S, "the discount in force")
-    set_power(rig, 1500, 1500)
-    shown = wait_until(lambda: ihd_value(rig, "electricity", "bill"), WAIT_S, "a bill on the IHD")
-    before = registers(rig, "esme")["registers"]
-    after = grown(rig, "esme", "gross_generation_wh", 20)["registers"]
-    generated = after["gross_generation_wh"] - before["gross_generation_wh"]
-    discount = dec(after["generation_discount"]) - dec(before["generation_discount"])
-    assert discount == Decimal("-0.0521") * generated / 1000 < 0
-    assert after["import_wh"] == before["import_wh"] and after["export_wh"] == before["export_wh"]
-    wait_until(
-        lambda: (v := ihd_value(rig, "electricity", "bill")) is not None and v < shown,
-        WAIT_S,
-        "the discounted bill on the IHD",
-    )
 
 
 # -- 16.5.b, 16.12.1.c, 16.14: the gas meter on 48 remotely set rates ---------------------------
