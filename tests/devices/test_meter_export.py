@@ -24,6 +24,7 @@ from devices.meter.integrator import MICROSECONDS_PER_HOUR, EnergyIntegrator
 from devices.meter.metering_cluster import ELECTRICITY
 from devices.meter.register_store import RegisterStore
 from devices.meter.tariff_setup import TariffSetup
+from hal.control_socket import ControlError
 from hal.emulated.clock import ManualClock
 from hal.emulated.metrology import ConstantLoad
 from hal.real.sqlite_store import SqliteStore
@@ -152,8 +153,6 @@ async def test_export_registers_survive_a_kill_with_the_import_register(
 
 
 async def test_the_bench_generation_is_checked(store: SqliteStore, started: Any) -> None:
-    from hal.control_socket import ControlError
-
     clock = ManualClock(START)
     meter = await started(esme(clock, store, 500, "demo-electricity.json"))
     handler = meter.extra_handlers()["generation"]
