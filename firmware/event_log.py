@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import enum
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -88,6 +88,7 @@ class EventLog:
         self._store = store
         self._clock = clock
         self.component = component
+        self._listeners: list[Callable[[], None]] = []
         store.ensure_schema(SCHEMA_COMPONENT, SCHEMA_VERSION, SCHEMA)
         with store.transaction() as tx:  # idempotent upgrade of a version 1 log
             columns = {row[1] for row in tx.execute("PRAGMA table_info(event_log)").fetchall()}
@@ -118,8 +119,16 @@ class EventLog:
         else:
             with self._store.transaction() as own:
                 seq = self._insert(own, stamp, code, text, module)
+        for listener in self._listeners:
+            listener()
         # Store and return the same round-tripped detail, so callers see what a reader will.
         return EventRecord(seq, stamp, EventCode(code), self.component, json.loads(text), module)
+
+    def on_record(self, listener: Callable[[], None]) -> None:
+        """Call `listener` after each event is written (inside the caller's transaction, if it
+        passed one: whoever it wakes must look in the log from the event loop, after the
+        commit, as `devices.meter.event_uplink` does)."""
+        self._listeners.append(listener)
 
     def _insert(
         self, tx: Tx, stamp: datetime, code: EventCode, detail: str, module: str | None

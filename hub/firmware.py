@@ -34,7 +34,9 @@ from .han import HanNetwork
 from .hub_config import ConfigRefused, HubConfig
 from .hub_events import HubEvents
 from .loss_of_comms import LossOfComms
+from .meter_events import MeterEvents
 from .outbox import Outbox
+from .profile_push import ProfilePush
 from .push_schedule import PushSchedule
 from .time_server import time_server
 from .wan_bearer import WanBearer
@@ -65,12 +67,17 @@ class Hub:
             ReportingTable(self.store),
         )
         self.han = HanNetwork(rig, board.ncp, self.clock, self.store, self.record, zcl)
+        # The meters' own events, published over the HAN, go up in their streams (18.6).
+        self.meter_events = MeterEvents(self.store, self.clock, self.outbox, self.config)
+        self.han.event_sink = self.meter_events.take
         self.bridge = WanBridge(rig, self.record)
         register_han_commands(self.bridge, self.han, self.clock)
         self.bearer = WanBearer(board.modem, self.record)
         register_commissioning_commands(self.bridge, self.han, self.wan, self.bearer.report)
         register_tariff_commands(self.bridge, self.han)
         self.journal = CommandJournal(self.store, self.outbox, self.clock, self.bridge.handle)
+        # Scheduled pushes carry the meters' interval data since the last push (6.1.3).
+        self.profiles = ProfilePush(self.store, self.clock, self.han.tunnel)
         self.push = PushSchedule(
             self.config,
             self.outbox,
@@ -78,7 +85,9 @@ class Hub:
             self.store,
             list(rig.devices.values()),
             self.han.read_metering,
+            profile_hook=self.profiles.since_last_push,
             signal=self.han.signal,
+            profile_pushed=self.profiles.pushed,
         )
         register_config_commands(self.journal, self.config, self.push.settings_changed)
         self.comms = LossOfComms(
@@ -94,7 +103,9 @@ class Hub:
         self.roles = DeviceRoles(rig, self.store)
         register_role_commands(self.bridge, self.roles, self.han, rig, self.clock)
         self.wan_security = (
-            HubWanSecurity(rig, board.wan_keys, self.store, self.roles, self.record)
+            HubWanSecurity(
+                rig, board.wan_keys, self.store, self.roles, self.record, outbox=self.outbox
+            )
             if board.wan_keys is not None
             else None
         )

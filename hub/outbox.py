@@ -185,17 +185,27 @@ class Outbox:
             (shift, shift, source),
         )
 
-    def release(self) -> int:
+    def release(self, source: str | None = None, tx: Tx | None = None) -> int:
         """A scheduled exchange: held messages join the outbox, in the order they were held,
-        in one transaction, and rested streams try again (19.1.7). Returns how many joined."""
-        with self._store.transaction() as tx:
-            rows = tx.execute("SELECT n, source, kind, body FROM outbox_held ORDER BY n").fetchall()
-            for _n, source, kind, body in rows:
-                self.enqueue(str(source), UplinkKind(kind), json.loads(body), tx)
-            tx.execute("DELETE FROM outbox_held")
-        for stream in self._streams.values():
-            stream.attempts, stream.parked = 0, False
-        self._wake.set()
+        in one transaction, and rested streams try again (19.1.7). Returns how many joined.
+
+        With a `source`, only that stream's held messages join (inside `tx` if given): what a
+        message sent at once takes along, so that its stream stays in order."""
+        if tx is None:
+            with self._store.transaction() as own:
+                count = self.release(source, own)
+            if source is None:
+                for stream in self._streams.values():
+                    stream.attempts, stream.parked = 0, False
+            self._wake.set()
+            return count
+        where, params = ("WHERE source = ?", (source,)) if source is not None else ("", ())
+        rows = tx.execute(
+            f"SELECT n, source, kind, body FROM outbox_held {where} ORDER BY n", params
+        ).fetchall()
+        for _n, held_source, kind, body in rows:
+            self.enqueue(str(held_source), UplinkKind(kind), json.loads(body), tx)
+        tx.execute(f"DELETE FROM outbox_held {where}", params)
         return len(rows)
 
     # -- reading -----------------------------------------------------------------------------
@@ -215,6 +225,27 @@ class Outbox:
             )
             for src, seq, kind, at, body in rows
         ]
+
+    def message(self, source: str, seq: int) -> UplinkMessage | None:
+        """Message `seq` of `source` if it waits for its acknowledgement."""
+        with self._store.transaction() as tx:
+            row = tx.execute(
+                "SELECT kind, at, body FROM outbox WHERE source = ? AND seq = ?", (source, seq)
+            ).fetchone()
+        if row is None:
+            return None
+        kind, at, body = row
+        return UplinkMessage(
+            source, seq, UplinkKind(kind), datetime.fromisoformat(at), json.loads(body)
+        )
+
+    def marks(self, source: str) -> tuple[int, int] | None:
+        """(last numbered, last acknowledged) of a stream; None for a stream it never had."""
+        with self._store.transaction() as tx:
+            row = tx.execute(
+                "SELECT last_seq, acked_seq FROM outbox_streams WHERE source = ?", (source,)
+            ).fetchone()
+        return None if row is None else (int(row[0]), int(row[1]))
 
     def pending_count(self) -> int:
         with self._store.transaction() as tx:

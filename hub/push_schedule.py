@@ -9,8 +9,10 @@ pushed as a reading in the device's own stream, with the HAN signal quality (12.
 the hub's clock, its settings, every meter's registers and the gas conversion factors (12.4). The last slot run of each task is kept in the store, so a hub
 that restarts neither repeats a slot nor skips the one that fell due while it was down.
 
-Interval (profile) data is the meter's profile store's to hand over (tariffs issue); this module
-calls `profile_hook(device)` when one is given and pushes what it returns with the reading.
+Interval (profile) data is the meter's profile store's to hand over: this module calls
+`profile_hook(device)` when one is given (`hub.profile_push`: the intervals since the last push)
+and pushes what it returns with the reading, calling `profile_pushed` in the transaction that
+puts the push in the outbox.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from typing import Any
 
 from firmware.clock_waits import wait_on_clock
 from firmware.rig import DeviceConfig, DeviceKind
-from hal.ports import Clock, NonVolatileStore
+from hal.ports import Clock, NonVolatileStore, Tx
 from protocol.errors import SmartMeterError
 from protocol.json_fields import JsonObject
 from protocol.metering_units import (
@@ -47,6 +49,8 @@ RECHECK_S = 300.0
 
 ReadRegisters = Callable[[DeviceConfig], Awaitable[dict[str, int]]]
 ProfileHook = Callable[[DeviceConfig], Awaitable[JsonObject]]
+#: profile_pushed(device, the profile pushed, the outbox's transaction)
+ProfilePushed = Callable[[DeviceConfig, JsonObject, Tx], None]
 #: The HAN link quality of a device as the hub hears it (12.1.r: short-range signal quality).
 SignalOf = Callable[[DeviceConfig], dict[str, int | None]]
 
@@ -67,10 +71,12 @@ class PushSchedule:
         read: ReadRegisters,
         profile_hook: ProfileHook | None = None,
         signal: SignalOf | None = None,
+        profile_pushed: ProfilePushed | None = None,
     ) -> None:
         self._config, self._outbox, self._clock, self._store = config, outbox, clock, store
         self._meters = [d for d in devices if d.kind is not DeviceKind.IHD]
         self._read, self._profile_hook, self._signal = read, profile_hook, signal
+        self._profile_pushed = profile_pushed
         self._changed = asyncio.Event()
 
     def settings_changed(self) -> None:
@@ -122,8 +128,9 @@ class PushSchedule:
         released = self._outbox.release()
         LOGGER.debug("scheduled exchange: %d held messages released", released)
 
-    async def reading(self, device: DeviceConfig) -> JsonObject:
-        """The registers of `device`, read now over the HAN, as a reading's body."""
+    async def reading(self, device: DeviceConfig, *, profile: bool = True) -> JsonObject:
+        """The registers of `device`, read now over the HAN, as a reading's body, with the
+        interval data since the last push when `profile`."""
         attributes = await self._read(device)
         body: JsonObject = {
             "device": device.name,
@@ -133,18 +140,23 @@ class PushSchedule:
         }
         if self._signal is not None:
             body["signal"] = dict(self._signal(device))
-        if self._profile_hook is not None:
+        if profile and self._profile_hook is not None:
             body["profile"] = await self._profile_hook(device)
         return body
 
     async def _push(self, device: DeviceConfig) -> None:
-        self._outbox.enqueue(device.name, UplinkKind.READING, await self.reading(device))
+        body = await self.reading(device)
+        with self._store.transaction() as tx:
+            self._outbox.enqueue(device.name, UplinkKind.READING, body, tx)
+            profile = body.get("profile")
+            if self._profile_pushed is not None and isinstance(profile, dict):
+                self._profile_pushed(device, profile, tx)
 
     async def _sync(self) -> None:
         registers: dict[str, Any] = {}
         for device in self._meters:
             try:
-                registers[device.name] = await self.reading(device)
+                registers[device.name] = await self.reading(device, profile=False)
             except SmartMeterError as exc:
                 registers[device.name] = {"error": str(exc)}
         body: JsonObject = {

@@ -33,7 +33,7 @@ from firmware.wan_parties import operator_of, suppliers_of
 from hal.ports import NonVolatileStore
 from protocol.errors import DecodeError
 from protocol.event_codes import EventCode
-from protocol.wan import Channel, UplinkAck, WanCommand, peek_request_id
+from protocol.wan import Channel, UplinkAck, UplinkKind, WanCommand, peek_request_id
 from protocol.wan_security import (
     Header,
     KeyRing,
@@ -49,6 +49,7 @@ from protocol.wan_security import (
 )
 
 from .han.commissioning import RecordEvent
+from .outbox import Outbox
 from .wan_roles import OPERATOR_COMMANDS, OPERATOR_ONLY, DeviceRoles
 
 __all__ = ["HubWanSecurity"]
@@ -86,8 +87,11 @@ class HubWanSecurity:
         roles: DeviceRoles,
         record: RecordEvent,
         random_bytes: Callable[[int], bytes] = secrets.token_bytes,
+        outbox: Outbox | None = None,
     ) -> None:
         self._rig, self._ring, self._store = rig, ring, store
+        #: What the acknowledgements move: who may acknowledge a message is whom it went to.
+        self._outbox = outbox
         self._roles, self._record, self._random = roles, record, random_bytes
         self.hub = hub_party(rig.hub.wan_id)
         self.operator = operator_of(rig)
@@ -113,8 +117,9 @@ class HubWanSecurity:
 
     def open_uplink_ack(self, payload: bytes) -> UplinkAck:
         """The head-end's acknowledgement of outbox messages, sealed to the hub or one of its
-        devices by a party the hub trusts. A replay (a QoS 1 duplicate) moves nothing and is
-        dropped quietly; anything else refused is a security event, as for a command."""
+        devices by the party the acknowledged message went to (`_ack_authority`). A replay (a
+        QoS 1 duplicate) moves nothing and is dropped quietly; anything else refused is a
+        security event, as for a command, and moves nothing."""
         try:
             opened, window, key, _me = self._open(payload, Channel.UPLINK_ACK)
             try:
@@ -123,12 +128,40 @@ class HubWanSecurity:
                 raise SecurityRefusal(
                     Refusal.MALFORMED, str(exc), opened.header, authentic=True
                 ) from None
+            authority = self._ack_authority(ack)
+            if authority is not None and opened.header.sender != authority:
+                raise SecurityRefusal(
+                    Refusal.NOT_SERVED,
+                    f"{opened.header.sender} may not acknowledge {ack.source}#{ack.upto}:"
+                    f" it went to {authority}",
+                    opened.header,
+                    authentic=True,
+                )
         except SecurityRefusal as exc:
             if exc.reason is not Refusal.REPLAYED:
                 self._refused(exc, payload)
             raise
         self._store.put(_WINDOWS, key, window.accept(opened.header.counter).to_json())
         return ack
+
+    def _ack_authority(self, ack: UplinkAck) -> str | None:
+        """The one party whose acknowledgement of `ack.source` up to `ack.upto` the hub takes:
+        the party that message was sealed to (the owning supplier for a device's stream, 6.1.4;
+        for the hub's own stream whoever that message was for: the network operator, or the
+        supplier whose command a result answers). An ack that moves nothing (old, repeated, of
+        a stream the hub never had) needs no authority: it has no effect."""
+        if self._outbox is None:
+            return None
+        marks = self._outbox.marks(ack.source)
+        if marks is None or ack.upto <= marks[1]:
+            return None
+        message = self._outbox.message(ack.source, min(ack.upto, marks[0]))
+        if message is None:
+            return self.operator
+        ref = message.body.get("id") if message.kind is UplinkKind.RESULT else None
+        return self._route(
+            Channel.UPLINK, message.to_json(), ref if isinstance(ref, str) else None
+        ).reply_to
 
     def _prune_routes(self) -> None:
         """Forget the stored routes of all but the last `ROUTES_KEPT` commands."""

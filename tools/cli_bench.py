@@ -74,6 +74,16 @@ def add_parsers(commands: Any) -> None:
     seal.add_argument("position", choices=["break", "restore"])
     _common(seal)
     seal.set_defaults(handler=bench_seal)
+    tamper = actions.add_parser(
+        "tamper",
+        help="open or close a meter's cover, or apply a magnetic field (18.11.a, 18.11.c)",
+        description="Work a meter's emulated tamper input: 'on' interferes (a cover removed, a "
+        "field applied), 'off' restores it. Each change is a tamper event, sent at once.",
+    )
+    tamper.add_argument("input", choices=["meter_cover", "terminal_cover", "magnetic_field"])
+    tamper.add_argument("state", choices=["on", "off"])
+    _common(tamper)
+    tamper.set_defaults(handler=bench_tamper)
     cpp = actions.add_parser(
         "cpp",
         help="the consumer's answer to a critical peak event, on the IHD (16.11)",
@@ -271,4 +281,14 @@ def bench_seal(args: argparse.Namespace) -> int:
     print_json(
         without_ok(request_sync(rig.control_path(name), "seal", args.timeout, broken=broken))
     )
+    return 0
+
+
+def bench_tamper(args: argparse.Namespace) -> int:
+    rig = rig_from(args)
+    name = component(rig, args.device)
+    reply = request_sync(
+        rig.control_path(name), "tamper", args.timeout, input=args.input, active=args.state == "on"
+    )
+    print_json(without_ok(reply))
     return 0

@@ -6,6 +6,7 @@
     smartmeter hht read OBIS (--meter ... | --probe ...)   one object
     smartmeter hht write OBIS VALUE (...)                  one configuration item (configure)
     smartmeter hht set-time (...) [--time ISO]             the meter's clock (seal broken)
+    smartmeter hht tariff read|set|suppress|unsuppress [ITEM [VALUE]] (...)   tariff items (12.1)
     smartmeter hht extract --out FILE (...)                all its data to JSON (D.1.8)
     smartmeter hht scan DEVICE                             the barcode reader on a nameplate
     smartmeter hht signal                                  HAN link quality both ways, WAN
@@ -29,8 +30,11 @@ from pathlib import Path
 from typing import Any
 
 from firmware.rig import Rig
+from protocol.iec62056_21.json_value import join_values
 from protocol.nameplate import serial_number
+from tools import cli_hht_tariff
 from tools.cli_common import UsageError, add_rig_option, print_json, rig_from
+from tools.cli_hht_tariff import add_tariff_arguments
 from tools.hht import meter_session
 from tools.hht.extract import check_room, write_extract
 from tools.hht.headend_link import HeadendLink
@@ -71,6 +75,10 @@ def add_parsers(commands: Any) -> None:
         "set-time", "set the meter's clock (the seal must be broken)", hht_set_time, True
     )
     set_time.add_argument("--time", help="ISO 8601 with offset (default: now, UTC)")
+    tariff = action(
+        "tariff", "read, set or suppress the meter's tariff items (12.1)", hht_tariff, True
+    )
+    add_tariff_arguments(tariff)
     extract = action("extract", "every data item of the meter into a JSON file", hht_extract, True)
     extract.add_argument("--out", required=True, type=Path, help="the JSON file to write")
     scan = action("scan", "read a component's nameplate bar code", hht_scan)
@@ -190,10 +198,11 @@ def hht_read(args: argparse.Namespace) -> int:
         return 0
 
     async def job(hht: OpticalClient) -> Any:
-        return await hht.read(args.obis)
+        return await hht.read_all(args.obis)  # a long value comes as several data sets
 
-    item = _program(args, job)
-    print_json({"obis": item.address, "value": item.value, "unit": item.unit})
+    sets = _program(args, job)
+    value = join_values(sets)
+    print_json({"obis": sets[0].address, "value": value, "unit": sets[-1].unit})
     return 0
 
 
@@ -204,6 +213,10 @@ def hht_write(args: argparse.Namespace) -> int:
     _program(args, job)
     print_json({"obis": args.obis, "written": args.value})
     return 0
+
+
+def hht_tariff(args: argparse.Namespace) -> int:
+    return cli_hht_tariff.hht_tariff(args, _program)
 
 
 def hht_set_time(args: argparse.Namespace) -> int:

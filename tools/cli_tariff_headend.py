@@ -65,8 +65,7 @@ def add_tariff_actions(actions: Any) -> None:
         add_rig_option(parser)
         parser.set_defaults(handler=headend_tariff)
     set_.add_argument("file", type=Path)
-    # After DEVICE, as the usage says: "items esme rates" is the rates of the esme.
-    items.add_argument("item", nargs="?")
+    items.add_argument("item", nargs="?")  # after the device: `items esme pricing`
 
 
 def _decimal(text: str | None, what: str) -> str | None:

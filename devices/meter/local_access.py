@@ -87,7 +87,7 @@ class LocalAccess:
         with self._store.transaction() as tx:
             self._store.put(NAMESPACE, "verifier", verifier.to_json(), tx=tx)
             self._store.put(NAMESPACE, "wrong", 0, tx=tx)
-            self._log(tx, engineer, channel, "password", "(set)", "(set)")
+            self.log_in(tx, engineer, channel, "password", "(set)", "(set)")
 
     def challenge(self, nonce: bytes) -> Challenge | None:
         verifier = self.verifier
@@ -126,9 +126,10 @@ class LocalAccess:
 
     def log_change(self, engineer: str, channel: str, item: str, old: str, new: str) -> None:
         with self._store.transaction() as tx:
-            self._log(tx, engineer, channel, item, old, new)
+            self.log_in(tx, engineer, channel, item, old, new)
 
-    def _log(self, tx: Any, engineer: str, channel: str, item: str, old: str, new: str) -> None:
+    def log_in(self, tx: Any, engineer: str, channel: str, item: str, old: str, new: str) -> None:
+        """Log a change inside `tx`: the transaction that makes the change."""
         tx.execute(
             "INSERT INTO local_change (utc, engineer, channel, item, old, new) "
             "VALUES (?, ?, ?, ?, ?, ?)",

@@ -35,12 +35,15 @@ from protocol.se import DeviceManagement, Price
 from protocol.se.price_types import CppAuth
 from protocol.tariff.model import Fuel
 
+from .event_uplink import EventUplink
 from .export_registers import ExportRegisters, Flows
 from .integrator import EnergyIntegrator, to_microseconds
 from .metering_cluster import METERING_CLUSTER, Commodity, metering_server
 from .optical_setup import MeterOptical
+from .optical_tariff import attach_tariff
 from .readings import Reading, ReadingSource, readings_of
 from .register_store import PERSIST_INTERVAL_S, RegisterStore
+from .tamper_watch import WATCHED, TamperWatch
 from .tariff_han import MeterTariffLink
 from .tariff_setup import TariffSetup
 
@@ -78,8 +81,9 @@ class MeterFirmware(Firmware):
     """Base of the ESME and GSME: a cumulative register served as Metering (0x0702)."""
 
     commodity: ClassVar[Commodity]
-    #: The programming seal of the optical port (17.2.21.a).
-    panel = Panel(tamper=frozenset({TamperInput.SEAL}))
+    #: The programming seal of the optical port (17.2.21.a), and the covers and field sensor
+    #: whose changes are tamper events (18.11.a, 18.11.c; `tamper_watch`).
+    panel = Panel(tamper=frozenset({TamperInput.SEAL, *WATCHED}))
     #: OBIS names of the total register and the demand (IEC 62056-61: A=1 electricity, 7 gas).
     register_obis: ClassVar[tuple[str, str]]
 
@@ -122,6 +126,18 @@ class MeterFirmware(Firmware):
             readings=self.readings,
             refresh=lambda: self.display.show(self.display_lines()),
             factory_verifier=board.factory_verifier,
+        )
+        # The tariff's items (12.1) and registers on the optical port.
+        attach_tariff(self.optical, self.tariff, board.clock.now, self.add_reading_source)
+        self.tamper_watch = TamperWatch(board.tamper, self.events)
+        # The meter's events go to the hub, and on to the head-end, exactly once (18.6).
+        self.event_uplink = EventUplink(
+            self.events,
+            board.store,
+            board.clock,
+            self.send,
+            (TRUST_CENTRE, ESI_ENDPOINT),
+            lambda: self.joined,
         )
         # The head-end resets the local-access password through the hub (17.2.21.b.2).
         self.zcl_client.on_command(DeviceManagement, self._device_management)
@@ -192,6 +208,8 @@ class MeterFirmware(Firmware):
         self.spawn(self._metrology_loop(), "metrology")
         # The optical port is a task of its own: it answers whatever the HAN does (20.5.4.2).
         self.spawn(self.optical.port.run(), "optical")
+        self.spawn(self.tamper_watch.run(), "tamper")
+        self.spawn(self.event_uplink.run(), "event-uplink")
 
     def _device_management(self, sender: int, endpoint: int, name: str, fields: Any) -> None:
         """RequestNewPasswordResponse from the hub: a new password, kept as a verifier only,
@@ -291,6 +309,8 @@ class MeterFirmware(Firmware):
         return {}
 
     def handle_message(self, message: IncomingMessage) -> None:
+        if self.event_uplink.take_answer(message):
+            return
         super().handle_message(message)
         self._send_price_outbox()
 
@@ -355,6 +375,7 @@ class MeterFirmware(Firmware):
             "registers": self._cmd_registers,
             "tariff": self._cmd_tariff,
             **self.optical.handlers(),
+            **self.tamper_watch.handlers(),
         }
 
     async def _cmd_tariff(self, request: Request) -> dict[str, Any]:

@@ -22,6 +22,12 @@ What a data readout lists and what programming mode reads (R1/R5) and writes (W1
 | 0-0:128.1.0   | local-access password verifier           | write only (never read, 17.2.20)|
 | 0-0:128.1.1   | programming locked until (18.11.d)       | read                            |
 | 0-0:128.2.0   | local changes logged (17.2.21.e)         | read                            |
+| 0-0:128.3.N   | tariff item N (12.1.a-e, q, aa), JSON    | read, write with the seal broken|
+| 0-0:128.4.N   | tariff item N suppressed (1) or not (0)  | read, write with the seal broken|
+| 0-0:128.5.N   | active price, tariff state (readout)     | read                            |
+
+The tariff's objects are added by `optical_tariff` (`ObjectTable.extend`, and a reading
+source); a read answer longer than one data set is split over several (`answer_of`).
 
 The install code and the HAN keys are not objects: no key crosses the port (17.2.20). A read
 that fails (a fault in the part that keeps the value) gives ``ERR`` for that object alone, so
@@ -35,7 +41,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from protocol.errors import SmartMeterError
-from protocol.iec62056_21.frames import DataSet
+from protocol.iec62056_21.frames import VALUE_MAX, DataSet
+from protocol.iec62056_21.json_value import read_parts
 from protocol.iec62056_21.obis import Obis
 
 from .readings import Reading
@@ -137,6 +144,29 @@ class ObjectTable:
             LOGGER.exception("reading %s failed", obj.obis)
             return DataSet(str(obj.obis), "ERR")
         return shown
+
+    def extend(self, objects: list[DataObject]) -> None:
+        """More objects after the others (a tariff's items, `optical_tariff`)."""
+        self._tail = [*self._tail, *objects]
+
+    @staticmethod
+    def answer_of(obj: DataObject) -> tuple[DataSet, ...]:
+        """The answer to a read (R1/R5): a value longer than one data set is split over
+        several of the same address (`json_value.read_parts`); a refusal raises WriteRefused."""
+        if obj.read is None:
+            raise WriteRefused(ERR_NOT_READABLE, f"{obj.obis} ({obj.name}) cannot be read")
+        try:
+            value, unit = obj.read()
+            if len(value) > VALUE_MAX and not unit:
+                return read_parts(str(obj.obis), value)
+            shown = DataSet(str(obj.obis), value, unit)
+            shown.encode()
+        except WriteRefused:
+            raise
+        except Exception:
+            LOGGER.exception("reading %s failed", obj.obis)
+            return (DataSet(str(obj.obis), "ERR"),)
+        return (shown,)
 
     def readout(self) -> list[DataSet]:
         """Every readable object of the readout, in order."""

@@ -257,7 +257,7 @@ class OpticalPort:
     def _carry_out(self, command: Command) -> Message:
         data = command.data or DataSet()
         if command.command == "R" and command.type in "15":
-            return DataMessage((self.table.value_of(self.table.find(data.address)),))
+            return DataMessage(self.table.answer_of(self.table.find(data.address)))
         if command.command == "W" and command.type in "15":
             obj = self.table.find(data.address)
             if obj.write is None:

@@ -22,17 +22,27 @@ thresholds), `pricing` (12.1.d: standing charge, currency), `block_period` (12.1
 and PTZ). An update is a new passive tariff (the active one with the item changed) that takes
 effect at once or at "effective_from"; a suppressed item is no longer shown on the meter's
 display or the IHD (the meter stops announcing its price).
+
+The same commands serve the optical port (`optical_tariff`): `dispatch` takes the
+`ChangeSource` that asked (the head-end over the WAN by default, or an engineer at the optical
+port), and names it in every event it logs. A command is checked in full before anything
+changes, so a refusal leaves no trace; a change and its events are then saved in one SQLite
+transaction (the events wait in the firmware's pending list, `changed` saves them with the
+tariff and the registers).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import enum
+import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from devices.meter.tariff.results import TariffEvent
-from hal.ports import NonVolatileStore
+from hal.ports import NonVolatileStore, Tx
 from protocol.errors import DecodeError, LocalProtocolError
 from protocol.event_codes import EventCode
 from protocol.json_fields import JsonObject
@@ -43,14 +53,13 @@ from protocol.tariff import (
     decode_tariff,
     encode_tariff,
 )
-from protocol.tariff.fixed import Fixed
-from protocol.tariff.model import Fuel
+from protocol.tariff.model import Fuel, Tariff
 
 from .profile_store import MAX_READ
 from .tariff_runtime import MeterTariff
 from .tunnel_server import CommandRefused
 
-__all__ = ["ITEMS", "TariffCommands"]
+__all__ = ["HEAD_END", "ITEMS", "ChangeSource", "Channel", "TariffCommands"]
 
 #: Tariff items (12.1) and the keys of the tariff document each one is.
 ITEMS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -65,6 +74,30 @@ ITEMS: dict[str, tuple[str, tuple[str, ...]]] = {
 _NAMESPACE = "meter_tariff"
 #: Records an event: code and detail (the firmware's event log, with the registers' save).
 Record = Callable[[EventCode, dict[str, Any]], object]
+
+
+class Channel(enum.Enum):
+    """Where a change to the tariff came from (named in its event)."""
+
+    WAN = "wan"  # the head-end, through the hub and the meter's tunnel
+    OPTICAL = "optical"  # an engineer's HHT on the optical port, after local authentication
+
+
+@dataclass(frozen=True)
+class ChangeSource:
+    """Who asked for a change: the channel and the party (the head-end or an engineer code)."""
+
+    channel: Channel
+    who: str
+
+    def detail(self) -> dict[str, str]:
+        return {"source": self.channel.value, "by": self.who}
+
+
+HEAD_END = ChangeSource(Channel.WAN, "head-end")
+#: What a command changed, for the firmware to save and announce: ("passive", id) and so on.
+Changed = tuple[str, int | None]
+_Handler = Callable[[JsonObject, ChangeSource], tuple[JsonObject, Changed | None]]
 
 
 def _time(args: JsonObject, key: str) -> datetime:
@@ -100,8 +133,16 @@ class TariffCommands:
         self._changed = changed
         self.suppressed: set[str] = set(store.get(_NAMESPACE, "suppressed", []))
 
-    def dispatch(self, command: str, args: JsonObject) -> JsonObject:
-        handler = {
+    def save(self, tx: Tx) -> None:
+        """Inside the firmware's save transaction (with the registers and the events): the
+        suppressed items, every time, so a save that failed is made good by the next one."""
+        self._store.put(_NAMESPACE, "suppressed", sorted(self.suppressed), tx=tx)
+
+    def dispatch(
+        self, command: str, args: JsonObject, source: ChangeSource = HEAD_END
+    ) -> JsonObject:
+        """Carry out `command` for `source`; CommandRefused (nothing changed) if it cannot be."""
+        handler: _Handler | None = {
             "set_tariff": self._set_tariff,
             "cancel_tariff": self._cancel_tariff,
             "schedule_cpp": self._schedule_cpp,
@@ -112,11 +153,15 @@ class TariffCommands:
         }.get(command)
         if handler is None:
             raise CommandRefused(f"the meter does not take {command!r}")
-        return handler(args)
+        result, changed = handler(args, source)
+        if changed is not None:
+            self._changed(*changed)  # saves the change with its events, in one transaction
+        return result
 
     # -- tariffs ---------------------------------------------------------------------------
 
-    def _set_tariff(self, args: JsonObject) -> JsonObject:
+    def _checked_tariff(self, args: JsonObject) -> Tariff:
+        """The tariff of `args`, checked against this meter; nothing is changed yet."""
         try:
             tariff = decode_tariff(args.get("tariff"))
         except DecodeError as exc:
@@ -125,8 +170,14 @@ class TariffCommands:
             tariff = dataclasses.replace(tariff, effective_from=_time(args, "effective_from"))
         if tariff.fuel is not self._tariff.fuel:
             raise CommandRefused(f"a {tariff.fuel} tariff on a {self._tariff.fuel} meter")
+        return tariff
+
+    def _set_tariff(
+        self, args: JsonObject, source: ChangeSource
+    ) -> tuple[JsonObject, Changed | None]:
+        tariff = self._checked_tariff(args)
         try:
-            tariff_id = self._tariff.set_passive(tariff)
+            tariff_id = self._tariff.set_passive(tariff)  # the engine refuses before it changes
         except LocalProtocolError as exc:
             raise CommandRefused(str(exc)) from None
         self._record(
@@ -135,25 +186,31 @@ class TariffCommands:
                 "tariff_id": tariff_id,
                 "name": tariff.name,
                 "effective_from": tariff.effective_from.isoformat(),
+                **source.detail(),
             },
         )
-        self._changed("passive", tariff_id)
-        return {
+        result: JsonObject = {
             "tariff_id": tariff_id,
             "name": tariff.name,
             "structure": tariff.kind.value,
             "effective_from": tariff.effective_from.isoformat(),
         }
+        return result, ("passive", tariff_id)
 
-    def _cancel_tariff(self, args: JsonObject) -> JsonObject:
+    def _cancel_tariff(
+        self, args: JsonObject, source: ChangeSource
+    ) -> tuple[JsonObject, Changed | None]:
         if self._tariff.passive_tariff() is None:
             raise CommandRefused("there is no passive tariff to cancel")
         tariff_id = self._tariff.cancel_passive()
-        self._record(EventCode.PASSIVE_TARIFF_CANCELLED, {"tariff_id": tariff_id})
-        self._changed("cancel", tariff_id)
-        return {"cancelled": tariff_id}
+        self._record(
+            EventCode.PASSIVE_TARIFF_CANCELLED, {"tariff_id": tariff_id, **source.detail()}
+        )
+        return {"cancelled": tariff_id}, ("cancel", tariff_id)
 
-    def _schedule_cpp(self, args: JsonObject) -> JsonObject:
+    def _schedule_cpp(
+        self, args: JsonObject, source: ChangeSource
+    ) -> tuple[JsonObject, Changed | None]:
         if self._tariff.fuel is not Fuel.ELECTRICITY:
             raise CommandRefused("critical peak pricing is for the electricity meter (16.11)")
         try:
@@ -171,16 +228,17 @@ class TariffCommands:
                 "start": event.start.isoformat(),
                 "end": event.end.isoformat(),
                 "refusable": event.refusable,
+                **source.detail(),
             },
         )
-        self._changed("cpp", None)
-        return {
+        result: JsonObject = {
             "id": event.event_id,
             "start": event.start.isoformat(),
             "end": event.end.isoformat(),
         }
+        return result, ("cpp", None)
 
-    def _set_gas(self, args: JsonObject) -> JsonObject:
+    def _set_gas(self, args: JsonObject, source: ChangeSource) -> tuple[JsonObject, Changed | None]:
         if self._tariff.fuel is not Fuel.GAS:
             raise CommandRefused("calorific value and PTZ are set on the gas meter (13.2)")
         try:
@@ -197,21 +255,21 @@ class TariffCommands:
             {
                 "item": "conversion",
                 "clause": "12.1.aa",
-                "old": None if old is None else f"cv {_text(old.cv)} ptz {_text(old.ptz)}",
-                "new": f"cv {_text(gas.cv)} ptz {_text(gas.ptz)}",
+                "old": None if old is None else f"cv {old.cv} ptz {old.ptz}",
+                "new": f"cv {gas.cv} ptz {gas.ptz}",
+                **source.detail(),
             },
         )
-        self._changed("gas", None)
-        return {"cv": _text(gas.cv), "ptz": _text(gas.ptz)}
+        return {"cv": str(gas.cv), "ptz": str(gas.ptz)}, ("gas", None)
 
     # -- reads -----------------------------------------------------------------------------
 
-    def _read_tariff(self, args: JsonObject) -> JsonObject:
+    def _read_tariff(self, args: JsonObject, source: ChangeSource) -> tuple[JsonObject, None]:
         now = self._now()
         price = self._tariff.price(now)
         active, passive = self._tariff.active_tariff(), self._tariff.passive_tariff()
         registers = self._tariff.registers().document()
-        return {
+        result: JsonObject = {
             "at": now.isoformat(),
             "active": None if active is None else _summary(*active),
             "passive": None if passive is None else _summary(*passive),
@@ -228,42 +286,48 @@ class TariffCommands:
                 for e, auth in self._tariff.cpp_events()
             ],
         }
+        return result, None
 
-    def _read_profile(self, args: JsonObject) -> JsonObject:
+    def _read_profile(self, args: JsonObject, source: ChangeSource) -> tuple[JsonObject, None]:
         start, end = _time(args, "from"), _time(args, "to")
         if end <= start:
             raise CommandRefused('"to" must be after "from"')
         intervals = self._tariff.profile.read(start, end, MAX_READ + 1)
         more = len(intervals) > MAX_READ
-        return {
+        result: JsonObject = {
             "minutes": self._tariff.profile.period_min,
             "unit": "Wh" if self._tariff.fuel is Fuel.ELECTRICITY else "l",
             "intervals": [i.to_json() for i in intervals[:MAX_READ]],
             "more": more,
         }
+        return result, None
 
     # -- tariff items (12.1) -----------------------------------------------------------------
 
-    def _items(self, args: JsonObject) -> JsonObject:
+    def _items(self, args: JsonObject, source: ChangeSource) -> tuple[JsonObject, Changed | None]:
         action = args.get("action", "read")
         item = args.get("item")
         if item is not None and item not in ITEMS:
             raise CommandRefused(f"unknown item {item!r}; items: {', '.join(ITEMS)}")
         if action == "read":
-            return {"items": self._read_items([item] if item else list(ITEMS))}
+            return {"items": self._read_items([item] if item else list(ITEMS))}, None
         if not isinstance(item, str):
             raise CommandRefused(f'{action} needs an "item": one of {", ".join(ITEMS)}')
         if action == "suppress":
-            return self._suppress(item, args.get("suppressed", True))
+            return self._suppress(item, args.get("suppressed", True), source)
         if action == "update":
-            return self._update(item, args)
+            return self._update(item, args, source)
         raise CommandRefused('"action" is "read", "update" or "suppress"')
 
     def _document(self) -> JsonObject:
-        active = self._tariff.active_tariff() or self._tariff.passive_tariff()
-        if active is None:
+        """The tariff in force: a passive one already due counts (it takes over at the next
+        instant the meter prices), so an update read back, or updated again, is not lost."""
+        active, passive = self._tariff.active_tariff(), self._tariff.passive_tariff()
+        due = passive is not None and passive[1].effective_from <= self._now()
+        current = passive if due or active is None else active
+        if current is None:
             raise CommandRefused("the meter holds no tariff")
-        return encode_tariff(active[1])
+        return encode_tariff(current[1])
 
     def _read_items(self, items: list[str]) -> JsonObject:
         document = self._document()
@@ -276,12 +340,13 @@ class TariffCommands:
             for item in items
         }
 
-    def _suppress(self, item: str, suppressed: object) -> JsonObject:
+    def _suppress(
+        self, item: str, suppressed: object, source: ChangeSource
+    ) -> tuple[JsonObject, Changed | None]:
         if not isinstance(suppressed, bool):
             raise CommandRefused('"suppressed" must be true or false')
         old = item in self.suppressed
         (self.suppressed.add if suppressed else self.suppressed.discard)(item)
-        self._store.put(_NAMESPACE, "suppressed", sorted(self.suppressed))
         self._record(
             EventCode.TARIFF_ITEM_CHANGED,
             {
@@ -289,33 +354,46 @@ class TariffCommands:
                 "clause": ITEMS[item][0],
                 "old": f"suppressed {old}",
                 "new": f"suppressed {suppressed}",
+                **source.detail(),
             },
         )
-        self._changed("items", None)
-        return {"item": item, "suppressed": suppressed}
+        return {"item": item, "suppressed": suppressed}, ("items", None)
 
-    def _update(self, item: str, args: JsonObject) -> JsonObject:
+    def _update(
+        self, item: str, args: JsonObject, source: ChangeSource
+    ) -> tuple[JsonObject, Changed | None]:
         value = args.get("value")
         if not isinstance(value, dict) or not set(value) <= set(ITEMS[item][1]):
             keys = ", ".join(ITEMS[item][1])
             raise CommandRefused(f'"value" of {item} is an object of some of: {keys}')
         document = self._document()
+        old = {k: document[k] for k in ITEMS[item][1] if k in document}
         if item in ("structure", "rates", "tiers", "block_period"):
             for key in ITEMS[item][1]:
                 document.pop(key, None)
         document.update(value)
         document["effective_from"] = args.get("effective_from", self._now().isoformat())
-        result = self._set_tariff({"tariff": document})
+        result, changed = self._set_tariff({"tariff": document}, source)
+        passive = self._tariff.passive_tariff()
+        if item == "conversion" and passive is not None and passive[1].gas is not None:
+            # CV and PTZ convert from now on, as set_gas_conversion does (13.2, 12.1.aa).
+            self._tariff.set_gas(passive[1].gas.calorific_value, passive[1].gas.volume_factor)
         self._record(
             EventCode.TARIFF_ITEM_CHANGED,
-            {"item": item, "clause": ITEMS[item][0], "new": str(value)[:200]},
+            {
+                "item": item,
+                "clause": ITEMS[item][0],
+                "old": _short(old),
+                "new": _short(value),
+                **source.detail(),
+            },
         )
-        return {"item": item, **result}
+        return {"item": item, **result}, changed
 
 
-def _text(value: Fixed) -> str:
-    """A fixed-point value as plain decimal text ("40", never "4E+1")."""
-    return f"{value.decimal().normalize():f}"
+def _short(value: object) -> str:
+    """A value for an event's detail: compact JSON, cut to what a log line should hold."""
+    return json.dumps(value, separators=(",", ":"))[:200]
 
 
 def _summary(tariff_id: int, tariff: Any) -> JsonObject:

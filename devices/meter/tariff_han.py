@@ -84,13 +84,17 @@ class MeterTariffLink:
         self._now = now
         self._record = record
         self._changed = changed
-        self.commands = TariffCommands(self.tariff, store, now, record, self._command_done)
+        # The commands' events wait with the engine's in `pending`: `_command_done` saves them
+        # with the change, in one transaction.
+        self.commands = TariffCommands(self.tariff, store, now, self._pend, self._command_done)
         self.tunnel = TunnelServer(self.commands.dispatch)
         self.price_server = PriceServer(self, store, now, self._cpp_answer)
         self._shown: HanPrice | None = None
         self._blocks_shown: object = None
         #: Events from the engine or the consumer waiting to be saved with the registers.
         self.pending: list[tuple[EventCode, dict[str, Any]]] = []
+        #: More records of the change being saved (the optical port's change log, 17.2.21.e).
+        self.pending_writes: list[Callable[[Tx], None]] = []
         #: The consumer's CPP answers to pass on to the hub, for the head-end (16.11.8).
         self.to_hub: list[tuple[int, CppAuth]] = []
 
@@ -126,12 +130,20 @@ class MeterTariffLink:
         now = self.tariff.price(self._now())
         return None if now is None else HanPrice.of(now)
 
+    def _pend(self, code: EventCode, detail: dict[str, Any]) -> None:
+        self.pending.append((code, detail))
+
     def save(self, tx: Tx, events: Any) -> None:
         """Inside the registers' transaction: the tariff's state and the pending events."""
         self.tariff.save(tx)
+        self.commands.save(tx)
         for code, detail in self.pending:
             events.record(code, detail, tx)
-        self.pending = []
+        for write in self.pending_writes:
+            write(tx)
+        # Kept until written: a transaction that fails leaves them for the next save, with the
+        # state they go with (which stays in memory).
+        self.pending, self.pending_writes = [], []
 
     def _command_done(self, what: str, tariff_id: int | None = None) -> None:
         """A head-end command changed the tariff: save it, and tell the price clients."""
@@ -240,7 +252,7 @@ class MeterTariffLink:
         if price is None or self.han_price() is None:
             return []
         symbol = price.currency.symbol
-        unit = f"{price.import_price.decimal().normalize():f}"
+        unit = str(price.import_price)  # plain notation, never "4E+1" (Fixed.text)
         registers = self.tariff.registers()
         return [
             f"{price.register_label[:8]} {symbol}{unit}/kWh",

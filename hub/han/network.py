@@ -19,7 +19,7 @@ import zigpy.types as t
 
 from firmware.clock_waits import sleep_real
 from firmware.counter_watch import CounterWatch
-from firmware.rig import DeviceConfig, Rig
+from firmware.rig import DeviceConfig, DeviceKind, Rig
 from firmware.zcl.frame import ZclFrame
 from firmware.zcl.server import ZclServer
 from hal.ports import Clock, NonVolatileStore
@@ -30,6 +30,7 @@ from protocol.ieee802154 import eui64_to_str
 from protocol.zigbee_ids import SE_PROFILE, ClusterId, SeDeviceId
 
 from .commissioning import Commissioning, DeviceUnavailable, RecordEvent, ieee_of
+from .event_client import EventSink, answer_publish_event
 from .known_devices import KnownDevices
 from .messages import send_display_message, send_new_password
 from .meter_tunnel import exchange
@@ -77,6 +78,8 @@ class HanNetwork:
         self._reconnect_task: asyncio.Task[None] | None = None
         self._config: dict[str, Any] = {}
         self._by_eui = {eui64_to_str(d.eui64): d for d in rig.devices.values()}
+        #: Where the meters' published events go (`hub.meter_events`); None: not taken.
+        self.event_sink: EventSink | None = None
 
     async def start(self) -> None:
         hub = self.rig.hub
@@ -101,7 +104,7 @@ class HanNetwork:
                     "device_type": SeDeviceId.ENERGY_SERVICE_INTERFACE,
                     "device_version": 0,
                     "input_clusters": self.zcl_server.clusters,
-                    "output_clusters": [ClusterId.METERING],
+                    "output_clusters": [ClusterId.METERING, ClusterId.EVENTS],
                 }
             ],
             "use_thread": False,
@@ -257,6 +260,8 @@ class HanNetwork:
         """Serve the hub's own SE server clusters (Time) with the platform's ZCL engine;
         everything else (responses to the hub's own requests) goes to zigpy."""
         cluster_id = int(packet.cluster_id)
+        if packet.dst_ep == HUB_ENDPOINT and cluster_id == ClusterId.EVENTS and self.event_sink:
+            return self._published_event(packet)
         if packet.dst_ep != HUB_ENDPOINT or cluster_id not in self.zcl_server.clusters:
             return False
         src: Any = packet.src
@@ -281,18 +286,59 @@ class HanNetwork:
             )
             return True
         if reply is not None:
+            self._answer(packet, reply)
+        return True
+
+    def _answer(self, packet: t.ZigbeePacket, reply: bytes) -> None:
+        """Send `reply` (a ZCL frame) back to where `packet` came from."""
+        src: Any = packet.src
+        if self.app is None:
+            return
+        try:
             device = self.app.get_device(nwk=src.address)
-            self._spawn(
-                device.request(
-                    SE_PROFILE,
-                    cluster_id,
-                    HUB_ENDPOINT,
-                    packet.src_ep,
-                    reply[1],
-                    reply,
-                    expect_reply=False,
-                )
+        except KeyError:  # a sender zigpy does not know (not interviewed): nowhere to answer
+            return
+        self._spawn(
+            device.request(
+                SE_PROFILE,
+                int(packet.cluster_id),
+                HUB_ENDPOINT,
+                packet.src_ep,
+                reply[1],
+                reply,
+                expect_reply=False,
             )
+        )
+
+    def _meters(self) -> frozenset[str]:
+        """The premises' meters: the only devices whose events the hub takes."""
+        return frozenset(
+            d.name
+            for d in self.rig.devices.values()
+            if d.kind in (DeviceKind.ESME, DeviceKind.GSME)
+        )
+
+    def _published_event(self, packet: t.ZigbeePacket) -> bool:
+        """A meter's PublishEvent (`hub.han.event_client`): stored, then answered."""
+        src: Any = packet.src
+        sink = self.event_sink
+        if self.app is None or src is None or packet.src_ep is None or sink is None:
+            return True
+        try:
+            frame = ZclFrame.parse(packet.data.serialize())
+        except DecodeError:
+            return False  # zigpy's business, as any other frame it cannot place
+        if frame.to_server or frame.is_general:
+            return False  # an answer to a request of the hub's: zigpy's business
+        try:
+            reply = answer_publish_event(
+                frame, self.name_of(int(src.address)), sink, self._record, self._meters()
+            )
+        except Exception:  # the store failed: no answer, the meter publishes it again
+            LOGGER.exception("a published event could not be stored")
+            return True
+        if reply is not None:
+            self._answer(packet, reply)
         return True
 
     # -- queries -----------------------------------------------------------------------

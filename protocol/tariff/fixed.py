@@ -106,10 +106,12 @@ class Fixed:
         return Decimal(self.value).scaleb(-self.PLACES)
 
     def text(self, places: int | None = None) -> str:
-        """A decimal string: exactly, or rounded half-even to `places` decimals."""
+        """A decimal string in plain notation ("40", "0.000000001", never "4E+1" or "1E-9"):
+        exactly, or rounded half-even to `places` decimals."""
         if places is None:
             return format(self.decimal().normalize(), "f") if self.value else "0"
-        return str(self.decimal().quantize(Decimal(1).scaleb(-places), ROUND_HALF_EVEN))
+        # str() of a Decimal switches to an exponent for small values; format "f" never does.
+        return format(self.decimal().quantize(Decimal(1).scaleb(-places), ROUND_HALF_EVEN), "f")
 
     def __str__(self) -> str:
         return self.text()

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest_asyncio
 
 from devices.esme.firmware import EsmeFirmware
+from devices.meter.tariff_setup import TariffSetup
 from firmware.boards import ElectricityMeterBoard, Panel
 from hal.emulated.clock import SimulatedClock
 from hal.emulated.metrology import ConstantLoad
@@ -41,7 +42,11 @@ class OpticalMeter:
 
 
 def optical_esme(
-    directory: Path, *, password: str | None = PASSWORD, load_w: float = 2000
+    directory: Path,
+    *,
+    password: str | None = PASSWORD,
+    load_w: float = 2000,
+    tariff: TariffSetup | None = None,
 ) -> OpticalMeter:
     store = SqliteStore(directory / "esme.sqlite")
     clock = SimulatedClock(datetime(2026, 1, 15, 6, 0, tzinfo=UTC), time.time(), 1.0)
@@ -63,7 +68,7 @@ def optical_esme(
         factory_verifier=verifier,
     )
     ident = dataclasses.replace(identity("esme", EUI64), install_code=INSTALL_CODE)
-    return OpticalMeter(EsmeFirmware(ident, board), line, store)
+    return OpticalMeter(EsmeFirmware(ident, board, tariff), line, store)
 
 
 @pytest_asyncio.fixture

@@ -127,6 +127,13 @@ class OpticalClient:
             raise MeterRefused(f"expected one data set, got {answer!r}")
         return answer.data[0]
 
+    async def read_all(self, address: str, kind: str = "1") -> tuple[DataSet, ...]:
+        """R1 (or R5) of an object whose value may span several data sets (a tariff item)."""
+        answer = await self._exchange(Command("R", kind, DataSet(address, "")))
+        if not isinstance(answer, DataMessage) or not answer.data:
+            raise MeterRefused(f"expected data sets of {address}, got {answer!r}")
+        return answer.data
+
     async def write(self, address: str, value: str, kind: str = "1") -> None:
         """W1 (or W5) of one object, in programming mode; the meter answers ACK."""
         answer = await self._exchange(Command("W", kind, DataSet(address, value)))

@@ -1,0 +1,160 @@
+"""A meter's events on their way to the head-end: published to the hub until it has them for good.
+
+The meter is the server of the SE Events cluster (0x0709) and the hub its client. Each event of
+the meter's log (`firmware.event_log`) goes to the hub's ESI endpoint as a PublishEvent
+(`protocol.meter_events`), one at a time, oldest first. The hub writes the event into its
+durable outbox in the same SQLite transaction as the highest sequence number it holds from this
+meter, and only then answers with a Default Response SUCCESS; the meter then moves its cursor
+(the highest sequence number the hub has taken) in its own store. So:
+
+- a meter killed after logging an event publishes it after its restart (its cursor is behind);
+- a hub killed before answering never committed it, and the meter publishes it again;
+- an answer lost on the air, or a hub killed between its commit and its answer, makes the meter
+  publish the event again; the hub recognises its sequence number and answers SUCCESS again
+  without queueing it twice.
+
+Every event reaches the hub exactly once and in order, whatever is killed when (clauses 18.2,
+18.6, 19.1.6). An event without a module of its own is named after the part of the meter its
+code belongs to (18.3, 6.4.6).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+
+from zigpy.zcl import foundation
+
+from firmware.clock_waits import sleep_real, wait_on_clock
+from firmware.event_log import EventLog, EventRecord
+from firmware.zcl.client import REPLY_TIMEOUT_REAL_S, parse_default_response
+from firmware.zcl.frame import ZclFrame, cluster_command_header
+from hal.ports import Clock, NonVolatileStore
+from hal.radio import IncomingMessage
+from protocol.errors import DecodeError, TransientLinkError
+from protocol.event_codes import EventCategory, EventCode
+from protocol.meter_events import PublishedEvent
+from protocol.se import Events
+
+__all__ = ["EventUplink", "module_of"]
+
+LOGGER = logging.getLogger(__name__)
+_NAMESPACE = "event_uplink"
+_TAKEN = "taken"
+#: Real seconds between tries while the hub is away or refuses.
+RETRY_REAL_S = 5.0
+#: Real seconds between looks at the log when nothing woke us (a safety net only).
+IDLE_REAL_S = 60.0
+_PUBLISH = Events.ClientCommandDefs.publish_event
+Send = Callable[[int, int, int, bytes], Awaitable[None]]
+
+_MODULE_OF = {
+    EventCategory.TAMPER: "tamper",
+    EventCategory.SECURITY: "security",
+    EventCategory.COMMUNICATIONS: "han",
+    EventCategory.HAN: "han",
+    EventCategory.TARIFF_BILLING: "tariff",
+    EventCategory.DISCOUNT: "tariff",
+    EventCategory.CLOCK: "clock",
+    EventCategory.OPERATION: "supply",
+    EventCategory.FAULT: "metrology",
+    EventCategory.FIRMWARE: "firmware",
+}
+
+
+def module_of(record: EventRecord) -> str:
+    """The module of the meter that raised an event: its own word, else its code's part."""
+    if record.module:
+        return record.module
+    return _MODULE_OF.get(EventCode(record.code).category, "core")
+
+
+class EventUplink:
+    """Publishes the meter's events to the hub (see the module docstring)."""
+
+    def __init__(
+        self,
+        events: EventLog,
+        store: NonVolatileStore,
+        clock: Clock,
+        send: Send,
+        hub: tuple[int, int],
+        joined: Callable[[], bool],
+    ) -> None:
+        self._events, self._store, self._clock = events, store, clock
+        self._send, self._hub, self._joined = send, hub, joined
+        self._wake = asyncio.Event()
+        events.on_record(self._wake.set)
+        self._tsn = 0
+        self._answer: asyncio.Future[foundation.Status] | None = None
+
+    def taken(self) -> int:
+        """The highest sequence number the hub has taken for good."""
+        return int(self._store.get(_NAMESPACE, _TAKEN, 0))
+
+    def take_answer(self, message: IncomingMessage) -> bool:
+        """Take the hub's Default Response to a PublishEvent; True if it was one (then it is
+        nobody else's business)."""
+        if message.cluster_id != Events.cluster_id or message.sender != self._hub[0]:
+            return False
+        try:
+            frame = ZclFrame.parse(message.payload)
+            if not (frame.to_server and frame.is_general):
+                return False
+            if frame.command_id != foundation.GeneralCommand.Default_Response:
+                return False
+            answer = parse_default_response(frame.body)
+        except DecodeError:
+            return False
+        waiting = self._answer
+        if (
+            waiting is not None
+            and not waiting.done()
+            and frame.tsn == self._tsn
+            and int(answer.command_id) == _PUBLISH.id
+        ):
+            waiting.set_result(answer.status)
+        return True
+
+    async def run(self) -> None:
+        """Publish until cancelled."""
+        while True:
+            self._wake.clear()
+            pending = self._events.since(self.taken(), 1)
+            if not pending:
+                with contextlib.suppress(TimeoutError):
+                    await wait_on_clock(
+                        self._clock, self._wake.wait(), IDLE_REAL_S * self._clock.scale
+                    )
+                continue
+            if not self._joined() or not await self._publish(pending[0]):
+                await sleep_real(self._clock, RETRY_REAL_S)
+
+    async def _publish(self, record: EventRecord) -> bool:
+        """Publish one event; True once the hub has taken it (and the cursor moved)."""
+        event = PublishedEvent(
+            record.seq, int(record.code), record.utc, module_of(record), record.detail
+        )
+        self._tsn = (self._tsn + 1) & 0xFF
+        header = cluster_command_header(
+            self._tsn, _PUBLISH.id, to_server=False, disable_default_response=False
+        )
+        payload = bytes(header.serialize() + _PUBLISH.schema(**event.fields()).serialize())
+        self._answer = asyncio.get_running_loop().create_future()
+        try:
+            await self._send(self._hub[0], Events.cluster_id, self._hub[1], payload)
+            status = await wait_on_clock(
+                self._clock, self._answer, REPLY_TIMEOUT_REAL_S * self._clock.scale
+            )
+        except (TransientLinkError, TimeoutError) as exc:
+            LOGGER.info("event %d not taken by the hub yet: %r", record.seq, exc)
+            return False
+        finally:
+            self._answer = None
+        if status != foundation.Status.SUCCESS:
+            LOGGER.warning("the hub refused event %d: %r; trying again later", record.seq, status)
+            return False
+        self._store.put(_NAMESPACE, _TAKEN, record.seq)
+        return True

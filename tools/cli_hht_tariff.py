@@ -1,0 +1,73 @@
+"""`smartmeter hht tariff ...`: the meter's tariff items (12.1.a-e, q, aa) through the probe.
+
+    smartmeter hht tariff read [ITEM] (--meter NAME | --probe PATH)    every item, or one
+    smartmeter hht tariff set ITEM VALUE (...)                          VALUE: JSON, or @FILE
+    smartmeter hht tariff suppress|unsuppress ITEM (...)
+
+Items: structure (12.1.a), rates (b), tiers (c), pricing (d), block_period (e), currency (q),
+conversion (aa); VALUE is the item's keys of the tariff document, e.g. `'{"standing_charge":
+{"amount":"0.60","period_days":1}}'`. Each runs in programming mode with the engineer's job
+password (configure role, D.2.2); set and suppress need the meter's seal broken (17.2.21.a).
+Replies are JSON on stdout; a refusal is one line on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from tools.cli_common import UsageError, print_json
+from tools.hht.optical_client import OpticalClient
+from tools.hht.tariff_items import ITEMS, check_item, read_items, set_item, suppress_item
+
+__all__ = ["OPERATIONS", "add_tariff_arguments", "hht_tariff"]
+
+OPERATIONS = ("read", "set", "suppress", "unsuppress")
+#: Runs a job in a programming session of the meter the arguments name (cli_hht._program).
+Program = Callable[[argparse.Namespace, Any], Any]
+
+
+def add_tariff_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("operation", choices=OPERATIONS)
+    parser.add_argument("item", nargs="?", help=f"one of {', '.join(ITEMS)} (read: default all)")
+    parser.add_argument("value", nargs="?", help="set: the item's JSON, or @FILE holding it")
+
+
+def _value(text: str | None) -> object:
+    if text is None:
+        raise UsageError("set needs ITEM and VALUE (the item's JSON, or @FILE)")
+    if text.startswith("@"):
+        try:
+            text = Path(text[1:]).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"cannot read {text[1:]}: {exc.strerror or exc}") from None
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise UsageError(f"VALUE is not JSON: {exc}") from None
+
+
+def hht_tariff(args: argparse.Namespace, program: Program) -> int:
+    """Check the arguments in full before the probe is touched, then run one session."""
+    operation: str = args.operation
+    if operation != "read" and args.item is None:
+        raise UsageError(f"{operation} needs an ITEM: one of {', '.join(ITEMS)}")
+    items = [check_item(args.item)] if args.item else list(ITEMS)
+    if operation == "set":
+        value = _value(args.value)
+    elif args.value is not None:
+        raise UsageError(f"{operation} takes no VALUE")
+
+    async def job(hht: OpticalClient) -> dict[str, Any]:
+        if operation == "read":
+            return {"items": await read_items(hht, items)}
+        if operation == "set":
+            return {"item": items[0], **await set_item(hht, items[0], value)}
+        suppressed = await suppress_item(hht, items[0], operation == "suppress")
+        return {"item": items[0], **suppressed}
+
+    print_json(program(args, job))
+    return 0
