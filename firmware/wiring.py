@@ -28,6 +28,7 @@ from hal.emulated.buttons import EmulatedButtons
 from hal.emulated.buzzer import EmulatedBuzzer
 from hal.emulated.clock import SimulatedClock
 from hal.emulated.display import EmulatedDisplay
+from hal.emulated.generation import SolarProfile
 from hal.emulated.metrology import ConstantFlow, ConstantLoad, HouseholdGasProfile, HouseholdProfile
 from hal.emulated.modem import EmulatedModem
 from hal.emulated.ncp.dongle import EmulatedDongle
@@ -191,9 +192,12 @@ async def electricity_meter_board(
     rig: Rig, config: DeviceConfig, panel: Panel
 ) -> AsyncIterator[ElectricityMeterBoard]:
     metrology: ElectricityMetrology
+    solar = SolarProfile(config.pv_peak_kw * 1000, config.seed) if config.pv_peak_kw else None
     try:
         metrology = (
-            HouseholdProfile(config.seed) if config.load_w is None else ConstantLoad(config.load_w)
+            HouseholdProfile(config.seed, solar=solar)
+            if config.load_w is None
+            else ConstantLoad(config.load_w, solar=solar)
         )
     except PortError as exc:
         raise ConfigError(f"{rig.path}: device {config.name!r} load: {exc}") from None

@@ -121,7 +121,10 @@ class NonVolatileStore(Protocol):
 class ElectricitySample:
     """Instantaneous single-phase measurements (clause 1.1.b: single phase, up to 100 A).
 
-    Negative active power is export (microgeneration, clause 16.22.1).
+    `active_power_w` is the net power at the meter: the household's load less what generation
+    behind the meter (rooftop PV, clause 16.22.1) produces, negative while exporting.
+    `generation_w` is that gross generation, measured apart (a generation meter's element), so
+    import - export = load - generation over any time.
     """
 
     active_power_w: float
@@ -129,6 +132,7 @@ class ElectricitySample:
     current_a: float
     power_factor: float
     frequency_hz: float
+    generation_w: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +149,11 @@ class ElectricityMetrology(Protocol):
 
     def set_load(self, watts: float | None) -> None:
         """Bench override of the active power; None goes back to the backend's own load."""
+        ...
+
+    def set_generation(self, watts: float | None) -> None:
+        """Bench override of the gross generation (W, >= 0); None goes back to the backend's
+        own generation (its PV profile, or none)."""
         ...
 
 

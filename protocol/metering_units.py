@@ -282,6 +282,22 @@ def metering_registers(
         "unit": unit.summation_unit,
         "display": summation_format.display(summation),
     }
+    if "current_summ_received" in attributes:
+        # Export (16.22.1), scaled and shown like the import register.
+        raw_received = _raw_int(attributes, "current_summ_received", 0, (1 << 48) - 1)
+        received = summation_format.quantize(
+            _scaled(
+                _from_bcd("current_summ_received", raw_received) if bcd else raw_received,
+                multiplier,
+                divisor,
+            )
+        )
+        registers["CurrentSummationReceived"] = {
+            "raw": raw_received,
+            "value": format(received, "f"),
+            "unit": unit.summation_unit,
+            "display": summation_format.display(received),
+        }
     if "instantaneous_demand" in attributes:
         raw_demand = _raw_int(attributes, "instantaneous_demand", -(1 << 23), (1 << 23) - 1)
         demand_format = (

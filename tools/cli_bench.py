@@ -43,6 +43,7 @@ def add_parsers(commands: Any) -> None:
         ("optical", "print a meter's optical port: path, session, settings, local access"),
         ("tariff", "print a meter's tariff: price in force, registers, costs, CPP events"),
         ("prices", "print the prices, costs and CPP notices an IHD shows"),
+        ("export", "print an electricity meter's export and gross generation registers"),
     ):
         action = actions.add_parser(name, help=text, description=text)
         _common(action)
@@ -55,6 +56,15 @@ def add_parsers(commands: Any) -> None:
     load.add_argument("watts", help="the load in watts, e.g. 3000")
     _common(load)
     load.set_defaults(handler=bench_load)
+    generation = actions.add_parser(
+        "generation",
+        help="set the gross generation (PV) behind an electricity meter, in watts",
+        description="Set the emulated generation behind the meter to a constant number of "
+        'watts, or "profile" for the rig\'s PV profile (pv_peak_kw; none without it).',
+    )
+    generation.add_argument("watts", help='watts, e.g. 2500, or "profile"')
+    _common(generation)
+    generation.set_defaults(handler=bench_generation)
     seal = actions.add_parser(
         "seal",
         help="break or restore a meter's programming seal (17.2.21.a)",
@@ -192,6 +202,35 @@ def bench_load(args: argparse.Namespace) -> int:
     name = component(rig, args.device)
     watts = parse_load(rig, name, args.watts)
     print_json(without_ok(request_sync(rig.control_path(name), "load", args.timeout, watts=watts)))
+    return 0
+
+
+def parse_generation(rig: Rig, name: str, text: str) -> float | None:
+    """The generation in watts behind meter `name` (None: its profile), or a UsageError."""
+    device = rig.devices.get(name)
+    if device is None or device.kind is not DeviceKind.ESME:
+        meters = [n for n, d in rig.devices.items() if d.kind is DeviceKind.ESME]
+        raise UsageError(f"{name} has no generation; the electricity meters: {', '.join(meters)}")
+    if text == "profile":
+        return None
+    try:
+        watts = float(text)
+    except ValueError:
+        raise UsageError(
+            f'generation must be a number of watts or "profile", not {text!r}'
+        ) from None
+    limit = MAX_LOAD_W[DeviceKind.ESME]
+    if not math.isfinite(watts) or not 0 <= watts <= limit:
+        raise UsageError(f"generation {text} W is outside 0..{limit:g} W")
+    return watts
+
+
+def bench_generation(args: argparse.Namespace) -> int:
+    rig = rig_from(args)
+    name = component(rig, args.device)
+    watts = parse_generation(rig, name, args.watts)
+    reply = request_sync(rig.control_path(name), "generation", args.timeout, watts=watts)
+    print_json(without_ok(reply))
     return 0
 
 

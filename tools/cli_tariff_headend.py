@@ -142,7 +142,7 @@ def _command(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
     action = "read"
     fields = {}
     if args.value is not None:
-        action, fields = "update", {"value": args.value}
+        action, fields = "update", {"value": _json_object(args.value)}
     elif args.suppress or args.unsuppress:
         action, fields = "suppress", {"suppressed": bool(args.suppress)}
     if action != "read" and not args.item:
@@ -150,6 +150,17 @@ def _command(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
     if args.item:
         fields["item"] = args.item
     return "tariff_items", {"action": action, **fields}
+
+
+def _json_object(text: str) -> dict[str, Any]:
+    """--set's value: a JSON object of the item's keys, e.g. '{"generation_discount": "-0.05"}'."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        value = None
+    if not isinstance(value, dict):
+        raise UsageError(f"--set takes a JSON object of the item's keys, not {text!r}")
+    return value
 
 
 def headend_tariff(args: argparse.Namespace) -> int:

@@ -6,8 +6,14 @@ serving Metering (0x0702) and declaring itself a client of Time (0x000A): it wil
 from the hub's Time cluster once the hub serves Smart Energy; until then it keeps its own clock.
 
 Bench commands, beside the common ones: `load` {"watts": W or null} sets (or clears) the bench
-override of the measuring element, 0..23000 W (100 A at 230 V, clause 1.1.b); `registers`
-returns the raw Metering attributes and the registers they mean.
+override of the measuring element, 0..23000 W (100 A at 230 V, clause 1.1.b); `generation`
+{"watts": W or null} sets (or clears) the bench override of the gross generation behind the
+meter (rooftop PV, 16.22), 0..23000 W; `registers` returns the raw Metering attributes and the
+registers they mean; `export` the export and gross generation registers.
+
+The element measures the net power (load less generation) and the gross generation apart: the
+meter imports max(net, 0), exports max(-net, 0) and counts the generation
+(`devices.meter.export_registers`).
 """
 
 from __future__ import annotations
@@ -15,11 +21,14 @@ from __future__ import annotations
 from typing import Any
 
 from devices.core.firmware import DeviceIdentity
+from devices.meter.export_registers import Flows
 from devices.meter.meter_firmware import MeterFirmware, check_bench_number
 from devices.meter.metering_cluster import ELECTRICITY
+from devices.meter.readings import readings_of
 from devices.meter.tariff_setup import TariffSetup
 from firmware.boards import ElectricityMeterBoard
 from firmware.rig import DeviceKind
+from firmware.zcl.cluster_server import AttributeBinding
 from hal.control_socket import ControlError, Handler, Request
 from hal.ports import PortError
 from hal.radio import EndpointDescriptor
@@ -53,13 +62,43 @@ class EsmeFirmware(MeterFirmware):
     ) -> None:
         self.metrology = board.metrology
         super().__init__(identity, board, setup)
+        self.add_reading_source(readings_of(self.export.readings))
 
     def measure_rate(self) -> int:
         """Active power in milliwatts (mWh per hour), quantised like an ADC reading."""
         return round(self.metrology.sample(self.clock.now()).active_power_w * 1000)
 
+    def measure(self) -> Flows:
+        """Net power split into import and export, and the gross generation, in mW."""
+        sample = self.metrology.sample(self.clock.now())
+        return Flows.of_net(round(sample.active_power_w * 1000), round(sample.generation_w * 1000))
+
+    def export_bindings(self) -> dict[str, AttributeBinding]:
+        return self.export.metering_bindings(lambda: self.tariff.tariff.registers().tou_export_wh)
+
+    def display_lines(self) -> list[str]:
+        lines = super().display_lines()
+        return [*lines[:2], *self.export.display_lines(), *lines[2:]]
+
     def extra_handlers(self) -> dict[str, Handler]:
-        return {**super().extra_handlers(), "load": self._cmd_load}
+        return {
+            **super().extra_handlers(),
+            "load": self._cmd_load,
+            "generation": self._cmd_generation,
+            "export": self._cmd_export,
+        }
+
+    async def _cmd_generation(self, request: Request) -> dict[str, Any]:
+        watts = check_bench_number(request, "watts", MAX_BENCH_LOAD_W, "W")
+        try:
+            self.metrology.set_generation(watts)
+        except PortError as exc:
+            raise ControlError(str(exc)) from None
+        self.sample()  # export follows the bench at once, not at the next tick
+        return {"watts": watts, "demand_w": self.commodity.raw_demand(self._flows.net)}
+
+    async def _cmd_export(self, request: Request) -> dict[str, Any]:
+        return self.export.describe()
 
     async def _cmd_load(self, request: Request) -> dict[str, Any]:
         watts = check_bench_number(request, "watts", MAX_BENCH_LOAD_W, "W")

@@ -394,6 +394,10 @@ class IhdFirmware(Firmware):
             info.take_price(fields, self.clock.now())
         elif name == "publish_cpp_event":
             info.take_cpp(fields)
+        elif name == "publish_block_thresholds":
+            info.take_block_thresholds(fields)
+        elif name == "publish_block_period":
+            info.take_block_period(fields)
         elif name == "cancel_tariff":
             self.log.info("%s meter cancelled tariff %s", link.fuel.value, fields.issuer_tariff_id)
             return

@@ -82,6 +82,24 @@ class PriceInfo:
     bill: int | None = None
     bill_digits: int = 0
     cpp: CppNotice | None = None
+    #: The block thresholds (Wh) per tier, as the meter last published them (16.19, 16.20).
+    block_thresholds: dict[int, list[int]] | None = None
+    #: The block period in force: its start and its length in days.
+    block_period: tuple[datetime, int] | None = None
+
+    def take_block_thresholds(self, fields: Any) -> None:
+        """A PublishBlockThresholds (one command of possibly several: the first resets)."""
+        if int(fields.command_index) == 0 or self.block_thresholds is None:
+            self.block_thresholds = {}
+        for entry in fields.block_thresholds:
+            tier = int(entry.tier_and_count.tier)
+            self.block_thresholds.setdefault(tier, []).extend(
+                int(v) for v in entry.block_thresholds
+            )
+
+    def take_block_period(self, fields: Any) -> None:
+        start = ZIGBEE_EPOCH + timedelta(seconds=int(fields.block_period_start_time))
+        self.block_period = (start, int(fields.block_period_duration))
 
     def take_price(self, fields: Any, now: datetime) -> None:
         """A PublishPrice (pushed, or the answer to GetCurrentPrice)."""
@@ -132,6 +150,12 @@ class PriceInfo:
             "cost_today": _decimal(self.cost_today, self.cost_today_digits),
             "bill": _decimal(self.bill, self.bill_digits),
             "cpp": None if self.cpp is None else self.cpp.describe(),
+            "block_thresholds": None
+            if self.block_thresholds is None
+            else {str(tier): limits for tier, limits in self.block_thresholds.items()},
+            "block_period": None
+            if self.block_period is None
+            else {"start": self.block_period[0].isoformat(), "days": self.block_period[1]},
         }
 
 

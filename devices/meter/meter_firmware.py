@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 
 from devices.core.firmware import FIRMWARE_VERSION, TRUST_CENTRE, DeviceIdentity, Firmware
 from firmware.boards import MeterBoard, Panel
-from firmware.zcl.cluster_server import ClusterResponse, ClusterServer
+from firmware.zcl.cluster_server import AttributeBinding, ClusterResponse, ClusterServer
 from firmware.zcl.reporting import Destination
 from hal.control_socket import ControlError, Handler, Request
 from hal.peripherals import TamperInput
@@ -37,6 +37,7 @@ from protocol.se.price_types import CppAuth
 from protocol.tariff.model import Fuel
 
 from .event_uplink import EventUplink
+from .export_registers import ExportRegisters, Flows
 from .integrator import EnergyIntegrator, to_microseconds
 from .metering_cluster import METERING_CLUSTER, Commodity, metering_server
 from .optical_setup import MeterOptical
@@ -105,6 +106,10 @@ class MeterFirmware(Firmware):
             self.persist,
         )
         self.register: EnergyIntegrator = self.registers.load(DELIVERED)
+        #: Export and gross generation (16.22.1): zero on a meter whose element sees none.
+        self.export = ExportRegisters(self.registers, self.commodity)
+        self._flows = Flows(0)
+        self._saved_export = self.export.visible()
         self._rate = 0
         self._last_us: int | None = None
         self._saved_us = 0
@@ -146,6 +151,10 @@ class MeterFirmware(Firmware):
         """The measuring element's rate now, in register units per hour (mW or ml/h)."""
         raise NotImplementedError
 
+    def measure(self) -> Flows:
+        """Import, export and generation rates now; a meter without export imports only."""
+        return Flows(max(0, self.measure_rate()))
+
     # -- metering ----------------------------------------------------------------------
 
     @property
@@ -166,16 +175,23 @@ class MeterFirmware(Firmware):
         if self._last_us is None:
             self._saved_us = now_us
         else:
-            self.register.add(self._rate, now_us - self._last_us)
+            self.register.add(self._flows.imported, now_us - self._last_us)
+            self.export.add(self._flows, now_us - self._last_us)
         self._last_us = now_us
-        # Export (negative power) belongs in CurrentSummationReceived, not metered yet: a
-        # delivered register never runs backwards.
-        self._rate = max(0, self.measure_rate())
+        # Import and export are separate registers, each only ever going up (16.22.1).
+        self._flows = self.measure()
+        self._rate = self._flows.imported
         visible = self.commodity.raw_summation(self.register.units)
-        # The tariff prices what the register gained (whole Wh or litres) since the last
-        # sample; its events are saved with the register, in one transaction.
-        logged = self.tariff.sample(visible)
-        if logged or visible != self._saved_raw or now_us - self._saved_us >= _PERSIST_INTERVAL_US:
+        exported = self.export.visible()
+        # The tariff prices what the registers gained (whole Wh or litres) since the last
+        # sample; its events are saved with the registers, in one transaction.
+        logged = self.tariff.sample(visible, *exported)
+        if (
+            logged
+            or visible != self._saved_raw
+            or exported != self._saved_export
+            or now_us - self._saved_us >= _PERSIST_INTERVAL_US
+        ):
             self.persist()
         self.display.show(self.display_lines())
 
@@ -185,8 +201,10 @@ class MeterFirmware(Firmware):
         twice."""
         with self.store.transaction() as tx:
             self.registers.save(DELIVERED, self.register, self.clock.now(), tx)
+            self.export.save(self.clock.now(), tx)
             self.tariff.save(tx, self.events)
         self._saved_raw = self.commodity.raw_summation(self.register.units)
+        self._saved_export = self.export.visible()
         if self._last_us is not None:
             self._saved_us = self._last_us
 
@@ -282,14 +300,18 @@ class MeterFirmware(Firmware):
             metering_server(
                 self.commodity,
                 summation=lambda: self.commodity.raw_summation(self.register.units),
-                demand=lambda: self.commodity.raw_demand(self._rate),
-                extra=self.tariff.metering_bindings(),
+                demand=lambda: self.commodity.raw_demand(self._flows.net),
+                extra={**self.tariff.metering_bindings(), **self.export_bindings()},
                 commands={"get_profile": self.tariff.get_profile},
             ),
             self.tariff.price_server.cluster(),
             self.tariff.tunnel.cluster(),
             self.tariff.prepayment_cluster(),
         ]
+
+    def export_bindings(self) -> dict[str, AttributeBinding]:
+        """Metering attributes of export and generation: none unless the meter exports."""
+        return {}
 
     def handle_message(self, message: IncomingMessage) -> None:
         if self.event_uplink.take_answer(message):

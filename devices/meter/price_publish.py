@@ -190,7 +190,16 @@ def publish_price(tariff: Tariff, now: HanPrice, at: datetime, event_id: int) ->
         "generation_tier": 0,
     }
     definition = Price.ClientCommandDefs.publish_price
+    # The label takes what the frame leaves: a CPP event's or a long register label would
+    # otherwise make PublishPrice too long for the HAN and it would never arrive.
+    bare = len(definition.schema(**_nested(definition, {**fields, "rate_label": b""})).serialize())
+    fields["rate_label"] = _cut_utf8(fields["rate_label"], MAX_ZCL_PAYLOAD - _ZCL_HEADER - bare)
     return ClusterResponse("publish_price", _nested(definition, fields))
+
+
+def _cut_utf8(text: bytes, room: int) -> bytes:
+    """At most `room` octets of UTF-8 `text`, never half a character."""
+    return text[: max(0, room)].decode("utf-8", "ignore").encode()
 
 
 def _scheme(tariff: Tariff) -> ChargingScheme:
@@ -317,16 +326,28 @@ def block_thresholds(tariff: Tariff, tariff_id: int, event_id: int) -> list[Clus
     ]
 
 
-def block_period(tariff: Tariff, now: datetime, event_id: int) -> ClusterResponse | None:
-    """PublishBlockPeriod of a block tariff: the period of `period_days` local days in force at
-    `now`, counted from the tariff's first local day (16.19)."""
+def threshold_table(tariff: Tariff) -> list[tuple[int, list[int]]]:
+    """Every (tier, thresholds in Wh) PublishBlockThresholds carries for `tariff`."""
+    return _threshold_entries(tariff)
+
+
+def block_period_start(tariff: Tariff, now: datetime) -> datetime | None:
+    """The start of the block period of `period_days` local days in force at `now`, counted
+    from the tariff's first local day (16.19); None for a tariff without blocks."""
     if not isinstance(tariff.structure, BlockTariff):
         return None
     first = tariff.effective_from.astimezone(UK).date()
     days = tariff.structure.period_days
     today = now.astimezone(UK).date()
     start_day = first + timedelta(days=(today - first).days // days * days)
-    start = datetime.combine(start_day, datetime.min.time(), UK)
+    return datetime.combine(start_day, datetime.min.time(), UK)
+
+
+def block_period(tariff: Tariff, now: datetime, event_id: int) -> ClusterResponse | None:
+    """PublishBlockPeriod of a block tariff: the period in force at `now` (16.19)."""
+    start = block_period_start(tariff, now)
+    if start is None or not isinstance(tariff.structure, BlockTariff):
+        return None
     return ClusterResponse(
         "publish_block_period",
         _nested(

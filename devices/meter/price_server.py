@@ -11,7 +11,9 @@ ESME or GSME does, and every HAN device (the IHD) hears prices from it:
   Thresholds, GetBlockPeriod(s), GetBillingPeriod, GetConversionFactor, GetCalorificValue are
   answered with their Publish commands; a new passive tariff is announced with
   PublishTariffInformation and PublishPriceMatrix, a withdrawn one with CancelTariff, a CPP event
-  with PublishCPPEvent;
+  with PublishCPPEvent; when the active tariff's block thresholds or its block period change (a
+  new tariff in force, a new block period), PublishBlockThresholds and PublishBlockPeriod are
+  pushed at once, as prices are (16.20, 16.19);
 - CPPEventResponse is the consumer's answer to a refusable CPP event (16.11.8), handed to the
   firmware, which records it and tells the head-end;
 - the attributes of the Tier Label, Block Price (tier N block 1), Commodity, Tariff Information
@@ -120,6 +122,33 @@ class PriceServer:
     def push_cancel(self, tariff_id: int) -> None:
         command = publish.cancel_tariff(tariff_id)
         self.outbox.extend((client, command) for client in self.clients)
+
+    def blocks_in_force(self) -> tuple[int, tuple[tuple[int, tuple[int, ...]], ...], int] | None:
+        """What the clients know of the active tariff's blocks: (tariff id, thresholds per
+        tier, start of the block period); None without thresholds or a block period."""
+        active = self._source.active_tariff()
+        if active is None:
+            return None
+        tariff_id, tariff = active
+        table = tuple((tier, tuple(limits)) for tier, limits in publish.threshold_table(tariff))
+        start = publish.block_period_start(tariff, self._now())
+        if not table and start is None:
+            return None
+        return tariff_id, table, 0 if start is None else utc_time(start)
+
+    def push_blocks(self) -> None:
+        """The block thresholds or the block period changed: PublishBlockThresholds and
+        PublishBlockPeriod to every client at once (16.20)."""
+        active = self._source.active_tariff()
+        if active is None or not self.clients:
+            return
+        tariff_id, tariff = active
+        event_id = self.next_event_id()
+        commands = publish.block_thresholds(tariff, tariff_id, event_id)
+        period = publish.block_period(tariff, self._now(), event_id)
+        if period is not None:
+            commands.append(period)
+        self.outbox.extend((client, c) for client in self.clients for c in commands)
 
     def push_cpp(self, event: CppEvent, auth: CppAuth) -> None:
         command = publish.cpp_event(event, auth)

@@ -90,6 +90,7 @@ class MeterTariffLink:
         self.tunnel = TunnelServer(self.commands.dispatch)
         self.price_server = PriceServer(self, store, now, self._cpp_answer)
         self._shown: HanPrice | None = None
+        self._blocks_shown: object = None
         #: Events from the engine or the consumer waiting to be saved with the registers.
         self.pending: list[tuple[EventCode, dict[str, Any]]] = []
         #: More records of the change being saved (the optical port's change log, 17.2.21.e).
@@ -99,13 +100,15 @@ class MeterTariffLink:
 
     # -- metering ------------------------------------------------------------------------
 
-    def sample(self, raw_total: int) -> bool:
-        """Price the register's gain since the last sample; True when something must be saved
-        at once (an event to log)."""
+    def sample(self, raw_total: int, exported: int = 0, generated: int = 0) -> bool:
+        """Price the registers' gains since the last sample (import, export and gross
+        generation, raw units); True when something must be saved at once (an event to log)."""
         now = self._now()
-        start = self.tariff.begin(now, raw_total)
+        start = self.tariff.begin(now, raw_total, exported, generated)
         # Nothing to price until time moves: the units gained wait for the next sample.
-        events = self.tariff.consume(start, now, raw_total) if now > start else []
+        events = (
+            self.tariff.consume(start, now, raw_total, exported, generated) if now > start else []
+        )
         log_events(events, lambda code, detail: self.pending.append((code, detail)))
         self._push_if_changed()
         return bool(self.pending)
@@ -115,6 +118,11 @@ class MeterTariffLink:
         if price != self._shown:
             self._shown = price
             self.price_server.push_price()
+        blocks = self.price_server.blocks_in_force() if price is not None else None
+        if blocks != self._blocks_shown:
+            self._blocks_shown = blocks
+            if blocks is not None:
+                self.price_server.push_blocks()
 
     def han_price(self) -> HanPrice | None:
         if "rates" in self.commands.suppressed or "pricing" in self.commands.suppressed:

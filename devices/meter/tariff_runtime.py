@@ -97,6 +97,8 @@ class MeterTariff:
             int(k): bool(v) for k, v in store.get(_NAMESPACE, "cpp_answers", {}).items()
         }
         self._litres: int | None = None
+        #: Export and gross generation registers (Wh) at the last call: their gains are billed.
+        self._exported: tuple[int, int] | None = None
         self._registers: Registers | None = None
         last_end = store.get(_NAMESPACE, "last_end_us")
         #: The end of the last interval priced (the engine's now), kept across restarts.
@@ -116,35 +118,53 @@ class MeterTariff:
 
     # -- metering ------------------------------------------------------------------------
 
-    def begin(self, now: datetime, raw_total: int) -> datetime:
-        """Note the register at the first sample after power-up (what it held was priced
+    def begin(
+        self, now: datetime, raw_total: int, exported: int = 0, generated: int = 0
+    ) -> datetime:
+        """Note the registers at the first sample after power-up (what they held was priced
         before); the instant pricing resumes from: the last one priced, or `now` at the very
         first sample of a meter."""
         if self._litres is None:
             self._litres = raw_total
+        if self._exported is None:
+            self._exported = (exported, generated)
         if self.last_end is None:
             self.last_end = now
         return self.last_end
 
-    def consume(self, start: datetime, end: datetime, raw_total: int) -> list[TariffEvent]:
-        """The register reads `raw_total` (Wh or litres) at `end`; price what it gained since
-        the last call, used evenly since `start`. The first call after a start only notes the
-        register (the time a meter is off measures nothing, and costs only its boundaries)."""
+    def consume(
+        self,
+        start: datetime,
+        end: datetime,
+        raw_total: int,
+        exported: int = 0,
+        generated: int = 0,
+    ) -> list[TariffEvent]:
+        """The import register reads `raw_total` (Wh or litres) at `end`, the export and gross
+        generation registers `exported` and `generated` (Wh); price what each gained since the
+        last call, used evenly since `start`. The first call after a start only notes the
+        registers (the time a meter is off measures nothing, and costs only its boundaries)."""
         if self.last_end is not None and start < self.last_end:
             start = self.last_end  # the engine refuses overlaps (a clock set back)
         if self._litres is None:
             self._litres = raw_total  # the register as powered up: nothing gained yet
+        if self._exported is None:
+            self._exported = (exported, generated)
         if end <= start:
             return []
         previous = self._litres
+        (was_exported, was_generated) = self._exported
         self._litres, self.last_end = raw_total, end
+        self._exported = (exported, generated)
         gained = max(0, raw_total - previous)
+        export_wh = max(0, exported - was_exported)
+        generation_wh = max(0, generated - was_generated)
         if self.fuel is Fuel.GAS and self.gas is not None:
             wh = self.gas.energy_wh(raw_total) - self.gas.energy_wh(previous)
         else:
             wh = gained
         before = self.registers().total_cost.value
-        events = self.engine.consume(start, end, wh)
+        events = self.engine.consume(start, end, wh, export_wh, generation_wh=generation_wh)
         self._registers = None
         self.profile.add(end, gained, self.registers().total_cost.value - before)
         if any(e.kind is TariffEventKind.TARIFF_ACTIVATED for e in events):

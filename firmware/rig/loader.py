@@ -294,6 +294,7 @@ def _device(section: Section, index: int, base: Path, supplier: str) -> DeviceCo
         supplier=supplier,
         tariff=_tariff(section, kind, base),
         profile_minutes=_profile_minutes(section),
+        pv_peak_kw=_pv_peak_kw(section, kind),
     )
 
 
@@ -323,6 +324,19 @@ def _profile_minutes(section: Section) -> int:
             "profile_minutes", f"{minutes}: one of {', '.join(map(str, PROFILE_MINUTES))}"
         )
     return minutes
+
+
+#: The most a single-phase inverter may feed through the meter (clause 1.1.b: 100 A at 230 V).
+MAX_PV_PEAK_KW = 23.0
+
+
+def _pv_peak_kw(section: Section, kind: DeviceKind) -> float:
+    """`pv_peak_kw`: the rooftop PV behind an electricity meter (16.22); 0 or absent: none."""
+    if not section.has("pv_peak_kw"):
+        return 0.0
+    if kind is not DeviceKind.ESME:
+        raise section.error("pv_peak_kw", "only an electricity meter (esme) has generation")
+    return section.number("pv_peak_kw", low=0.0, high=MAX_PV_PEAK_KW)
 
 
 def _load(section: Section) -> float | None:

@@ -97,6 +97,8 @@ class DeviceConfig:
     tariff: Path | None = None
     #: Minutes of one interval of the meter's load profile (1, 5, 10, 15 or 30; 16.15, 12.4).
     profile_minutes: int = 30
+    #: Peak of the rooftop PV behind an ESME (kW at a clear June noon); 0: no generation.
+    pv_peak_kw: float = 0.0
 
     @property
     def link_key(self) -> bytes:

@@ -21,26 +21,15 @@ from datetime import datetime
 
 from hal.ports import ElectricitySample, GasSample, PortError, uk_local
 
+from .generation import Generation, SolarProfile
+from .metrology_hash import unit_interval as _unit
+
 __all__ = ["ConstantFlow", "ConstantLoad", "HouseholdGasProfile", "HouseholdProfile"]
 
 RATED_CURRENT_A = 100.0  # clause 1.1.b
 MAX_GAS_FLOW_M3_PER_H = 6.0  # clause 1.1.a
 NOMINAL_VOLTAGE_V = 240.0
 DAY_S = 86_400
-
-_MASK64 = (1 << 64) - 1
-
-
-def _unit(*values: int) -> float:
-    """Deterministic uniform number in [0, 1) from integers (splitmix64 over each value)."""
-    state = 0x9E3779B97F4A7C15
-    for value in values:
-        state = (state ^ (value & _MASK64)) + 0x9E3779B97F4A7C15 & _MASK64
-        z = state
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9 & _MASK64
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EB & _MASK64
-        state = z ^ (z >> 31)
-    return state / 2**64
 
 
 def _bump(hour: float, centre: float, width: float) -> float:
@@ -114,7 +103,9 @@ class ConstantLoad:
         voltage_v: float = NOMINAL_VOLTAGE_V,
         power_factor: float = 1.0,
         frequency_hz: float = 50.0,
+        solar: SolarProfile | None = None,
     ) -> None:
+        self._generation = Generation(solar)
         self._voltage_v = voltage_v
         self._power_factor = power_factor
         self._frequency_hz = frequency_hz
@@ -127,14 +118,20 @@ class ConstantLoad:
             _check_current(watts, self._voltage_v, self._power_factor)
         self._override_w = watts
 
+    def set_generation(self, watts: float | None) -> None:
+        self._generation.set(watts)
+
     def sample(self, now: datetime) -> ElectricitySample:
-        watts = self._default_w if self._override_w is None else self._override_w
+        load = self._default_w if self._override_w is None else self._override_w
+        generation = self._generation.watts(now)
+        watts = load - generation
         return ElectricitySample(
             active_power_w=watts,
             voltage_v=self._voltage_v,
             current_a=abs(watts) / (self._voltage_v * self._power_factor),
             power_factor=self._power_factor,
             frequency_hz=self._frequency_hz,
+            generation_w=generation,
         )
 
 
@@ -201,7 +198,9 @@ class HouseholdProfile:
     it up). Expected daily energy is `mean_daily_kwh`; any one day is within a few per cent.
     """
 
-    def __init__(self, seed: int, mean_daily_kwh: float = 8.0) -> None:
+    def __init__(
+        self, seed: int, mean_daily_kwh: float = 8.0, solar: SolarProfile | None = None
+    ) -> None:
         if mean_daily_kwh <= 0:
             raise ValueError("mean_daily_kwh must be positive")
         self.seed = seed
@@ -211,11 +210,15 @@ class HouseholdProfile:
         self._fridge_phase_s = _unit(seed, 1) * _FRIDGE_PERIOD_S
         self._plans = _DayPlans(_electric_day)
         self._override_w: float | None = None
+        self._generation = Generation(solar)
 
     def set_load(self, watts: float | None) -> None:
         if watts is not None:
             _check_current(watts, NOMINAL_VOLTAGE_V, 1.0)
         self._override_w = watts
+
+    def set_generation(self, watts: float | None) -> None:
+        self._generation.set(watts)
 
     def sample(self, now: datetime) -> ElectricitySample:
         t = now.timestamp()
@@ -228,6 +231,9 @@ class HouseholdProfile:
         else:
             resistive, other = self._household_w(now, t)
             watts = resistive + other
+        # The panels feed the house first: the meter sees the load less the generation, and
+        # the current of that net power (an inverter at unity power factor).
+        generation = self._generation.watts(now)
         hour = _local_slot(now)[1] / 3600
         voltage = (
             236.0
@@ -238,12 +244,14 @@ class HouseholdProfile:
         other_pf = 0.90 + 0.05 * _unit(self.seed, 7, int(t // 60))
         apparent = resistive / _RESISTIVE_PF + other / other_pf
         power_factor = abs(watts) / apparent if apparent else 1.0
+        net = watts - generation
         return ElectricitySample(
-            active_power_w=watts,
+            active_power_w=net,
             voltage_v=voltage,
-            current_a=apparent / voltage,
+            current_a=abs(net) / (voltage * power_factor),
             power_factor=power_factor,
             frequency_hz=frequency,
+            generation_w=generation,
         )
 
     def _household_w(self, now: datetime, t: float) -> tuple[float, float]:

@@ -37,8 +37,14 @@ DESCRIPTION_ATTRIBUTES = (
     "demand_formatting",
     "metering_device_type",
 )
-#: Read every time; few enough that their answer fits one APS-secured frame.
-LIVE_ATTRIBUTES = ("current_summ_delivered", "status", "instantaneous_demand")
+#: Read every time; few enough that their answer fits one APS-secured frame. A meter without
+#: export (a gas meter) answers UNSUPPORTED_ATTRIBUTE for CurrentSummationReceived: left out.
+LIVE_ATTRIBUTES = (
+    "current_summ_delivered",
+    "status",
+    "instantaneous_demand",
+    "current_summ_received",
+)
 
 
 class MeteringReader:

@@ -71,3 +71,19 @@ def test_block_thresholds_and_period_of_a_block_tariff_fit_one_frame() -> None:
     assert period is not None
     assert len(server.command_frame(Price.cluster_id, period)) <= MAX_ZCL_PAYLOAD
     assert period.fields["block_period_duration"] == tariff.structure.period_days  # type: ignore[union-attr]
+
+
+@pytest.mark.req("16.20", "16.11.10")
+@pytest.mark.parametrize("label", ["Critical peak", "Winter £ peak", "Économie sept"])
+def test_a_long_rate_label_is_cut_so_publish_price_fits_one_frame(label: str) -> None:
+    """A CPP event's label (or a long register label) must not make PublishPrice too long for
+    the HAN: the price would never reach the IHD."""
+    tariff = tariff_from_json((ROOT / "rigs" / "tariffs" / "demo-electricity.json").read_bytes())
+    command = price_publish.publish_price(
+        tariff, price_publish.HanPrice(2, label[:12], 910_000_000), AT, 7
+    )
+    definition = Price.ClientCommandDefs.publish_price
+    body = definition.schema(**command.fields).serialize()
+    assert len(body) + 3 <= MAX_ZCL_PAYLOAD
+    shown = bytes(command.fields["rate_label"]).decode("utf-8")
+    assert shown and label.startswith(shown)

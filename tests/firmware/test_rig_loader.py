@@ -76,6 +76,15 @@ def test_a_bad_rig_is_refused_naming_the_file_and_the_key(
     assert str(rig_path) in str(raised.value)
 
 
+def test_pv_behind_the_esme_only(rig_path: Path) -> None:
+    assert load_rig(rig_path).devices["esme"].pv_peak_kw == 0.0
+    edited(rig_path, 'name = "esme"\n', 'name = "esme"\npv_peak_kw = 3.5\n')
+    assert load_rig(rig_path).devices["esme"].pv_peak_kw == 3.5
+    edited(rig_path, 'name = "gsme"\n', 'name = "gsme"\npv_peak_kw = 1\n')
+    with pytest.raises(ConfigError, match=r"pv_peak_kw: only an electricity meter"):
+        load_rig(rig_path)
+
+
 def test_a_rig_file_that_is_not_utf8_is_refused_cleanly(tmp_path: Path) -> None:
     path = tmp_path / "rig.toml"
     path.write_bytes('[rig]\nname = "caf\xe9"\n'.encode("latin-1"))

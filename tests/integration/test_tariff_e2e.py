@@ -8,65 +8,28 @@ each device's bench-control port.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from firmware.rig import Rig, load_rig
-from hal.control_socket import request_sync
-from tests.rig_files import demo_rig_copy
+from firmware.rig import Rig
+from tests.integration.tariff_rig import ROOT, bench, ihd_price, premises_of, smartmeter
 from tests.waiting import wait_until
-from tools.launcher import RigLauncher
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
-ROOT = Path(__file__).resolve().parents[2]
-SMARTMETER = [sys.executable, "-m", "tools.cli"]
 
 
 @pytest.fixture(scope="module")
-def premises(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Rig, RigLauncher]]:
-    rig = load_rig(demo_rig_copy(tmp_path_factory.mktemp("tariff"), broker_kind="mosquitto"))
-    launcher = RigLauncher(rig)
-    launcher.start()
-    try:
-        launcher.wait_joined(90)
-        yield rig, launcher
-    finally:
-        launcher.stop()
-
-
-def smartmeter(rig: Rig, *args: str) -> Any:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    result = subprocess.run(
-        [*SMARTMETER, *args, "--rig", str(rig.path)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=90,
-    )
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
-
-
-def bench(rig: Rig, device: str, cmd: str, **fields: Any) -> dict[str, Any]:
-    return request_sync(rig.control_path(device), cmd, 10.0, **fields)
-
-
-def ihd_price(rig: Rig) -> dict[str, Any] | None:
-    found: dict[str, Any] | None = bench(rig, "ihd", "prices")["prices"].get("electricity")
-    return found
+def premises(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Rig, None]]:
+    with premises_of(tmp_path_factory.mktemp("tariff")) as rig:
+        yield rig, None
 
 
 @pytest.mark.req("16.7", "16.20", "16.17", "16.2")
 def test_a_tariff_from_the_head_end_reaches_the_ihd_at_its_effective_instant(
-    premises: tuple[Rig, RigLauncher], tmp_path: Path
+    premises: tuple[Rig, None], tmp_path: Path
 ) -> None:
     rig, _ = premises
     # The demo's Economy 7: the meter publishes its price, the IHD shows it as money.
@@ -102,7 +65,7 @@ def test_a_tariff_from_the_head_end_reaches_the_ihd_at_its_effective_instant(
 
 @pytest.mark.req("16.11.8", "16.11.10", "16.20")
 def test_a_cpp_event_is_announced_on_the_ihd_and_the_consumer_answers(
-    premises: tuple[Rig, RigLauncher],
+    premises: tuple[Rig, None],
 ) -> None:
     rig, _ = premises
     wait_until(lambda: ihd_price(rig) is not None, 60, "the IHD reads prices")
@@ -152,7 +115,7 @@ def test_a_cpp_event_is_announced_on_the_ihd_and_the_consumer_answers(
 
 
 @pytest.mark.req("16.15")
-def test_the_head_end_reads_the_profile_and_sets_cv(premises: tuple[Rig, RigLauncher]) -> None:
+def test_the_head_end_reads_the_profile_and_sets_cv(premises: tuple[Rig, None]) -> None:
     rig, _ = premises
     now = datetime.fromisoformat(bench(rig, "gsme", "status")["now"])
     gas = smartmeter(

@@ -57,6 +57,19 @@ def test_electricity_summation_and_demand() -> None:
     assert "EnergyDelivered" not in out["registers"]
 
 
+@pytest.mark.req("16.22.1")
+def test_the_export_register_is_scaled_like_the_import_register() -> None:
+    # 987 654 x 1 / 1000 = 987.654 kWh exported, shown with the summation's formatting.
+    out = metering_registers({**ELECTRIC, "current_summ_received": 987_654})
+    assert out["registers"]["CurrentSummationReceived"] == {
+        "raw": 987_654,
+        "value": "987.654",
+        "unit": "kWh",
+        "display": "00987.654",
+    }
+    assert "CurrentSummationReceived" not in metering_registers(ELECTRIC)["registers"]
+
+
 def test_export_gives_negative_demand_with_its_own_formatting() -> None:
     # DemandFormatting 0x8A = 0b1_0001_010: suppress leading zeros, 1 digit left, 2 right.
     out = metering_registers({**ELECTRIC, "instantaneous_demand": -2345, "demand_formatting": 0x8A})

@@ -208,6 +208,31 @@ def test_only_meters_have_a_load(capsys: pytest.CaptureFixture[str], rig_file: P
     assert_user_error(status, err, "ihd has no load to set; the meters are: esme, gsme")
 
 
+@pytest.mark.parametrize(
+    ("device", "text", "fragment"),
+    [
+        ("esme", "-1", "outside 0..23000 W"),
+        ("esme", "sunny", 'number of watts or "profile"'),
+        ("gsme", "100", "gsme has no generation; the electricity meters: esme"),
+    ],
+)
+def test_a_bad_generation_is_refused(
+    capsys: pytest.CaptureFixture[str], rig_file: Path, device: str, text: str, fragment: str
+) -> None:
+    status, _, err = run(capsys, "bench", device, "generation", text, "--rig", str(rig_file))
+    assert_user_error(status, err, fragment)
+
+
+@pytest.mark.parametrize(("text", "watts"), [("2500", 2500.0), ("profile", None)])
+def test_generation_sends_watts_or_null_for_the_profile(
+    capsys: pytest.CaptureFixture[str], rig_file: Path, run_dir: Path, text: str, watts: Any
+) -> None:
+    with fake_component(run_dir / "esme.sock", {"generation": {"watts": watts}}) as requests:
+        status, _, err = run(capsys, "bench", "esme", "generation", text, "--rig", str(rig_file))
+    assert (status, err) == (0, "")
+    assert requests == [{"cmd": "generation", "watts": watts}]
+
+
 # -- nothing running, unknown names ----------------------------------------------------------
 
 
@@ -343,3 +368,28 @@ def test_headend_push_schedule_and_alerts_print_json(
         )
         assert status == 0 and json.loads(out) == []
     assert requests[0]["interval_s"] == 900 and requests[1]["supplier"] == "s1"
+
+
+def test_tariff_items_takes_the_device_then_the_item_and_a_json_value(
+    capsys: pytest.CaptureFixture[str], rig_file: Path, run_dir: Path
+) -> None:
+    reply = {"data": {"item": "pricing"}}
+    with fake_component(run_dir / "headend.sock", {"tariff": reply}) as requests:
+        argv = ("headend", "tariff", "items", "esme", "pricing", "--set", '{"a": "1"}')
+        status, _, err = run(capsys, *argv, "--rig", str(rig_file))
+    assert (status, err) == (0, "")
+    assert requests[0]["device"] == "esme"
+    assert requests[0]["args"] == {"action": "update", "value": {"a": "1"}, "item": "pricing"}
+    status, _, err = run(
+        capsys,
+        "headend",
+        "tariff",
+        "items",
+        "esme",
+        "rates",
+        "--set",
+        "cheap",
+        "--rig",
+        str(rig_file),
+    )
+    assert_user_error(status, err, "--set takes a JSON object")
