@@ -181,6 +181,7 @@ class MeterFirmware(Firmware):
         with self.store.transaction() as tx:
             self.registers.save(DELIVERED, self.register, self.clock.now(), tx)
             self.tariff.save(tx, self.events)
+        self.tariff.saved()
         self._saved_raw = self.commodity.raw_summation(self.register.units)
         if self._last_us is not None:
             self._saved_us = self._last_us

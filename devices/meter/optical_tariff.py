@@ -109,11 +109,10 @@ def tariff_objects(
         def log(tx: Tx) -> None:
             access.log_in(tx, engineer, "optical", what, old, new)
 
-        link.pending_writes.append(log)  # saved by the dispatch, with the change
-        try:
-            commands.dispatch("tariff_items", args, ChangeSource(Channel.OPTICAL, engineer))
+        source = ChangeSource(Channel.OPTICAL, engineer)
+        try:  # saved with the change, or not at all
+            commands.dispatch("tariff_items", args, source, writes=[log])
         except CommandRefused as exc:
-            link.pending_writes.remove(log)  # refused before any change: nothing to log
             raise _refused(exc) from None
 
     def read_item(item: str) -> tuple[str, str]:

@@ -29,6 +29,7 @@ from devices.gsme.firmware import GsmeFirmware
 from devices.meter.meter_firmware import MeterFirmware
 from devices.meter.optical_tariff import ITEM_OBIS, SUPPRESS_OBIS
 from devices.meter.tariff_commands import ITEMS as TARIFF_ITEMS
+from devices.meter.tariff_han import MeterTariffLink
 from devices.meter.tariff_setup import TariffSetup
 from firmware.boards import Panel
 from hal.control_socket import ControlServer
@@ -411,34 +412,65 @@ async def test_a_write_without_the_engineers_proof_ends_the_session_and_changes_
     assert after == before
 
 
+def fail_the_save_of(link: MeterTariffLink, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The store fails when a tariff item change is saved: after the change and its event are
+    written, before the commit (as a failed COMMIT would)."""
+    save = link.save
+
+    def failing(tx: Any, events: Any) -> None:
+        fail = any(code is EventCode.TARIFF_ITEM_CHANGED for code, _ in link.pending)
+        save(tx, events)
+        if fail:
+            raise OSError("the store failed mid-transaction")
+
+    monkeypatch.setattr(link, "save", failing)
+
+
 @pytest.mark.timeout(90)
-@pytest.mark.req("12.1.b")
-async def test_a_change_and_its_event_are_saved_in_one_transaction(
+@pytest.mark.req("12.1.d", "17.2.21.e")
+async def test_a_change_that_failed_to_save_is_refused_and_never_applies(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     async with running(optical_esme(tmp_path, tariff=setup("demo-electricity.json"))) as meter:
-        link = meter.meter.tariff
-        save = link.save
-
-        def failing(tx: Any, events: Any) -> None:
-            """The store fails after the change and its event are written, before the commit."""
-            fail = any(code is EventCode.TARIFF_ITEM_CHANGED for code, _ in link.pending)
-            save(tx, events)
-            if fail:
-                raise OSError("the store failed mid-transaction")
-
-        monkeypatch.setattr(link, "save", failing)
+        firmware, link = meter.meter, meter.meter.tariff
+        fail_the_save_of(link, monkeypatch)
         before = saved_state(meter)
         await bench(meter, "seal", broken=True)
         async with meter.probe() as hht:
             await hht.login(PASSWORD, ENGINEER)
             with pytest.raises(MeterRefused, match="ERR09"):
                 await hht.write(SUPPRESS_OBIS["pricing"], "1")
+            flag = (await hht.read(SUPPRESS_OBIS["pricing"])).value
+        monkeypatch.undo()
+        firmware.persist()  # the next save (the metrology loop's) finds nothing of the change
         after = saved_state(meter)
-    # Neither the suppression nor its event nor its change log reached the store: one
-    # transaction, rolled back.
-    kept = ("suppressed", "events", "local_changes")
-    assert [after[key] for key in kept] == [before[key] for key in kept]
+        shown = firmware.display_lines()
+    assert flag == "0" and "pricing" not in link.commands.suppressed
+    assert not link.pending and not link.pending_writes
+    assert after == before  # no suppression, no event, no change log entry
+    assert any("/kWh" in line for line in shown)  # the price still shown (12.1.d)
+
+
+@pytest.mark.timeout(90)
+@pytest.mark.req("12.1.b", "16.7")
+async def test_a_head_end_change_that_failed_to_save_never_applies(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with running(optical_esme(tmp_path, tariff=setup("demo-electricity.json"))) as meter:
+        firmware, link = meter.meter, meter.meter.tariff
+        fail_the_save_of(link, monkeypatch)
+        before = saved_state(meter)
+        rates = json.loads(json.dumps(before["items"]["rates"]["value"]))
+        rates["tou"]["registers"][1]["import_price"] = "0.3"
+        update = {"action": "update", "item": "rates", "value": rates}
+        with pytest.raises(OSError, match="mid-transaction"):  # the tunnel answers a fault
+            link.commands.dispatch("tariff_items", update)
+        monkeypatch.undo()
+        firmware.persist()
+        after = saved_state(meter)
+        price = link.tariff.price(firmware.clock.now())
+    assert after == before  # no passive tariff, no 2102/2110 event
+    assert price is not None and str(price.import_price) == "0.14213"
 
 
 # -- a client no one here wrote ------------------------------------------------------------------
