@@ -14,11 +14,12 @@ Replies are JSON on stdout; a refusal is one line on stderr.
 from __future__ import annotations
 
 import argparse
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from protocol.errors import DecodeError
+from protocol.iec62056_21.json_value import decode_json_value
 from tools.cli_common import UsageError, print_json
 from tools.hht.optical_client import OpticalClient
 from tools.hht.tariff_items import ITEMS, check_item, read_items, set_item, suppress_item
@@ -44,10 +45,10 @@ def _value(text: str | None) -> object:
             text = Path(text[1:]).read_text(encoding="utf-8")
         except OSError as exc:
             raise UsageError(f"cannot read {text[1:]}: {exc.strerror or exc}") from None
-    try:
-        return json.loads(text)
-    except ValueError as exc:
-        raise UsageError(f"VALUE is not JSON: {exc}") from None
+    try:  # the codec the port carries: integers and strings, nested as deep as it reads
+        return decode_json_value(text, "VALUE")
+    except DecodeError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def hht_tariff(args: argparse.Namespace, program: Program) -> int:
