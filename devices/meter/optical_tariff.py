@@ -19,7 +19,8 @@ and one object for whether it is suppressed:
 
 A read answers with the item's value, split over several data sets of the same address when
 it is longer than one; a long write goes as several W1 of the object, every part but the last
-starting with ``+``, kept for the session only. The write (the item's keys as the tariff
+starting with ``+``, kept for the session only and at most `WRITE_MAX` (32 KiB) in all, as a
+command from the head-end (a longer one is refused, ERR04). The write (the item's keys as the tariff
 document has them, e.g. ``{"standing_charge":{"amount":"0.60","period_days":1}}``) and the
 suppression go through the head-end's own command (`TariffCommands.dispatch`, `tariff_items`),
 so they are checked, applied, saved and logged exactly as a remote change is: a new passive
@@ -52,7 +53,12 @@ from datetime import datetime
 
 from hal.ports import Tx
 from protocol.errors import DecodeError
-from protocol.iec62056_21.json_value import MORE, decode_json_value, encode_json_value
+from protocol.iec62056_21.json_value import (
+    MORE,
+    WRITE_MAX,
+    decode_json_value,
+    encode_json_value,
+)
 from protocol.iec62056_21.obis import Obis
 from protocol.tariff.model import Fuel
 
@@ -90,6 +96,10 @@ class _Staged:
         owner = (self._session(), engineer)
         if owner != self._owner:
             self._owner, self._parts = owner, {}
+        held = sum(map(len, self._parts.values()))
+        if held + len(value) > WRITE_MAX:  # what a session may make the meter keep is bounded
+            self._parts.pop(item, None)
+            raise WriteRefused(ERR_BAD_VALUE, f"a value written in parts is at most {WRITE_MAX}")
         if value.startswith(MORE):
             self._parts[item] = self._parts.get(item, "") + value[len(MORE) :]
             return None

@@ -13,7 +13,8 @@ this one codec, so nothing is lost between them:
   `join_values` puts them together.
 - A long write (W1) goes as several writes of the same object: every part but the last starts
   with ``+`` (`MORE`), which no encoded value does, so the meter keeps the parts of its
-  session and applies the whole value at the last one (`write_parts`).
+  session and applies the whole value at the last one (`write_parts`); a value longer than
+  `WRITE_MAX` is refused at both ends.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from .frames import VALUE_MAX, DataSet
 
 __all__ = [
     "MORE",
+    "WRITE_MAX",
     "decode_json_value",
     "encode_json_value",
     "join_values",
@@ -36,6 +38,9 @@ __all__ = [
 
 #: The first character of every part of a long write but the last.
 MORE = "+"
+#: The longest value written in parts: what a meter keeps of a session's parts, as long as
+#: a command from the head-end may be (`protocol.wan.COMMAND_MAX_BYTES`).
+WRITE_MAX = 32 * 1024
 #: Characters a value may not hold (6.5) and the continuation mark, as JSON escapes.
 _ESCAPES = {ch: f"\\u{ord(ch):04x}" for ch in "()/!*+"}
 _TABLE = str.maketrans(_ESCAPES)
@@ -103,6 +108,8 @@ def write_parts(text: str) -> list[str]:
     `text` must not contain ``+`` (an `encode_json_value` text never does)."""
     if MORE in text:
         raise LocalProtocolError("a value written in parts may not contain '+'")
+    if len(text) > WRITE_MAX:
+        raise LocalProtocolError(f"a value written in parts is at most {WRITE_MAX} characters")
     size = VALUE_MAX - len(MORE)
     parts = [text[i : i + size] for i in range(0, len(text), size)] or [""]
     return [MORE + part for part in parts[:-1]] + [parts[-1]]

@@ -13,6 +13,7 @@ from protocol.errors import DecodeError, LocalProtocolError
 from protocol.iec62056_21.frames import VALUE_MAX, DataMessage, build_message, parse_message
 from protocol.iec62056_21.json_value import (
     MORE,
+    WRITE_MAX,
     decode_json_value,
     encode_json_value,
     join_values,
@@ -49,6 +50,9 @@ def test_a_value_that_is_not_json_is_a_decode_error() -> None:
         decode_json_value("{not json", "tariff item pricing")
     with pytest.raises(LocalProtocolError, match="'\\+'"):
         write_parts("1+1")
+    assert len(write_parts("1" * WRITE_MAX)) > 1
+    with pytest.raises(LocalProtocolError, match=str(WRITE_MAX)):
+        write_parts("1" * (WRITE_MAX + 1))  # more than the meter keeps of a session's parts
 
 
 #: Any JSON value Python's codec makes, floats (and their exponents) included.
