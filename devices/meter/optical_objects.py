@@ -134,16 +134,12 @@ class ObjectTable:
 
     @staticmethod
     def value_of(obj: DataObject) -> DataSet:
-        if obj.read is None:
-            raise WriteRefused(ERR_NOT_READABLE, f"{obj.obis} ({obj.name}) cannot be read")
+        """The object as one data set of the readout: ``ERR`` if it cannot be read."""
         try:
-            value, unit = obj.read()
-            shown = DataSet(str(obj.obis), value, unit)
-            shown.encode()  # what a data set cannot carry must not cost the whole readout
-        except Exception:
-            LOGGER.exception("reading %s failed", obj.obis)
+            return _read(obj, split=False)[0]
+        except WriteRefused:
+            LOGGER.exception("reading %s refused", obj.obis)
             return DataSet(str(obj.obis), "ERR")
-        return shown
 
     def extend(self, objects: list[DataObject]) -> None:
         """More objects after the others (a tariff's items, `optical_tariff`)."""
@@ -153,21 +149,28 @@ class ObjectTable:
     def answer_of(obj: DataObject) -> tuple[DataSet, ...]:
         """The answer to a read (R1/R5): a value longer than one data set is split over
         several of the same address (`json_value.read_parts`); a refusal raises WriteRefused."""
-        if obj.read is None:
-            raise WriteRefused(ERR_NOT_READABLE, f"{obj.obis} ({obj.name}) cannot be read")
-        try:
-            value, unit = obj.read()
-            if len(value) > VALUE_MAX and not unit:
-                return read_parts(str(obj.obis), value)
-            shown = DataSet(str(obj.obis), value, unit)
-            shown.encode()
-        except WriteRefused:
-            raise
-        except Exception:
-            LOGGER.exception("reading %s failed", obj.obis)
-            return (DataSet(str(obj.obis), "ERR"),)
-        return (shown,)
+        return _read(obj, split=True)
 
     def readout(self) -> list[DataSet]:
         """Every readable object of the readout, in order."""
         return [self.value_of(obj) for obj in self.objects() if obj.readout and obj.read]
+
+
+def _read(obj: DataObject, split: bool) -> tuple[DataSet, ...]:
+    """`obj` read now, as data sets: split over several when `split` and it is longer than
+    one. WriteRefused if it is write only or refuses; any other fault gives ``ERR`` for this
+    object alone (20.5.4.2), logged."""
+    if obj.read is None:
+        raise WriteRefused(ERR_NOT_READABLE, f"{obj.obis} ({obj.name}) cannot be read")
+    try:
+        value, unit = obj.read()
+        if split and len(value) > VALUE_MAX and not unit:
+            return read_parts(str(obj.obis), value)
+        shown = DataSet(str(obj.obis), value, unit)
+        shown.encode()  # what a data set cannot carry must not cost the whole readout
+    except WriteRefused:
+        raise
+    except Exception:
+        LOGGER.exception("reading %s failed", obj.obis)
+        return (DataSet(str(obj.obis), "ERR"),)
+    return (shown,)

@@ -28,7 +28,6 @@ from iec62056_21_dzg import messages as dzg_messages
 from devices.gsme.firmware import GsmeFirmware
 from devices.meter.meter_firmware import MeterFirmware
 from devices.meter.optical_objects import ERR_BAD_VALUE, WriteRefused
-from devices.meter.optical_tariff import ITEM_OBIS, SUPPRESS_OBIS
 from devices.meter.tariff_commands import ITEMS as TARIFF_ITEMS
 from devices.meter.tariff_han import MeterTariffLink
 from devices.meter.tariff_setup import TariffSetup
@@ -50,6 +49,8 @@ from protocol.iec62056_21.frames import (
     build_message,
 )
 from protocol.iec62056_21.json_value import MORE, WRITE_MAX, encode_json_value
+from protocol.iec62056_21.tariff_items import ITEM_OBIS, SUPPRESS_OBIS
+from protocol.iec62056_21.tariff_items import TARIFF_ITEMS as WIRE_ITEMS
 from protocol.local_auth import Challenge, make_verifier, proof
 from protocol.tariff import encode_tariff, tariff_from_json
 from protocol.tariff.fixed import UnitPrice
@@ -144,6 +145,11 @@ def optical_events(firmware: MeterFirmware, code: EventCode) -> list[dict[str, A
         for e in firmware.events.recent(50)
         if e.code == code and e.detail.get("source") == "optical"
     ]
+
+
+@pytest.mark.req("19.2.1")
+def test_the_port_names_every_item_of_the_meter_in_its_order() -> None:
+    assert tuple(TARIFF_ITEMS) == WIRE_ITEMS == ITEMS  # what the head-end and the HHT name
 
 
 # -- reading -------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """The HHT's side of the meter's tariff items (12.1.a-e, q, aa) on the optical port.
 
-Each item is one object of the meter (`devices.meter.optical_tariff`: 0-0:128.3.N the item as
+Each item is one object of the meter (`protocol.iec62056_21.tariff_items`: 0-0:128.3.N the item as
 JSON, 0-0:128.4.N whether it is suppressed). These jobs run inside a programming session
 (`meter_session.program`): the engineer's proof is already accepted, and the meter checks,
 applies and logs each change as it does the head-end's.
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from devices.meter.optical_tariff import ITEM_OBIS, SUPPRESS_OBIS
 from protocol.errors import DecodeError, LocalProtocolError
 from protocol.iec62056_21.json_value import (
     decode_json_value,
@@ -18,12 +17,13 @@ from protocol.iec62056_21.json_value import (
     join_values,
     write_parts,
 )
+from protocol.iec62056_21.tariff_items import ITEM_OBIS, SUPPRESS_OBIS, TARIFF_ITEMS
 
 from .optical_client import MeterRefused, OpticalClient
 
 __all__ = ["ITEMS", "UnknownItem", "check_item", "read_items", "set_item", "suppress_item"]
 
-ITEMS = tuple(ITEM_OBIS)
+ITEMS = TARIFF_ITEMS
 
 
 class UnknownItem(LocalProtocolError):
