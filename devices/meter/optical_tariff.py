@@ -8,17 +8,18 @@ and one object for whether it is suppressed (the OBIS names: `protocol.iec62056_
 
 | OBIS          | item (clause)                                            | access                |
 |---------------|----------------------------------------------------------|-----------------------|
-| 0-0:128.3.1   | structure and switch entries, ToU registers (12.1.a)     | R1; W1 seal broken    |
-| 0-0:128.3.2   | rates: the unit prices (12.1.b)                          | R1; W1 seal broken    |
-| 0-0:128.3.3   | tiers and thresholds of the 8x8 matrix (12.1.c)          | R1; W1 seal broken    |
-| 0-0:128.3.4   | pricing: standing charge, currency, generation (12.1.d)  | R1; W1 seal broken    |
-| 0-0:128.3.5   | block tariff and its period (12.1.e, 16.19)              | R1; W1 seal broken    |
-| 0-0:128.3.6   | GBP/EUR conversion rate and switch-over time (12.1.q)    | R1; W1 seal broken    |
-| 0-0:128.3.7   | gas conversion: CV and PTZ (12.1.aa)                     | R1; W1 seal broken    |
+| 0-0:128.3.1   | structure and switch entries, ToU registers (12.1.a)     | readout, R1; W1 seal  |
+| 0-0:128.3.2   | rates: the unit prices (12.1.b)                          | readout, R1; W1 seal  |
+| 0-0:128.3.3   | tiers and thresholds of the 8x8 matrix (12.1.c)          | readout, R1; W1 seal  |
+| 0-0:128.3.4   | pricing: standing charge, currency, generation (12.1.d)  | readout, R1; W1 seal  |
+| 0-0:128.3.5   | block tariff and its period (12.1.e, 16.19)              | readout, R1; W1 seal  |
+| 0-0:128.3.6   | GBP/EUR conversion rate and switch-over time (12.1.q)    | readout, R1; W1 seal  |
+| 0-0:128.3.7   | gas conversion: CV and PTZ (12.1.aa)                     | readout, R1; W1 seal  |
 | 0-0:128.4.1-7 | that item suppressed: 1, or shown: 0                     | readout, R1; W1 seal  |
 
 A read answers with the item's value, split over several data sets of the same address when
-it is longer than one; a long write goes as several W1 of the object, every part but the last
+it is longer than one, and so does the readout (a line of those data sets), which an engineer
+with the read role only (D.2.2, no programming session) reads the items from; a long write goes as several W1 of the object, every part but the last
 starting with ``+``, kept for the session only and at most `WRITE_MAX` (32 KiB) in all, as a
 command from the head-end (a longer one is refused, ERR04). The write (the item's keys as the tariff
 document has them, e.g. ``{"standing_charge":{"amount":"0.60","period_days":1}}``) and the
@@ -154,8 +155,7 @@ def tariff_objects(
                 f"tariff {item} ({clause})",
                 functools.partial(read_item, item),
                 write_item(item),
-                seal=True,
-                readout=False,  # a document, not a line of the readout
+                seal=True,  # in the readout too: a read-only engineer reads it (12.1, D.2.2)
             )
         )
     for item in ITEMS:

@@ -59,7 +59,7 @@ from tests.boards import as_gas_meter, device_board, identity
 from tests.devices.optical_fixtures import ENGINEER, PASSWORD, OpticalMeter, optical_esme
 from tests.waiting import eventually
 from tools.hht.optical_client import MeterRefused
-from tools.hht.tariff_items import ITEMS, read_items, set_item, suppress_item
+from tools.hht.tariff_items import ITEMS, items_of_readout, read_items, set_item, suppress_item
 
 ITEMS_CLAUSE = {item: clause for item, (clause, _keys) in TARIFF_ITEMS.items()}
 
@@ -176,7 +176,7 @@ async def test_the_readout_shows_the_tariff_registers_and_the_active_price(
     night = Decimal(shown["1-0:1.8.2"][0]) * 1000
     assert shown["1-0:1.8.2"][1] == "kWh" and 0 < night <= night_wh
     assert {shown[SUPPRESS_OBIS[item]][0] for item in ITEMS} == {"0"}
-    assert all(ITEM_OBIS[item] not in shown for item in ITEMS)  # documents: R1 only
+    assert all(ITEM_OBIS[item] in shown for item in ITEMS)  # a read-only engineer's items
     assert "E" not in shown["0-0:128.5.3"][0]  # money in plain notation
 
 
@@ -208,6 +208,28 @@ async def test_every_tariff_item_reads_over_the_port_as_the_head_end_reads_it(
     assert items[item]["value"][key] == json.loads(json.dumps(remote[item]["value"][key]))
     assert items[item]["value"][key] == document[key]  # the file's tariff, as the meter holds it
     assert not any(found["suppressed"] for found in items.values())
+
+
+@pytest.mark.timeout(90)
+@pytest.mark.req("12.1.a", "12.1.b", "12.1.d", "19.2.1")
+async def test_the_readout_carries_every_tariff_item_as_a_programming_read_does(
+    tmp_path: Path,
+) -> None:
+    """An engineer who may only read (D.2.2) opens no programming session: the items are in
+    the readout, a long one over several data sets of its address."""
+    async with running(optical_esme(tmp_path, tariff=setup("demo-electricity.json"))) as meter:
+        async with meter.probe() as hht:
+            data = await hht.readout()
+        async with meter.probe() as hht:
+            await hht.login(PASSWORD, ENGINEER)
+            programmed = await read_items(hht, list(ITEMS))
+        remote = remote_items(meter.meter)
+    from_readout = items_of_readout(data, list(ITEMS))
+    assert from_readout == programmed
+    assert {i: f["value"] for i, f in from_readout.items()} == {
+        i: f["value"] for i, f in remote.items()
+    }
+    assert sum(d.address == ITEM_OBIS["rates"] for d in data) > 1  # longer than one data set
 
 
 # -- updating --------------------------------------------------------------------------------------
