@@ -548,12 +548,13 @@ async def test_a_head_end_change_that_failed_to_save_never_applies(
         rates = json.loads(json.dumps(before["items"]["rates"]["value"]))
         rates["tou"]["registers"][1]["import_price"] = "0.3"
         update = {"action": "update", "item": "rates", "value": rates}
-        with pytest.raises(OSError, match="mid-transaction"):  # the tunnel answers a fault
-            link.commands.dispatch("tariff_items", update)
+        # As the tunnel runs the head-end's command (the WAN path): a refusal, the fault named.
+        answer = link.tunnel._run({"command": "tariff_items", "args": update})
         monkeypatch.undo()
         firmware.persist()
         after = saved_state(meter)
         price = link.tariff.price(firmware.clock.now())
+    assert answer["ok"] is False and "mid-transaction" in answer["error"]
     assert after == before  # no passive tariff, no 2102/2110 event
     assert price is not None and str(price.import_price) == "0.14213"
 
