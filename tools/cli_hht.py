@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from firmware.rig import Rig
+from protocol.iec62056_21.frames import DataSet
 from protocol.iec62056_21.json_value import join_values
 from protocol.nameplate import serial_number
 from tools import cli_hht_tariff
@@ -216,7 +217,16 @@ def hht_write(args: argparse.Namespace) -> int:
 
 
 def hht_tariff(args: argparse.Namespace) -> int:
-    return cli_hht_tariff.hht_tariff(args, _program)
+    return cli_hht_tariff.hht_tariff(args, _program, _read_only_readout)
+
+
+def _read_only_readout(args: argparse.Namespace) -> list[DataSet] | None:
+    """The meter's readout for an engineer who may only read (D.2.2); None for one who may
+    configure (who reads in a programming session)."""
+    rig, state, _, _ = _authorised(args)
+    if state.role == "configure":
+        return None
+    return meter_session.readout(_line(args, rig))[1]
 
 
 def hht_set_time(args: argparse.Namespace) -> int:

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from firmware.event_log import EventLog
-from hal.ports import Clock, NonVolatileStore, require_utc
+from hal.ports import Clock, NonVolatileStore, Tx, require_utc
 from protocol.errors import DecodeError
 from protocol.event_codes import EventCode
 from protocol.local_auth import Challenge, Verifier, verify_proof
@@ -128,7 +128,7 @@ class LocalAccess:
         with self._store.transaction() as tx:
             self.log_in(tx, engineer, channel, item, old, new)
 
-    def log_in(self, tx: Any, engineer: str, channel: str, item: str, old: str, new: str) -> None:
+    def log_in(self, tx: Tx, engineer: str, channel: str, item: str, old: str, new: str) -> None:
         """Log a change inside `tx`: the transaction that makes the change."""
         tx.execute(
             "INSERT INTO local_change (utc, engineer, channel, item, old, new) "

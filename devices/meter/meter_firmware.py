@@ -203,6 +203,7 @@ class MeterFirmware(Firmware):
             self.registers.save(DELIVERED, self.register, self.clock.now(), tx)
             self.export.save(self.clock.now(), tx)
             self.tariff.save(tx, self.events)
+        self.tariff.saved()
         self._saved_raw = self.commodity.raw_summation(self.register.units)
         self._saved_export = self.export.visible()
         if self._last_us is not None:

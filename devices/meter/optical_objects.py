@@ -133,17 +133,14 @@ class ObjectTable:
         return matches[0]
 
     @staticmethod
-    def value_of(obj: DataObject) -> DataSet:
-        if obj.read is None:
-            raise WriteRefused(ERR_NOT_READABLE, f"{obj.obis} ({obj.name}) cannot be read")
+    def line_of(obj: DataObject) -> tuple[DataSet, ...]:
+        """The object as a line of the readout (a long value over several data sets, as a
+        read answers it): ``ERR`` if it cannot be read."""
         try:
-            value, unit = obj.read()
-            shown = DataSet(str(obj.obis), value, unit)
-            shown.encode()  # what a data set cannot carry must not cost the whole readout
-        except Exception:
-            LOGGER.exception("reading %s failed", obj.obis)
-            return DataSet(str(obj.obis), "ERR")
-        return shown
+            return _read(obj)
+        except WriteRefused as exc:
+            LOGGER.info("reading %s for the readout refused: %s", obj.obis, exc)
+            return (DataSet(str(obj.obis), "ERR"),)
 
     def extend(self, objects: list[DataObject]) -> None:
         """More objects after the others (a tariff's items, `optical_tariff`)."""
@@ -153,21 +150,27 @@ class ObjectTable:
     def answer_of(obj: DataObject) -> tuple[DataSet, ...]:
         """The answer to a read (R1/R5): a value longer than one data set is split over
         several of the same address (`json_value.read_parts`); a refusal raises WriteRefused."""
-        if obj.read is None:
-            raise WriteRefused(ERR_NOT_READABLE, f"{obj.obis} ({obj.name}) cannot be read")
-        try:
-            value, unit = obj.read()
-            if len(value) > VALUE_MAX and not unit:
-                return read_parts(str(obj.obis), value)
-            shown = DataSet(str(obj.obis), value, unit)
-            shown.encode()
-        except WriteRefused:
-            raise
-        except Exception:
-            LOGGER.exception("reading %s failed", obj.obis)
-            return (DataSet(str(obj.obis), "ERR"),)
-        return (shown,)
+        return _read(obj)
 
-    def readout(self) -> list[DataSet]:
-        """Every readable object of the readout, in order."""
-        return [self.value_of(obj) for obj in self.objects() if obj.readout and obj.read]
+    def readout(self) -> list[tuple[DataSet, ...]]:
+        """Every readable object of the readout, in order, one line each."""
+        return [self.line_of(obj) for obj in self.objects() if obj.readout and obj.read]
+
+
+def _read(obj: DataObject) -> tuple[DataSet, ...]:
+    """`obj` read now, as data sets: split over several when it is longer than one. WriteRefused if it is write only or refuses; any other fault gives ``ERR`` for this
+    object alone (20.5.4.2), logged."""
+    if obj.read is None:
+        raise WriteRefused(ERR_NOT_READABLE, f"{obj.obis} ({obj.name}) cannot be read")
+    try:
+        value, unit = obj.read()
+        if len(value) > VALUE_MAX and not unit:
+            return read_parts(str(obj.obis), value)
+        shown = DataSet(str(obj.obis), value, unit)
+        shown.encode()  # what a data set cannot carry must not cost the whole readout
+    except WriteRefused:
+        raise
+    except Exception:
+        LOGGER.exception("reading %s failed", obj.obis)
+        return (DataSet(str(obj.obis), "ERR"),)
+    return (shown,)

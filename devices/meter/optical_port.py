@@ -214,7 +214,7 @@ class OpticalPort:
         await sleep_real(self.clock, SWITCH_WAIT_S)
         self._line_speed()
         if self.connection.state is State.READOUT:
-            readout = DataReadout(tuple((data_set,) for data_set in self.table.readout()))
+            readout = DataReadout(tuple(self.table.readout()))
             await self._send(readout)
             return
         locked = self.access.locked_until()

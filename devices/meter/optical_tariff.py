@@ -1,25 +1,27 @@
-"""The tariff on the optical port: the tariff items (12.1) as data objects, its registers in the
-readout (IEC 62056-21, 19.2.1).
+"""The tariff on the optical port: the tariff items (12.1) as data objects (IEC 62056-21, 19.2.1),
+and the registers of `tariff_readout` in the readout.
 
 **Tariff items** (programming mode, after the engineer's proof): the same items the head-end
 reads, updates and suppresses (`tariff_commands.ITEMS`), each one object whose value is the
 item as compact JSON (`protocol.iec62056_21.json_value`: reserved characters as JSON escapes),
-and one object for whether it is suppressed:
+and one object for whether it is suppressed (the OBIS names: `protocol.iec62056_21.tariff_items`):
 
 | OBIS          | item (clause)                                            | access                |
 |---------------|----------------------------------------------------------|-----------------------|
-| 0-0:128.3.1   | structure and switch entries, ToU registers (12.1.a)     | R1; W1 seal broken    |
-| 0-0:128.3.2   | rates: the unit prices (12.1.b)                          | R1; W1 seal broken    |
-| 0-0:128.3.3   | tiers and thresholds of the 8x8 matrix (12.1.c)          | R1; W1 seal broken    |
-| 0-0:128.3.4   | pricing: standing charge, currency, generation (12.1.d)  | R1; W1 seal broken    |
-| 0-0:128.3.5   | block tariff and its period (12.1.e, 16.19)              | R1; W1 seal broken    |
-| 0-0:128.3.6   | GBP/EUR conversion rate and switch-over time (12.1.q)    | R1; W1 seal broken    |
-| 0-0:128.3.7   | gas conversion: CV and PTZ (12.1.aa)                     | R1; W1 seal broken    |
+| 0-0:128.3.1   | structure and switch entries, ToU registers (12.1.a)     | readout, R1; W1 seal  |
+| 0-0:128.3.2   | rates: the unit prices (12.1.b)                          | readout, R1; W1 seal  |
+| 0-0:128.3.3   | tiers and thresholds of the 8x8 matrix (12.1.c)          | readout, R1; W1 seal  |
+| 0-0:128.3.4   | pricing: standing charge, currency, generation (12.1.d)  | readout, R1; W1 seal  |
+| 0-0:128.3.5   | block tariff and its period (12.1.e, 16.19)              | readout, R1; W1 seal  |
+| 0-0:128.3.6   | GBP/EUR conversion rate and switch-over time (12.1.q)    | readout, R1; W1 seal  |
+| 0-0:128.3.7   | gas conversion: CV and PTZ (12.1.aa)                     | readout, R1; W1 seal  |
 | 0-0:128.4.1-7 | that item suppressed: 1, or shown: 0                     | readout, R1; W1 seal  |
 
 A read answers with the item's value, split over several data sets of the same address when
-it is longer than one; a long write goes as several W1 of the object, every part but the last
-starting with ``+``, kept for the session only. The write (the item's keys as the tariff
+it is longer than one, and so does the readout (a line of those data sets), which an engineer
+with the read role only (D.2.2, no programming session) reads the items from; a long write goes as several W1 of the object, every part but the last
+starting with ``+``, kept for the session only and at most `WRITE_MAX` (32 KiB) in all, as a
+command from the head-end (a longer one is refused, ERR04). The write (the item's keys as the tariff
 document has them, e.g. ``{"standing_charge":{"amount":"0.60","period_days":1}}``) and the
 suppression go through the head-end's own command (`TariffCommands.dispatch`, `tariff_items`),
 so they are checked, applied, saved and logged exactly as a remote change is: a new passive
@@ -28,20 +30,7 @@ an entry of the local change log (17.2.21.e), in the SQLite transaction of the c
 tariff change alters what the meter bills, so it needs the programming seal broken (17.2.21.a)
 like the clock.
 
-**Registers** (every readout, as the meter's display shows them; 16.3, 16.8, 16.17):
-
-| OBIS          | register                                                        |
-|---------------|-----------------------------------------------------------------|
-| 1-0:1.8.e     | time-of-use import register e (1..48) in use, kWh (7-0: gas)    |
-| 1-0:2.8.e     | time-of-use export register e in use, kWh (electricity)         |
-| 1-0:128.8.RT  | 8x8 matrix: rate R, tier T (E = 10R + T), kWh                   |
-| 1-0:128.9.b   | block b of a block tariff, kWh                                  |
-| 0-0:128.5.0   | the active unit price, currency per kWh (left out if suppressed)|
-| 0-0:128.5.1   | the register (48x1) or rate (8x8) in force                      |
-| 0-0:128.5.2   | the tier (8x8) or block in force, 0 for none                    |
-| 0-0:128.5.3   | cost since the last bill                                        |
-| 0-0:128.5.4   | cost today                                                      |
-| 0-0:128.5.5   | day of the billing period                                       |
+The tariff's registers in the readout are `tariff_readout`'s.
 """
 
 from __future__ import annotations
@@ -52,24 +41,26 @@ from datetime import datetime
 
 from hal.ports import Tx
 from protocol.errors import DecodeError
-from protocol.iec62056_21.json_value import MORE, decode_json_value, encode_json_value
+from protocol.iec62056_21.json_value import (
+    MORE,
+    WRITE_MAX,
+    decode_json_value,
+    encode_json_value,
+)
 from protocol.iec62056_21.obis import Obis
-from protocol.tariff.model import Fuel
+from protocol.iec62056_21.tariff_items import ITEM_OBIS, SUPPRESS_OBIS
 
 from .local_access import LocalAccess
 from .optical_objects import ERR_BAD_VALUE, DataObject, WriteRefused
 from .optical_setup import MeterOptical
-from .readings import Reading, ReadingSource
-from .tariff_commands import ITEMS, ChangeSource, Channel, TariffCommands
+from .readings import ReadingSource
+from .tariff_commands import ITEMS, ChangeSource, Channel
 from .tariff_han import MeterTariffLink
-from .tariff_runtime import MeterTariff
+from .tariff_readout import TariffReadings
 from .tunnel_server import CommandRefused
 
-__all__ = ["ITEM_OBIS", "SUPPRESS_OBIS", "TariffReadings", "attach_tariff", "tariff_objects"]
+__all__ = ["attach_tariff", "tariff_objects"]
 
-#: The OBIS name of each tariff item, and of its suppression flag.
-ITEM_OBIS = {item: f"0-0:128.3.{i}" for i, item in enumerate(ITEMS, start=1)}
-SUPPRESS_OBIS = {item: f"0-0:128.4.{i}" for i, item in enumerate(ITEMS, start=1)}
 _FLAGS = {"1": True, "0": False}
 
 
@@ -90,6 +81,10 @@ class _Staged:
         owner = (self._session(), engineer)
         if owner != self._owner:
             self._owner, self._parts = owner, {}
+        held = sum(map(len, self._parts.values()))
+        if held + len(value) > WRITE_MAX:  # what a session may make the meter keep is bounded
+            self._parts.pop(item, None)
+            raise WriteRefused(ERR_BAD_VALUE, f"a value written in parts is at most {WRITE_MAX}")
         if value.startswith(MORE):
             self._parts[item] = self._parts.get(item, "") + value[len(MORE) :]
             return None
@@ -109,11 +104,10 @@ def tariff_objects(
         def log(tx: Tx) -> None:
             access.log_in(tx, engineer, "optical", what, old, new)
 
-        link.pending_writes.append(log)  # saved by the dispatch, with the change
-        try:
-            commands.dispatch("tariff_items", args, ChangeSource(Channel.OPTICAL, engineer))
+        source = ChangeSource(Channel.OPTICAL, engineer)
+        try:  # saved with the change, or not at all
+            commands.dispatch("tariff_items", args, source, writes=[log])
         except CommandRefused as exc:
-            link.pending_writes.remove(log)  # refused before any change: nothing to log
             raise _refused(exc) from None
 
     def read_item(item: str) -> tuple[str, str]:
@@ -161,8 +155,7 @@ def tariff_objects(
                 f"tariff {item} ({clause})",
                 functools.partial(read_item, item),
                 write_item(item),
-                seal=True,
-                readout=False,  # a document, not a line of the readout
+                seal=True,  # in the readout too: a read-only engineer reads it (12.1, D.2.2)
             )
         )
     for item in ITEMS:
@@ -176,71 +169,6 @@ def tariff_objects(
             )
         )
     return objects
-
-
-def _kwh(wh: int) -> str:
-    """Whole Wh as kWh to three places, in plain digits."""
-    sign = "-" if wh < 0 else ""
-    return f"{sign}{abs(wh) // 1000}.{abs(wh) % 1000:03d}"
-
-
-class TariffReadings:
-    """The tariff's registers and the price in force, as `Reading`s (a `ReadingSource`)."""
-
-    def __init__(
-        self, tariff: MeterTariff, commands: TariffCommands, now: Callable[[], datetime]
-    ) -> None:
-        self._tariff, self._commands, self._now = tariff, commands, now
-
-    def readings(self) -> list[Reading]:
-        if self._tariff.active_tariff() is None:
-            return []
-        registers = self._tariff.registers()
-        medium = 1 if self._tariff.fuel is Fuel.ELECTRICITY else 7
-        found: list[Reading] = []
-        for i, (label, wh) in enumerate(
-            zip(registers.tou_labels, registers.tou_import_wh, strict=True), 1
-        ):
-            if label or wh:
-                found.append(
-                    Reading(Obis(medium, 0, 1, 8, i), label or f"register {i}", _kwh(wh), "kWh")
-                )
-        if medium == 1:
-            for i, wh in enumerate(registers.tou_export_wh, 1):
-                if wh:
-                    found.append(
-                        Reading(Obis(1, 0, 2, 8, i), f"export register {i}", _kwh(wh), "kWh")
-                    )
-        for r, row in enumerate(registers.matrix_wh, 1):
-            for t, wh in enumerate(row, 1):
-                if wh or registers.matrix_price[r - 1][t - 1] is not None:
-                    name = f"rate {r} tier {t}"
-                    found.append(
-                        Reading(Obis(medium, 0, 128, 8, 10 * r + t), name, _kwh(wh), "kWh")
-                    )
-        for b, wh in enumerate(registers.block_wh, 1):
-            if wh:
-                found.append(Reading(Obis(medium, 0, 128, 9, b), f"block {b}", _kwh(wh), "kWh"))
-        currency = registers.currency.value
-        price = self._tariff.price(self._now())
-        hidden = {"rates", "pricing"} & self._commands.suppressed
-        if price is not None and not hidden:  # a suppressed price is not shown (12.1.b, d)
-            unit = f"{currency}kWh"  # a unit may not hold '/'
-            found.append(
-                Reading(Obis(0, 0, 128, 5, 0), "unit price", str(price.import_price), unit)
-            )
-        if price is not None:
-            step = price.tier or price.block or 0
-            found.append(Reading(Obis(0, 0, 128, 5, 1), "register in force", str(price.register)))
-            found.append(Reading(Obis(0, 0, 128, 5, 2), "tier or block", str(step)))
-        found += [
-            Reading(
-                Obis(0, 0, 128, 5, 3), "cost since bill", str(registers.cost_since_bill), currency
-            ),
-            Reading(Obis(0, 0, 128, 5, 4), "cost today", str(registers.cost_today), currency),
-            Reading(Obis(0, 0, 128, 5, 5), "billing day", str(registers.billing_day)),
-        ]
-        return found
 
 
 def attach_tariff(

@@ -27,8 +27,9 @@ The same commands serve the optical port (`optical_tariff`): `dispatch` takes th
 `ChangeSource` that asked (the head-end over the WAN by default, or an engineer at the optical
 port), and names it in every event it logs. A command is checked in full before anything
 changes, so a refusal leaves no trace; a change and its events are then saved in one SQLite
-transaction (the events wait in the firmware's pending list, `changed` saves them with the
-tariff and the registers).
+transaction with the tariff and the registers (`save`). A change whose save fails is undone in
+memory too (`MeterTariff.checkpoint`): the meter answers with an error and nothing of it
+applies, then or at a later save.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -59,7 +60,16 @@ from .profile_store import MAX_READ
 from .tariff_runtime import MeterTariff
 from .tunnel_server import CommandRefused
 
-__all__ = ["HEAD_END", "ITEMS", "ChangeSource", "Channel", "TariffCommands"]
+__all__ = [
+    "HEAD_END",
+    "ITEMS",
+    "ChangeSource",
+    "Channel",
+    "Pending",
+    "SaveChange",
+    "TariffCommands",
+    "Write",
+]
 
 #: Tariff items (12.1) and the keys of the tariff document each one is.
 ITEMS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -74,6 +84,11 @@ ITEMS: dict[str, tuple[str, tuple[str, ...]]] = {
 _NAMESPACE = "meter_tariff"
 #: Records an event: code and detail (the firmware's event log, with the registers' save).
 Record = Callable[[EventCode, dict[str, Any]], object]
+#: An event waiting to be saved, and another record of a change written in its transaction.
+Pending = tuple[EventCode, dict[str, Any]]
+Write = Callable[[Tx], None]
+#: Saves a change's events and writes with the tariff, in one transaction; raises if it cannot.
+SaveChange = Callable[[list[Pending], list[Write]], None]
 
 
 class Channel(enum.Enum):
@@ -121,17 +136,24 @@ class TariffCommands:
         tariff: MeterTariff,
         store: NonVolatileStore,
         now: Callable[[], datetime],
-        record: Record,
+        save: SaveChange,
         changed: Callable[[str, int | None], None],
     ) -> None:
         self._tariff = tariff
         self._store = store
         self._now = now
-        self._record = record
-        #: Tells the firmware what changed ("passive", "cancel", "cpp", "gas", "items") so it
-        #: saves and tells the HAN.
+        #: Saves a change with its events and other records, in one transaction (the
+        #: firmware's register transaction); raises if it cannot.
+        self._save = save
+        #: Tells the firmware what changed ("passive", "cancel", "cpp", "gas", "items") once
+        #: saved, so it tells the HAN.
         self._changed = changed
+        #: The events of the command being carried out, saved with its change.
+        self._events: list[Pending] = []
         self.suppressed: set[str] = set(store.get(_NAMESPACE, "suppressed", []))
+
+    def _record(self, code: EventCode, detail: dict[str, Any]) -> None:
+        self._events.append((code, detail))
 
     def save(self, tx: Tx) -> None:
         """Inside the firmware's save transaction (with the registers and the events): the
@@ -139,9 +161,18 @@ class TariffCommands:
         self._store.put(_NAMESPACE, "suppressed", sorted(self.suppressed), tx=tx)
 
     def dispatch(
-        self, command: str, args: JsonObject, source: ChangeSource = HEAD_END
+        self,
+        command: str,
+        args: JsonObject,
+        source: ChangeSource = HEAD_END,
+        writes: Sequence[Write] = (),
     ) -> JsonObject:
-        """Carry out `command` for `source`; CommandRefused (nothing changed) if it cannot be."""
+        """Carry out `command` for `source`, and save the change with its events and `writes`
+        (more records of it: the optical port's change log) in one transaction.
+
+        CommandRefused: refused, nothing changed. Any other exception (the save failed): the
+        tariff and the suppressed items are put back as they were before the command, so the
+        change never applies later (a later save finds nothing of it), nor its records."""
         handler: _Handler | None = {
             "set_tariff": self._set_tariff,
             "cancel_tariff": self._cancel_tariff,
@@ -153,9 +184,20 @@ class TariffCommands:
         }.get(command)
         if handler is None:
             raise CommandRefused(f"the meter does not take {command!r}")
-        result, changed = handler(args, source)
+        checkpoint, suppressed = self._tariff.checkpoint(), set(self.suppressed)
+        self._events = []
+        try:
+            result, changed = handler(args, source)
+            if changed is not None:
+                self._save(self._events, list(writes))
+        except BaseException:
+            self._tariff.restore(checkpoint)
+            self.suppressed = suppressed
+            raise
+        finally:
+            self._events = []
         if changed is not None:
-            self._changed(*changed)  # saves the change with its events, in one transaction
+            self._changed(*changed)
         return result
 
     # -- tariffs ---------------------------------------------------------------------------

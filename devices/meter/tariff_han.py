@@ -14,7 +14,7 @@ and, from the Prepayment cluster's Historical Cost Consumption set, the cost of 
 currency unit (trailing digit 6), cut, never rounded up.
 
 The firmware calls `sample` with each metrology sample, `save` inside its register
-transaction, and sends `take_outbox` after each HAN message; every change of the price in
+transaction and `saved` once it committed, and sends `take_outbox` after each HAN message; every change of the price in
 force is pushed to the price clients at once (16.20).
 """
 
@@ -44,7 +44,7 @@ from protocol.tariff.model import CppEvent, Fuel, Tariff
 
 from .price_publish import PRICE_TRAILING_DIGIT, HanPrice, utc_time
 from .price_server import PriceServer
-from .tariff_commands import TariffCommands, log_events
+from .tariff_commands import Pending, TariffCommands, Write, log_events
 from .tariff_runtime import MeterTariff
 from .tariff_setup import TariffSetup
 from .tunnel_server import TunnelServer
@@ -84,17 +84,19 @@ class MeterTariffLink:
         self._now = now
         self._record = record
         self._changed = changed
-        # The commands' events wait with the engine's in `pending`: `_command_done` saves them
-        # with the change, in one transaction.
-        self.commands = TariffCommands(self.tariff, store, now, self._pend, self._command_done)
+        # A command's events and records join the engine's in `pending` for the save of its
+        # change (`_save_change`), in one transaction.
+        self.commands = TariffCommands(
+            self.tariff, store, now, self._save_change, self._command_done
+        )
         self.tunnel = TunnelServer(self.commands.dispatch)
         self.price_server = PriceServer(self, store, now, self._cpp_answer)
         self._shown: HanPrice | None = None
         self._blocks_shown: object = None
         #: Events from the engine or the consumer waiting to be saved with the registers.
-        self.pending: list[tuple[EventCode, dict[str, Any]]] = []
+        self.pending: list[Pending] = []
         #: More records of the change being saved (the optical port's change log, 17.2.21.e).
-        self.pending_writes: list[Callable[[Tx], None]] = []
+        self.pending_writes: list[Write] = []
         #: The consumer's CPP answers to pass on to the hub, for the head-end (16.11.8).
         self.to_hub: list[tuple[int, CppAuth]] = []
 
@@ -130,23 +132,36 @@ class MeterTariffLink:
         now = self.tariff.price(self._now())
         return None if now is None else HanPrice.of(now)
 
-    def _pend(self, code: EventCode, detail: dict[str, Any]) -> None:
-        self.pending.append((code, detail))
-
     def save(self, tx: Tx, events: Any) -> None:
-        """Inside the registers' transaction: the tariff's state and the pending events."""
+        """Inside the registers' transaction: the tariff's state and the pending records. They
+        stay pending until `saved` (after the commit): a transaction that fails leaves them
+        for the next save, with the state they go with."""
         self.tariff.save(tx)
         self.commands.save(tx)
         for code, detail in self.pending:
             events.record(code, detail, tx)
         for write in self.pending_writes:
             write(tx)
-        # Kept until written: a transaction that fails leaves them for the next save, with the
-        # state they go with (which stays in memory).
+
+    def saved(self) -> None:
+        """The transaction of `save` committed: its records are written."""
         self.pending, self.pending_writes = [], []
 
+    def _save_change(self, events: list[Pending], writes: list[Write]) -> None:
+        """A command's change: saved now with its records, in the registers' transaction. If
+        that fails the records are dropped with the change (`TariffCommands.dispatch` undoes
+        it): what waited before stays for the next save."""
+        marks = len(self.pending), len(self.pending_writes)
+        self.pending += events
+        self.pending_writes += writes
+        try:
+            self._changed()
+        except BaseException:
+            del self.pending[marks[0] :], self.pending_writes[marks[1] :]
+            raise
+
     def _command_done(self, what: str, tariff_id: int | None = None) -> None:
-        """A head-end command changed the tariff: save it, and tell the price clients."""
+        """A head-end command's change is saved: tell the price clients."""
         if what == "passive":
             self.price_server.push_tariff()
         elif what == "cancel" and tariff_id is not None:
@@ -154,7 +169,6 @@ class MeterTariffLink:
         elif what == "cpp":
             for event, auth in self.tariff.cpp_events():
                 self.price_server.push_cpp(event, auth)
-        self._changed()
         self._push_if_changed()
 
     def _cpp_answer(self, event_id: int, accept: bool, source: Destination) -> bool:

@@ -69,6 +69,17 @@ class GasConversion:
         )
 
 
+@dataclass(frozen=True)
+class Checkpoint:
+    """A `MeterTariff`'s changeable state at one instant (`MeterTariff.checkpoint`)."""
+
+    engine: dict[str, Any]
+    tariff_ids: dict[str, int]
+    cpp_answers: dict[int, bool]
+    gas: GasConversion | None
+    last_end: datetime | None
+
+
 #: GB's typical calorific value and the standard PTZ factor, until the head-end sets its own.
 DEFAULT_GAS = GasConversion(CalorificValue.of("39.5"), VolumeFactor.of("1.02264"))
 
@@ -188,6 +199,24 @@ class MeterTariff:
         if self.gas is not None:
             self._store.put(_NAMESPACE, "gas", self.gas.to_json(), tx=tx)
         self.profile.save(tx)
+
+    def checkpoint(self) -> Checkpoint:
+        """What a command may change, as it is now: `restore` puts it back when the change
+        cannot be saved (nothing is applied that was refused)."""
+        return Checkpoint(
+            self.engine.snapshot(),
+            dict(self.tariff_ids),
+            dict(self.cpp_answers),
+            self.gas,
+            self.last_end,
+        )
+
+    def restore(self, checkpoint: Checkpoint) -> None:
+        self.engine = TariffEngine(UK, checkpoint.engine)
+        self.tariff_ids = dict(checkpoint.tariff_ids)
+        self.cpp_answers = dict(checkpoint.cpp_answers)
+        self.gas, self.last_end = checkpoint.gas, checkpoint.last_end
+        self._registers = None
 
     # -- what the HAN and the display show ----------------------------------------------
 

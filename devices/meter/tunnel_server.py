@@ -161,3 +161,6 @@ class TunnelServer:
         except CommandRefused as exc:
             LOGGER.info("%s refused: %s", command, exc)
             return {"ok": False, "error": str(exc)}
+        except Exception as exc:  # a fault (the store failed): undone, said so, not a traceback
+            LOGGER.exception("%s failed", command)
+            return {"ok": False, "error": f"the meter failed to carry out {command}: {exc}"}

@@ -27,8 +27,9 @@ from iec62056_21_dzg import messages as dzg_messages
 
 from devices.gsme.firmware import GsmeFirmware
 from devices.meter.meter_firmware import MeterFirmware
-from devices.meter.optical_tariff import ITEM_OBIS, SUPPRESS_OBIS
+from devices.meter.optical_objects import ERR_BAD_VALUE, WriteRefused
 from devices.meter.tariff_commands import ITEMS as TARIFF_ITEMS
+from devices.meter.tariff_han import MeterTariffLink
 from devices.meter.tariff_setup import TariffSetup
 from firmware.boards import Panel
 from hal.control_socket import ControlServer
@@ -47,7 +48,9 @@ from protocol.iec62056_21.frames import (
     OptionSelect,
     build_message,
 )
-from protocol.iec62056_21.json_value import encode_json_value
+from protocol.iec62056_21.json_value import MORE, WRITE_MAX, encode_json_value
+from protocol.iec62056_21.tariff_items import ITEM_OBIS, SUPPRESS_OBIS
+from protocol.iec62056_21.tariff_items import TARIFF_ITEMS as WIRE_ITEMS
 from protocol.local_auth import Challenge, make_verifier, proof
 from protocol.tariff import encode_tariff, tariff_from_json
 from protocol.tariff.fixed import UnitPrice
@@ -56,7 +59,7 @@ from tests.boards import as_gas_meter, device_board, identity
 from tests.devices.optical_fixtures import ENGINEER, PASSWORD, OpticalMeter, optical_esme
 from tests.waiting import eventually
 from tools.hht.optical_client import MeterRefused
-from tools.hht.tariff_items import ITEMS, read_items, set_item, suppress_item
+from tools.hht.tariff_items import ITEMS, items_of_readout, read_items, set_item, suppress_item
 
 ITEMS_CLAUSE = {item: clause for item, (clause, _keys) in TARIFF_ITEMS.items()}
 
@@ -144,11 +147,16 @@ def optical_events(firmware: MeterFirmware, code: EventCode) -> list[dict[str, A
     ]
 
 
+@pytest.mark.req("19.2.1")
+def test_the_port_names_every_item_of_the_meter_in_its_order() -> None:
+    assert tuple(TARIFF_ITEMS) == WIRE_ITEMS == ITEMS  # what the head-end and the HHT name
+
+
 # -- reading -------------------------------------------------------------------------------------
 
 
 @pytest.mark.timeout(90)
-@pytest.mark.req("19.2.1", "16.17", "16.8", "16.12.1.a")
+@pytest.mark.req("19.2.1", "16.17")
 async def test_the_readout_shows_the_tariff_registers_and_the_active_price(
     tmp_path: Path,
 ) -> None:
@@ -158,14 +166,17 @@ async def test_the_readout_shows_the_tariff_registers_and_the_active_price(
         async with meter.probe() as hht:
             shown = {d.address: (d.value, d.unit) for d in await hht.readout()}
         night_wh = tariff.registers().tou_import_wh[1]
-    # 06:00 GMT on the Economy 7 demo tariff: the night register, at its price.
+        displayed = meter.meter.display.lines()
+    # 06:00 GMT on the Economy 7 demo tariff: the night register, at its price, in money on
+    # the display too (16.17).
     assert shown["0-0:128.5.0"] == ("0.14213", "GBPkWh")
+    assert any(line.endswith(" £0.14213/kWh") for line in displayed), displayed
     assert shown["0-0:128.5.1"][0] == "2"
     assert shown["1-0:1.8.1"] == ("0.000", "kWh")  # the day register: nothing yet
     night = Decimal(shown["1-0:1.8.2"][0]) * 1000
     assert shown["1-0:1.8.2"][1] == "kWh" and 0 < night <= night_wh
     assert {shown[SUPPRESS_OBIS[item]][0] for item in ITEMS} == {"0"}
-    assert all(ITEM_OBIS[item] not in shown for item in ITEMS)  # documents: R1 only
+    assert all(ITEM_OBIS[item] in shown for item in ITEMS)  # a read-only engineer's items
     assert "E" not in shown["0-0:128.5.3"][0]  # money in plain notation
 
 
@@ -199,6 +210,28 @@ async def test_every_tariff_item_reads_over_the_port_as_the_head_end_reads_it(
     assert not any(found["suppressed"] for found in items.values())
 
 
+@pytest.mark.timeout(90)
+@pytest.mark.req("12.1.a", "12.1.b", "12.1.d", "19.2.1")
+async def test_the_readout_carries_every_tariff_item_as_a_programming_read_does(
+    tmp_path: Path,
+) -> None:
+    """An engineer who may only read (D.2.2) opens no programming session: the items are in
+    the readout, a long one over several data sets of its address."""
+    async with running(optical_esme(tmp_path, tariff=setup("demo-electricity.json"))) as meter:
+        async with meter.probe() as hht:
+            data = await hht.readout()
+        async with meter.probe() as hht:
+            await hht.login(PASSWORD, ENGINEER)
+            programmed = await read_items(hht, list(ITEMS))
+        remote = remote_items(meter.meter)
+    from_readout = items_of_readout(data, list(ITEMS))
+    assert from_readout == programmed
+    assert {i: f["value"] for i, f in from_readout.items()} == {
+        i: f["value"] for i, f in remote.items()
+    }
+    assert sum(d.address == ITEM_OBIS["rates"] for d in data) > 1  # longer than one data set
+
+
 # -- updating --------------------------------------------------------------------------------------
 
 
@@ -207,12 +240,17 @@ async def test_every_tariff_item_reads_over_the_port_as_the_head_end_reads_it(
 async def test_an_engineer_updates_the_rates_and_the_meter_bills_by_them(tmp_path: Path) -> None:
     async with running(optical_esme(tmp_path, tariff=setup("demo-electricity.json"))) as meter:
         firmware, tariff = meter.meter, meter.meter.tariff.tariff
-        assert (await bench(meter, "seal", broken=True))["seal_broken"] is True
         async with meter.probe() as hht:
             await hht.login(PASSWORD, ENGINEER)
             rates = (await read_items(hht, ["rates"]))["rates"]["value"]
             rates["tou"]["registers"][1].update(import_price="0.2", label="Night (E7)/cheap")
             assert len(encode_json_value(rates)) > VALUE_MAX  # travels as several writes
+            with pytest.raises(MeterRefused, match="ERR05"):  # the seal intact (17.2.21.a)
+                await set_item(hht, "rates", rates)
+        untouched = saved_state(meter)
+        assert (await bench(meter, "seal", broken=True))["seal_broken"] is True
+        async with meter.probe() as hht:
+            await hht.login(PASSWORD, ENGINEER)
             written = await set_item(hht, "rates", rates)
         assert written["value"] == rates
 
@@ -235,6 +273,16 @@ async def test_an_engineer_updates_the_rates_and_the_meter_bills_by_them(tmp_pat
         updated = optical_events(firmware, EventCode.PASSIVE_TARIFF_UPDATED)
         changed = optical_events(firmware, EventCode.TARIFF_ITEM_CHANGED)
         saved = saved_state(meter)
+        local = [c for c in firmware.optical.access.changes() if c.item.startswith("tariff")]
+        clock_then = firmware.clock.now()
+    assert untouched["items"]["rates"]["value"] != rates  # the refused write changed nothing
+    assert saved["local_changes"] == untouched["local_changes"] + 1
+    # The change log (17.2.21.e): one entry, stamped, with who changed what from what to what.
+    assert [(c.engineer, c.channel, c.item) for c in local] == [
+        (ENGINEER, "optical", "tariff rates")
+    ]
+    assert json.loads(local[0].new) == rates and json.loads(local[0].old) != rates
+    assert abs((clock_then - local[0].utc).total_seconds()) < 60
     assert updated and updated[0]["by"] == ENGINEER
     assert changed and changed[0]["item"] == "rates" and changed[0]["clause"] == "12.1.b"
     assert '"0.2"' in changed[0]["new"] and '"0.14213"' in changed[0]["old"]
@@ -332,7 +380,26 @@ async def test_a_suppressed_item_leaves_the_readout_and_the_display_and_is_logge
             assert (await suppress_item(hht, "rates", False))["suppressed"] is False
         async with meter.probe() as hht:
             shown = {d.address: d.value for d in await hht.readout()}
+        async with meter.probe() as hht:  # pricing information too (12.1.d)
+            await hht.login(PASSWORD, ENGINEER)
+            assert (await suppress_item(hht, "pricing", True))["suppressed"] is True
+        async with meter.probe() as hht:
+            no_pricing = {d.address: d.value for d in await hht.readout()}
+        await eventually(
+            lambda: not any("/kWh" in line for line in firmware.display.lines()),
+            10,
+            "the price gone from the display with pricing suppressed",
+        )
+        pricing_saved = saved_state(meter)
         changed = optical_events(firmware, EventCode.TARIFF_ITEM_CHANGED)
+    assert "0-0:128.5.0" not in no_pricing and no_pricing[SUPPRESS_OBIS["pricing"]] == "1"
+    assert pricing_saved["suppressed"] == ["pricing"]
+    assert (changed[0]["item"], changed[0]["clause"], changed[0]["new"]) == (
+        "pricing",
+        "12.1.d",
+        "suppressed True",
+    )
+    changed = changed[1:]
     assert "0-0:128.5.0" not in hidden and hidden[SUPPRESS_OBIS["rates"]] == "1"
     assert saved["suppressed"] == ["rates"] and saved["items"]["rates"]["suppressed"] is True
     assert shown["0-0:128.5.0"] == "0.14213" and shown[SUPPRESS_OBIS["rates"]] == "0"
@@ -386,7 +453,26 @@ async def test_bad_tariff_writes_are_refused_and_change_nothing(tmp_path: Path) 
 
 
 @pytest.mark.timeout(90)
-@pytest.mark.req("17.2.21.b", "17.2.21.c", "12.1.d")
+@pytest.mark.req("12.1.b")
+async def test_the_parts_a_session_makes_the_meter_keep_are_bounded(tmp_path: Path) -> None:
+    async with running(optical_esme(tmp_path, tariff=setup("demo-electricity.json"))) as meter:
+        before = saved_state(meter)
+        rates = meter.meter.optical.table.find(ITEM_OBIS["rates"])
+        assert rates.write is not None
+        half = MORE + "1" * (WRITE_MAX // 2)  # as the port hands over a W1's value
+        rates.write(half, ENGINEER)
+        with pytest.raises(WriteRefused) as refused:
+            rates.write(half, ENGINEER)  # more than WRITE_MAX kept: refused, the parts dropped
+        with pytest.raises(WriteRefused, match=r"not an integer|JSON") as last:
+            rates.write(".5", ENGINEER)  # the last part alone: no kept part in front of it
+        after = saved_state(meter)
+    assert refused.value.code == last.value.code == ERR_BAD_VALUE
+    assert str(WRITE_MAX) in str(refused.value)
+    assert after == before
+
+
+@pytest.mark.timeout(90)
+@pytest.mark.req("17.2.21.b", "12.1.d")
 async def test_a_write_without_the_engineers_proof_ends_the_session_and_changes_nothing(
     tmp_path: Path,
 ) -> None:
@@ -411,34 +497,66 @@ async def test_a_write_without_the_engineers_proof_ends_the_session_and_changes_
     assert after == before
 
 
+def fail_the_save_of(link: MeterTariffLink, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The store fails when a tariff item change is saved: after the change and its event are
+    written, before the commit (as a failed COMMIT would)."""
+    save = link.save
+
+    def failing(tx: Any, events: Any) -> None:
+        fail = any(code is EventCode.TARIFF_ITEM_CHANGED for code, _ in link.pending)
+        save(tx, events)
+        if fail:
+            raise OSError("the store failed mid-transaction")
+
+    monkeypatch.setattr(link, "save", failing)
+
+
 @pytest.mark.timeout(90)
-@pytest.mark.req("12.1.b")
-async def test_a_change_and_its_event_are_saved_in_one_transaction(
+@pytest.mark.req("12.1.d")
+async def test_a_change_that_failed_to_save_is_refused_and_never_applies(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     async with running(optical_esme(tmp_path, tariff=setup("demo-electricity.json"))) as meter:
-        link = meter.meter.tariff
-        save = link.save
-
-        def failing(tx: Any, events: Any) -> None:
-            """The store fails after the change and its event are written, before the commit."""
-            fail = any(code is EventCode.TARIFF_ITEM_CHANGED for code, _ in link.pending)
-            save(tx, events)
-            if fail:
-                raise OSError("the store failed mid-transaction")
-
-        monkeypatch.setattr(link, "save", failing)
+        firmware, link = meter.meter, meter.meter.tariff
+        fail_the_save_of(link, monkeypatch)
         before = saved_state(meter)
         await bench(meter, "seal", broken=True)
         async with meter.probe() as hht:
             await hht.login(PASSWORD, ENGINEER)
             with pytest.raises(MeterRefused, match="ERR09"):
                 await hht.write(SUPPRESS_OBIS["pricing"], "1")
+            flag = (await hht.read(SUPPRESS_OBIS["pricing"])).value
+        monkeypatch.undo()
+        firmware.persist()  # the next save (the metrology loop's) finds nothing of the change
         after = saved_state(meter)
-    # Neither the suppression nor its event nor its change log reached the store: one
-    # transaction, rolled back.
-    kept = ("suppressed", "events", "local_changes")
-    assert [after[key] for key in kept] == [before[key] for key in kept]
+        shown = firmware.display_lines()
+    assert flag == "0" and "pricing" not in link.commands.suppressed
+    assert not link.pending and not link.pending_writes
+    assert after == before  # no suppression, no event, no change log entry
+    assert any("/kWh" in line for line in shown)  # the price still shown (12.1.d)
+
+
+@pytest.mark.timeout(90)
+@pytest.mark.req("12.1.b")
+async def test_a_head_end_change_that_failed_to_save_never_applies(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with running(optical_esme(tmp_path, tariff=setup("demo-electricity.json"))) as meter:
+        firmware, link = meter.meter, meter.meter.tariff
+        fail_the_save_of(link, monkeypatch)
+        before = saved_state(meter)
+        rates = json.loads(json.dumps(before["items"]["rates"]["value"]))
+        rates["tou"]["registers"][1]["import_price"] = "0.3"
+        update = {"action": "update", "item": "rates", "value": rates}
+        # As the tunnel runs the head-end's command (the WAN path): a refusal, the fault named.
+        answer = link.tunnel._run({"command": "tariff_items", "args": update})
+        monkeypatch.undo()
+        firmware.persist()
+        after = saved_state(meter)
+        price = link.tariff.price(firmware.clock.now())
+    assert answer["ok"] is False and "mid-transaction" in answer["error"]
+    assert after == before  # no passive tariff, no 2102/2110 event
+    assert price is not None and str(price.import_price) == "0.14213"
 
 
 # -- a client no one here wrote ------------------------------------------------------------------

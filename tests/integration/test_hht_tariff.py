@@ -131,6 +131,13 @@ def test_the_hht_reads_sets_and_suppresses_tariff_items(premises: Rig) -> None:
         ("rates", "ENG7"),
     }
 
-    # A read-only engineer has no programming session (D.2.2).
+    # A read-only engineer reads the items (12.1: authorised staff), from the readout, and may
+    # change none of them (D.2.2).
     log_in(rig, "READ7", "read")
-    refused(smartmeter(rig, "hht", "tariff", "read", "--meter", "esme"), "configure role")
+    seen = ok(smartmeter(rig, "hht", "tariff", "read", "pricing", "--meter", "esme"))["items"]
+    assert seen["pricing"]["value"] == pricing and seen["pricing"]["suppressed"] is False
+    refused(
+        smartmeter(rig, "hht", "tariff", "set", "pricing", json.dumps(pricing), "--meter", "esme"),
+        "configure role",
+    )
+    refused(smartmeter(rig, "hht", "tariff", "suppress", "rates", "--meter", "esme"), "configure")
