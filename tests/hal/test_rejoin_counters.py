@@ -46,7 +46,7 @@ async def test_a_reset_device_is_heard_again_and_a_replay_still_is_not() -> None
             ihd_node = await ihd.join(link_key=KEY_B, channel=15)
             await ihd.send(0x0000, METERING, 1, b"\x00\x01\x00\x00\x00")  # APS-encrypted (SE)
             await eventually(
-                lambda: (ihd_node, b"\x00\x01\x00\x00\x00") in heard, 5, "hub hears IHD"
+                lambda: (ihd_node, b"\x00\x01\x00\x00\x00") in heard, 15, "hub hears IHD"
             )
             ihd_frame = next(  # its Metering frame to the hub, as an eavesdropper keeps it
                 p for p in frames if nwk_counters_from([p], IHD) and MacFrame.parse(p).dst_addr == 0
@@ -78,5 +78,5 @@ async def test_a_reset_device_is_heard_again_and_a_replay_still_is_not() -> None
                     rises = watch.rises(await app.read_ncp_counters())
                     return rises.get("NWK_FRAME_COUNTER_FAILURE", 0) == 1
 
-                await eventually(replay_dropped, 5, "the hub dropping the replay")
+                await eventually(replay_dropped, 15, "the hub dropping the replay")
                 assert len(heard) == before
