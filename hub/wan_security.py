@@ -32,8 +32,8 @@ from firmware.rig import Rig
 from firmware.wan_parties import operator_of, suppliers_of
 from hal.ports import NonVolatileStore
 from protocol.errors import DecodeError
-from protocol.json_fields import JsonObject
 from protocol.event_codes import EventCode
+from protocol.json_fields import JsonObject
 from protocol.wan import (
     Channel,
     UplinkAck,
