@@ -171,8 +171,10 @@ class MeterEvents:
         return int(queued[0]) + int(held[0])
 
     def _report(self, meter: str, code: EventCode, what: str) -> None:
+        if not self._report_due((meter, code)):
+            return  # a flood of frames must not become a flood of events
         LOGGER.warning("%s: %s", meter, what)
-        if self._record is not None and self._report_due((meter, code)):
+        if self._record is not None:
             self._record(code, {"sender": meter, "link": "HAN", "reason": what})
 
 
