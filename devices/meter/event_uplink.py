@@ -19,7 +19,7 @@ code belongs to (18.3, 6.4.6).
 
 One bad event never stops the ones behind it: a frame that cannot be built, or that the hub
 refuses for good (MALFORMED_COMMAND, INVALID_FIELD...), is published once more with its detail
-replaced by `{"dropped": reason}` (the whole event stays in the meter's log); refused again, it
+replaced by `{"dropped": reason}` (the status, or "unframed") (the whole event stays in the meter's log); refused again, it
 is skipped, with a warning, and the next goes. Anything else going wrong is logged and the task
 tries again later: it never ends but by cancellation. The log keeps every event the hub has not
 taken when it is cleared (`EventLog.keep_untaken`).
@@ -179,7 +179,7 @@ class EventUplink:
             int(record.code),
             record.utc,
             module_of(record),
-            {DROPPED: refusal[:24]},
+            {DROPPED: refusal},
             self._events.epoch,
         )
         again = await self._publish(bare)
@@ -221,6 +221,6 @@ class EventUplink:
         if status == foundation.Status.SUCCESS:
             return ""
         if status in PERMANENT_REFUSALS:
-            return str(status.name)
+            return f"{int(status):#04x}"
         LOGGER.warning("the hub refused event %d: %r; trying again later", event.seq, status)
         return None
