@@ -103,6 +103,7 @@ class Hub:
         )
         self.comms_settings = CommsLossSettings(self.comms, self.bridge)
         self.roles = DeviceRoles(rig, self.store)
+        self.roles.on_supplier_change.append(self.profiles.supplier_changed)
         register_role_commands(self.bridge, self.roles, self.han, rig, self.clock)
         self.wan_security = (
             HubWanSecurity(
