@@ -279,7 +279,9 @@ async def test_a_reply_lost_after_the_hub_stored_the_event_queues_it_once(
 
     def hub_answers(n: int) -> IncomingMessage | None:
         frame = ZclFrame.parse(air.sent[n])
-        reply = answer_publish_event(frame, "esme", hub.take, lambda c, d: None, {"esme"})
+        reply = answer_publish_event(
+            frame, "esme", hub.take, lambda c, d: None, frozenset({"esme"})
+        )
         return (
             None
             if reply is None
