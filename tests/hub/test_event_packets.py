@@ -51,15 +51,20 @@ class App:
         return self.device
 
 
+def nwk_address(nwk: int) -> t.AddrModeAddress:
+    fields: dict[str, Any] = {"addr_mode": t.AddrMode.NWK, "address": nwk}
+    return t.AddrModeAddress(**fields)
+
+
 def packet(encrypted: bool) -> t.ZigbeePacket:
     event = PublishedEvent(1, int(EventCode.METER_COVER_REMOVED), NOW, "tamper", {}, 7)
     head = cluster_command_header(3, _PUBLISH.id, to_server=False, disable_default_response=False)
     frame = bytes(head.serialize()) + _PUBLISH.schema(**event.fields()).serialize()
     options = t.TransmitOptions.APS_Encryption if encrypted else t.TransmitOptions.NONE
     fields: dict[str, Any] = {  # as bellows hands a received frame to zigpy
-        "src": t.AddrModeAddress(**{"addr_mode": t.AddrMode.NWK, "address": ESME_NWK}),
+        "src": nwk_address(ESME_NWK),
         "src_ep": 1,
-        "dst": t.AddrModeAddress(**{"addr_mode": t.AddrMode.NWK, "address": 0x0000}),
+        "dst": nwk_address(0x0000),
         "dst_ep": HUB_ENDPOINT,
         "profile_id": SE_PROFILE,
         "cluster_id": Events.cluster_id,
