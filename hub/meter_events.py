@@ -20,7 +20,8 @@ What a meter may push is bounded (a meter is a device on the premises, not a tru
   replaced (a new store) starts a new count instead of being taken for repeats. Within an epoch
   a number more than `SEQ_WINDOW` ahead of the mark is refused (INVALID_VALUE, the mark stays,
   Unusual HAN traffic, 18.11.f): a hostile or broken 0xFFFFFFFF cannot silence the meter's later
-  events. A jump of more than one, or a number behind the mark, is taken as usual (a repeat is
+  events. The first event of an epoch the hub has no mark for is taken whatever its number (a
+  new hub meets meters whose logs are long), so the window guards an epoch once it is known. A jump of more than one, or a number behind the mark, is taken as usual (a repeat is
   answered, nothing queued) and logged as Unusual HAN traffic too.
 - Each meter has a budget of `BUDGET` events at once, refilled at `BUDGET_PER_S` an emulated
   second (the hub's clock). Over budget, the event is not answered at all and the mark stays:

@@ -20,6 +20,7 @@ from hub.hub_config import HubConfig
 from hub.outbox import Outbox
 from hub.profile_push import MAX_PAGES, ProfilePush
 from hub.push_schedule import PushSchedule
+from hub.wan_roles import DeviceRoles
 from protocol.json_fields import JsonObject
 from tests.hub.loopback_wan import LoopbackWan
 from tests.integration.wan_delivery import RAW_REGISTERS
@@ -207,8 +208,9 @@ async def test_after_a_change_of_supplier_pushes_carry_nothing_from_before_it(
     clock.advance(4 * HOUR)
     profiles = ProfilePush(hub, clock, meter.tunnel)
     change = START + timedelta(hours=2)
-    with hub.transaction() as tx:
-        profiles.supplier_changed("esme", change, tx)
+    roles = DeviceRoles(load_rig(demo_rig_copy(hub.path.parent / "rig")), hub)
+    roles.on_supplier_change.append(profiles.supplier_changed)  # as the hub's firmware wires it
+    roles.change_supplier("esme", "other", change)
     pushed = await profiles.since_last_push(esme)
     assert pushed["from"] == change.isoformat()
     assert all(datetime.fromisoformat(i["start"]) >= change for i in pushed["intervals"])
