@@ -20,8 +20,9 @@ What a meter may push is bounded (a meter is a device on the premises, not a tru
   replaced (a new store) starts a new count instead of being taken for repeats. Within an epoch
   a number more than `SEQ_WINDOW` ahead of the mark is refused (INVALID_VALUE, the mark stays,
   Unusual HAN traffic, 18.11.f): a hostile or broken 0xFFFFFFFF cannot silence the meter's later
-  events. The first event of an epoch the hub has no mark for is taken whatever its number (a
-  new hub meets meters whose logs are long), so the window guards an epoch once it is known. A jump of more than one, or a number behind the mark, is taken as usual (a repeat is
+  events. A new epoch of a meter the hub knows by another counts from 1 (a replaced store), so
+  the window applies from 0; only the first log the hub meets of a meter (a new hub, or marks
+  from before epochs) is taken from whatever number it is at, since that log may be long. A jump of more than one, or a number behind the mark, is taken as usual (a repeat is
   answered, nothing queued) and logged as Unusual HAN traffic too.
 - Each meter has a budget of `BUDGET` events at once, refilled at `BUDGET_PER_S` an emulated
   second (the hub's clock). Over budget, the event is not answered at all and the mark stays:
@@ -122,13 +123,15 @@ class MeterEvents:
         anomaly: str | None = None
         with self._store.transaction() as tx:
             mark = _mark(tx, meter, event.epoch)
+            # A new log of a meter known by another: it counts from 1 (a replaced store).
+            floor = 0 if mark is None and _known_log(tx, meter) else mark
             if mark is not None and event.seq <= mark:
                 if event.seq < mark:
                     anomaly = f"event {event.seq} behind the mark {mark}"
                 LOGGER.info("%s event %d again: held already", meter, event.seq)
                 outcome = Intake.AGAIN
-            elif mark is not None and event.seq > mark + SEQ_WINDOW:
-                anomaly = f"event {event.seq} far ahead of the mark {mark}: refused"
+            elif floor is not None and event.seq > floor + SEQ_WINDOW:
+                anomaly = f"event {event.seq} far ahead of the mark {floor}: refused"
                 outcome = Intake.REFUSED
             elif self._waiting(tx, meter) >= MAX_WAITING:
                 outcome = Intake.DEFERRED
@@ -177,6 +180,14 @@ class MeterEvents:
         LOGGER.warning("%s: %s", meter, what)
         if self._record is not None:
             self._record(code, {"sender": meter, "link": "HAN", "reason": what})
+
+
+def _known_log(tx: Tx, meter: str) -> bool:
+    """Whether the hub holds a mark of one of `meter`'s logs (not one from before epochs)."""
+    row = tx.execute(
+        "SELECT 1 FROM meter_events_marks WHERE source = ? AND epoch != 0 LIMIT 1", (meter,)
+    ).fetchone()
+    return row is not None
 
 
 def _mark(tx: Tx, meter: str, epoch: int) -> int | None:

@@ -79,6 +79,9 @@ def test_a_replaced_meter_log_starts_a_new_count(hub: Intake_) -> None:
     assert hub.queued() == [1, 2, 3, 4, 5, 1, 2]
     # The old log's numbers are still known as such.
     assert hub.take(5) is Intake.AGAIN and hub.events.taken("esme", EPOCH) == 5
+    # A new log counts from 1: one far ahead (a forged epoch) is refused, the real log goes on.
+    assert hub.take(0xFFFFFFFF, epoch=EPOCH + 2) is Intake.REFUSED
+    assert hub.take(6) is Intake.TAKEN
 
 
 @pytest.mark.req("18.11.f")
