@@ -8,19 +8,27 @@ transaction, so a crash can never keep the change and lose its event, or the rev
 
 Sequence numbers come from an AUTOINCREMENT key: SQLite never hands one out again, even after the
 rows are deleted by `clear`, so the head-end can use them to spot gaps and duplicates. Clearing
-leaves 'Event log cleared' (B.1.2) as the first entry.
+leaves 'Event log cleared' (B.1.2) as the first entry, and keeps whatever the hub has not taken
+yet (`keep_untaken`): clearing the log never loses an event on its way to the head-end.
+
+Each log has an epoch, a random number drawn when it is created: a log in a new store (a
+replaced meter) has another, so the hub knows its numbers start again (`hub.meter_events`).
+Details are strict JSON: NaN and Infinity are refused when the event is recorded, with our
+error, so no event in the log can fail to travel.
 """
 
 from __future__ import annotations
 
 import enum
 import json
+import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from hal.ports import Clock, NonVolatileStore, Tx, require_utc
+from protocol.errors import LocalProtocolError
 from protocol.event_codes import EventCode
 from protocol.event_report import EventReport
 
@@ -54,7 +62,19 @@ def _json_default(value: object) -> object:
 
 
 def _dumps(detail: Mapping[str, Any]) -> str:
-    return json.dumps(detail, sort_keys=True, separators=(",", ":"), default=_json_default)
+    try:
+        return json.dumps(
+            detail, sort_keys=True, separators=(",", ":"), default=_json_default, allow_nan=False
+        )
+    except ValueError as exc:  # NaN or Infinity: no JSON reader takes it back
+        raise LocalProtocolError(f"event detail is not strict JSON: {exc}") from None
+
+
+_EPOCH_KEY = ("event_log_meta", "epoch")
+
+
+def _new_epoch() -> int:
+    return secrets.randbelow(0xFFFFFFFF) + 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,16 +104,33 @@ class EventRecord:
 class EventLog:
     """The event log of one component (ESME, GSME, hub or IHD) in its non-volatile store."""
 
-    def __init__(self, store: NonVolatileStore, clock: Clock, component: str) -> None:
+    def __init__(
+        self,
+        store: NonVolatileStore,
+        clock: Clock,
+        component: str,
+        new_epoch: Callable[[], int] = _new_epoch,
+    ) -> None:
         self._store = store
         self._clock = clock
         self.component = component
         self._listeners: list[Callable[[], None]] = []
+        self._untaken_after: Callable[[], int] | None = None
         store.ensure_schema(SCHEMA_COMPONENT, SCHEMA_VERSION, SCHEMA)
         with store.transaction() as tx:  # idempotent upgrade of a version 1 log
             columns = {row[1] for row in tx.execute("PRAGMA table_info(event_log)").fetchall()}
             if "module" not in columns:
                 tx.execute("ALTER TABLE event_log ADD COLUMN module TEXT")
+            epoch = store.get(*_EPOCH_KEY, None, tx=tx)
+            if not isinstance(epoch, int):
+                epoch = new_epoch()
+                store.put(*_EPOCH_KEY, epoch, tx=tx)
+        #: Drawn once, when the log was created (see the module docstring).
+        self.epoch: int = epoch
+
+    def keep_untaken(self, taken: Callable[[], int]) -> None:
+        """`clear` keeps the events after `taken()` (the last the hub has taken for good)."""
+        self._untaken_after = taken
 
     def record(
         self,
@@ -172,12 +209,15 @@ class EventLog:
         """Delete every entry and start again with 'Event log cleared' (B.1.2).
 
         Who may clear (authorised personnel only) is the caller's decision; sequence numbers go
-        on from where they were.
+        on from where they were. Events the hub has not taken yet (`keep_untaken`) stay.
         """
         if tx is None:
             with self._store.transaction() as own:
                 return self.clear(detail, own)
-        tx.execute("DELETE FROM event_log")
+        if self._untaken_after is None:
+            tx.execute("DELETE FROM event_log")
+        else:
+            tx.execute("DELETE FROM event_log WHERE seq <= ?", (self._untaken_after(),))
         return self.record(EventCode.EVENT_LOG_CLEARED, detail, tx)
 
     def _query(self, sql: str, params: tuple[int, ...]) -> list[EventRecord]:

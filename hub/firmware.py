@@ -68,7 +68,9 @@ class Hub:
         )
         self.han = HanNetwork(rig, board.ncp, self.clock, self.store, self.record, zcl)
         # The meters' own events, published over the HAN, go up in their streams (18.6).
-        self.meter_events = MeterEvents(self.store, self.clock, self.outbox, self.config)
+        self.meter_events = MeterEvents(
+            self.store, self.clock, self.outbox, self.config, self.record
+        )
         self.han.event_sink = self.meter_events.take
         self.bridge = WanBridge(rig, self.record)
         register_han_commands(self.bridge, self.han, self.clock)
@@ -101,6 +103,7 @@ class Hub:
         )
         self.comms_settings = CommsLossSettings(self.comms, self.bridge)
         self.roles = DeviceRoles(rig, self.store)
+        self.roles.on_supplier_change.append(self.profiles.supplier_changed)
         register_role_commands(self.bridge, self.roles, self.han, rig, self.clock)
         self.wan_security = (
             HubWanSecurity(

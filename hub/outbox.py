@@ -32,12 +32,12 @@ from protocol.errors import TransientLinkError
 from protocol.json_fields import JsonObject
 from protocol.wan import UplinkAck, UplinkKind, UplinkMessage
 
-__all__ = ["Outbox", "RetryPolicy"]
+__all__ = ["Addressing", "Outbox", "RetryPolicy"]
 
 LOGGER = logging.getLogger(__name__)
 
 SCHEMA_COMPONENT = "outbox"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (
     source TEXT NOT NULL,
@@ -45,13 +45,15 @@ CREATE TABLE IF NOT EXISTS outbox (
     kind TEXT NOT NULL,
     at TEXT NOT NULL,
     body TEXT NOT NULL,
+    party TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (source, seq)
 );
 CREATE TABLE IF NOT EXISTS outbox_held (
     n INTEGER PRIMARY KEY AUTOINCREMENT,
     source TEXT NOT NULL,
     kind TEXT NOT NULL,
-    body TEXT NOT NULL
+    body TEXT NOT NULL,
+    party TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE IF NOT EXISTS outbox_streams (
     source TEXT PRIMARY KEY,
@@ -59,6 +61,8 @@ CREATE TABLE IF NOT EXISTS outbox_streams (
     acked_seq INTEGER NOT NULL
 );
 """
+#: Tables a version-1 store lacks the `party` column in (added in place, idempotently).
+_PARTY_TABLES = ("outbox", "outbox_held")
 #: Messages of one stream in flight at once (sent, not yet acknowledged).
 WINDOW = 32
 #: Real seconds between looks at the link while it is down or something is unacknowledged (a
@@ -76,6 +80,14 @@ class RetryPolicy:
     interval_s: float = 30.0
     #: Retries of an unacknowledged window before the stream rests; 0 retries continuously.
     count: int = 0
+
+
+#: Where a message goes: (the stream it is numbered in, the party it is sealed to; "" unsealed).
+Addressing = Callable[[str, UplinkKind, JsonObject], tuple[str, str]]
+
+
+def _unaddressed(source: str, _kind: UplinkKind, _body: JsonObject) -> tuple[str, str]:
+    return source, ""
 
 
 @dataclass
@@ -100,21 +112,40 @@ class Outbox:
     ) -> None:
         self._store, self._wan, self._clock, self._policy = store, wan, clock, policy
         store.ensure_schema(SCHEMA_COMPONENT, SCHEMA_VERSION, SCHEMA)
+        self._add_party_column()
+        #: Set by the sealed WAN (`hub.wan_security`): each message's stream and recipient,
+        #: fixed when it is written, so a cumulative ack never covers another party's message
+        #: and a change of supplier does not redirect what was written before it (6.1.4).
+        self.addressing: Addressing = _unaddressed
         self._streams: dict[str, _Stream] = {}
         self._wake = asyncio.Event()
         self._was_connected = False
         #: The last send round found nothing unacknowledged.
         self._all_acked = False
 
+    def _add_party_column(self) -> None:
+        with self._store.transaction() as tx:
+            for table in _PARTY_TABLES:
+                columns = {row[1] for row in tx.execute(f"PRAGMA table_info({table})")}
+                if "party" not in columns:
+                    tx.execute(f"ALTER TABLE {table} ADD COLUMN party TEXT NOT NULL DEFAULT ''")
+
     # -- writing -----------------------------------------------------------------------------
 
     def enqueue(
         self, source: str, kind: UplinkKind, body: JsonObject, tx: Tx | None = None
     ) -> UplinkMessage:
-        """Put a message in the outbox, inside `tx` if given (it commits with the cause)."""
+        """Put a message in the outbox, inside `tx` if given (it commits with the cause). It
+        is numbered in the stream `addressing` gives, which is its `source` on the wire."""
+        stream, party = self.addressing(source, kind, body)
+        return self._append(stream, party, kind, body, tx)
+
+    def _append(
+        self, source: str, party: str, kind: UplinkKind, body: JsonObject, tx: Tx | None
+    ) -> UplinkMessage:
         if tx is None:
             with self._store.transaction() as own:
-                return self.enqueue(source, kind, body, own)
+                return self._append(source, party, kind, body, own)
         row = tx.execute(
             "SELECT last_seq FROM outbox_streams WHERE source = ?", (source,)
         ).fetchone()
@@ -123,8 +154,8 @@ class Outbox:
         message = UplinkMessage(source, seq, kind, at, body)
         text = json.dumps(body, separators=(",", ":"), allow_nan=False)
         tx.execute(
-            "INSERT INTO outbox (source, seq, kind, at, body) VALUES (?, ?, ?, ?, ?)",
-            (source, seq, kind.value, at.isoformat(), text),
+            "INSERT INTO outbox (source, seq, kind, at, body, party) VALUES (?, ?, ?, ?, ?, ?)",
+            (source, seq, kind.value, at.isoformat(), text, party),
         )
         tx.execute(
             "INSERT INTO outbox_streams (source, last_seq, acked_seq) VALUES (?, ?, 0)"
@@ -142,10 +173,11 @@ class Outbox:
             with self._store.transaction() as own:
                 self.hold(source, kind, body, own)
                 return
+        stream, party = self.addressing(source, kind, body)
         text = json.dumps(body, separators=(",", ":"), allow_nan=False)
         tx.execute(
-            "INSERT INTO outbox_held (source, kind, body) VALUES (?, ?, ?)",
-            (source, kind.value, text),
+            "INSERT INTO outbox_held (source, kind, body, party) VALUES (?, ?, ?, ?)",
+            (stream, kind.value, text, party),
         )
 
     def held_count(self) -> int:
@@ -205,12 +237,20 @@ class Outbox:
                     stream.attempts, stream.parked = 0, False
             self._wake.set()
             return count
-        where, params = ("WHERE source = ?", (source,)) if source is not None else ("", ())
+        # A component's held messages, in whichever of its streams (`protocol.wan.stream_of`) they wait.
+        where, params = (
+            (
+                "WHERE source = ? OR substr(source, 1, ?) = ?",
+                (source, len(source) + 1, source + "@"),
+            )
+            if source is not None
+            else ("", ())
+        )
         rows = tx.execute(
-            f"SELECT n, source, kind, body FROM outbox_held {where} ORDER BY n", params
+            f"SELECT n, source, kind, body, party FROM outbox_held {where} ORDER BY n", params
         ).fetchall()
-        for _n, held_source, kind, body in rows:
-            self.enqueue(str(held_source), UplinkKind(kind), json.loads(body), tx)
+        for _n, held_source, kind, body, party in rows:
+            self._append(str(held_source), str(party), UplinkKind(kind), json.loads(body), tx)
         tx.execute(f"DELETE FROM outbox_held {where}", params)
         return len(rows)
 
@@ -244,6 +284,15 @@ class Outbox:
         return UplinkMessage(
             source, seq, UplinkKind(kind), datetime.fromisoformat(at), json.loads(body)
         )
+
+    def parties(self, source: str, after: int, upto: int) -> dict[int, str]:
+        """The party each waiting message of `source` in (after, upto] was written for."""
+        with self._store.transaction() as tx:
+            rows = tx.execute(
+                "SELECT seq, party FROM outbox WHERE source = ? AND seq > ? AND seq <= ?",
+                (source, after, upto),
+            ).fetchall()
+        return {int(seq): str(party) for seq, party in rows}
 
     def marks(self, source: str) -> tuple[int, int] | None:
         """(last numbered, last acknowledged) of a stream; None for a stream it never had."""

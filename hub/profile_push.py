@@ -9,6 +9,11 @@ them, through the durable outbox, in the meter's stream. The end of what was pus
 the same SQLite transaction as the push enters the outbox, so a hub killed at any instant pushes
 each interval once; a meter that cannot be read leaves the mark where it was and the next push
 carries those intervals too.
+
+A change of supplier (12.6, 6.1.4) moves the mark to the instant of the change, in the change's
+transaction (`supplier_changed`): the new supplier's pushes carry nothing recorded before it.
+Intervals the old supplier had not been pushed yet are not pushed to anyone: they stay in the
+meter's profile (18.5), where the old supplier's pushes already in the outbox leave off.
 """
 
 from __future__ import annotations
@@ -89,6 +94,12 @@ class ProfilePush:
         if answer.get("ok") is not True or not isinstance(data, dict):
             raise SmartMeterError(f"{device.name}: {answer.get('error', 'no answer')}")
         return data
+
+    def supplier_changed(self, device: str, at: datetime, tx: Tx) -> None:
+        """`device` changed supplier at `at` (in `tx`): later pushes start no earlier."""
+        saved = self._store.get(_NAMESPACE, device, tx=tx)
+        if not isinstance(saved, str) or datetime.fromisoformat(saved) < at:
+            self._store.put(_NAMESPACE, device, at.isoformat(), tx=tx)
 
     def pushed(self, device: DeviceConfig, profile: JsonObject, tx: Tx) -> None:
         """The push carrying `profile` entered the outbox (in `tx`): the next starts after it."""

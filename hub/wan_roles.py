@@ -15,11 +15,12 @@ device is taken off the HAN (as `remove`) until restored (as `commission`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from firmware.rig import DeviceConfig, Rig
-from hal.ports import Clock, NonVolatileStore
+from hal.ports import Clock, NonVolatileStore, Tx
 from protocol.wan import CommandType, WanCommand
 
 from .han import HanNetwork
@@ -46,6 +47,9 @@ class DeviceRoles:
 
     def __init__(self, rig: Rig, store: NonVolatileStore) -> None:
         self._rig, self._store = rig, store
+        #: Called with (device, instant, transaction) inside a change of supplier's transaction:
+        #: what must move with it (the profile push mark, `hub.profile_push`).
+        self.on_supplier_change: list[Callable[[str, datetime, Tx], None]] = []
 
     def _record(self, device: str) -> dict[str, Any]:
         stored = self._store.get(_NAMESPACE, device, None)
@@ -68,6 +72,8 @@ class DeviceRoles:
             self._store.put(
                 _NAMESPACE, device, {**record, "supplier": supplier, "history": history}, tx=tx
             )
+            for listener in self.on_supplier_change:
+                listener(device, at, tx)
         return old
 
     def set_wan_disabled(self, device: str, disabled: bool) -> None:

@@ -33,7 +33,16 @@ from firmware.wan_parties import operator_of, suppliers_of
 from hal.ports import NonVolatileStore
 from protocol.errors import DecodeError
 from protocol.event_codes import EventCode
-from protocol.wan import Channel, UplinkAck, UplinkKind, WanCommand, peek_request_id
+from protocol.json_fields import JsonObject
+from protocol.wan import (
+    Channel,
+    UplinkAck,
+    UplinkKind,
+    WanCommand,
+    component_of,
+    peek_request_id,
+    stream_of,
+)
 from protocol.wan_security import (
     Header,
     KeyRing,
@@ -103,6 +112,8 @@ class HubWanSecurity:
         self._ceiling: dict[str, int] = {}
         # The last will is sealed on paho's thread, everything else on the loop's.
         self._counter_lock = threading.Lock()
+        if outbox is not None:
+            outbox.addressing = self._address
 
     # -- down: commands --------------------------------------------------------------------------
 
@@ -128,12 +139,12 @@ class HubWanSecurity:
                 raise SecurityRefusal(
                     Refusal.MALFORMED, str(exc), opened.header, authentic=True
                 ) from None
-            authority = self._ack_authority(ack)
-            if authority is not None and opened.header.sender != authority:
+            strangers = self._ack_authority(ack) - {opened.header.sender}
+            if strangers:
                 raise SecurityRefusal(
                     Refusal.NOT_SERVED,
                     f"{opened.header.sender} may not acknowledge {ack.source}#{ack.upto}:"
-                    f" it went to {authority}",
+                    f" it covers messages to {', '.join(sorted(strangers))}",
                     opened.header,
                     authentic=True,
                 )
@@ -144,24 +155,47 @@ class HubWanSecurity:
         self._store.put(_WINDOWS, key, window.accept(opened.header.counter).to_json())
         return ack
 
-    def _ack_authority(self, ack: UplinkAck) -> str | None:
-        """The one party whose acknowledgement of `ack.source` up to `ack.upto` the hub takes:
-        the party that message was sealed to (the owning supplier for a device's stream, 6.1.4;
-        for the hub's own stream whoever that message was for: the network operator, or the
-        supplier whose command a result answers). An ack that moves nothing (old, repeated, of
-        a stream the hub never had) needs no authority: it has no effect."""
+    def _ack_authority(self, ack: UplinkAck) -> set[str]:
+        """Every party whose messages an ack of `ack.source` up to `ack.upto` would delete:
+        the hub takes it only from a sender who is all of them. Each message is sealed to the
+        party `_address` fixed when it was written, and each stream goes to one party, so a
+        cumulative ack from the head-end covers only what went to its sender; one reaching
+        past that (another party's message, 6.1.4) is refused. An ack that moves nothing (old,
+        repeated, of a stream the hub never had) needs no authority: it has no effect."""
         if self._outbox is None:
-            return None
+            return set()
         marks = self._outbox.marks(ack.source)
         if marks is None or ack.upto <= marks[1]:
-            return None
-        message = self._outbox.message(ack.source, min(ack.upto, marks[0]))
+            return set()
+        parties = self._outbox.parties(ack.source, marks[1], min(ack.upto, marks[0]))
+        return {party or self._legacy_party(ack.source, seq) for seq, party in parties.items()}
+
+    def _legacy_party(self, source: str, seq: int) -> str:
+        """The recipient of a message written before messages kept theirs (schema 1)."""
+        message = self._outbox.message(source, seq) if self._outbox is not None else None
         if message is None:
             return self.operator
         ref = message.body.get("id") if message.kind is UplinkKind.RESULT else None
         return self._route(
             Channel.UPLINK, message.to_json(), ref if isinstance(ref, str) else None
         ).reply_to
+
+    def _address(self, source: str, kind: UplinkKind, body: JsonObject) -> tuple[str, str]:
+        """(stream, recipient) of an outbox message, fixed when it is written: a device's
+        messages go to its supplier now, in the device's own stream for the supplier the rig
+        gave it and in `device@supplier` after a change of supplier (12.6), so that what was
+        written before the change still goes to the old supplier and each stream has one
+        recipient; the hub's own messages go to the network operator in `hub`, or, for the
+        result of a supplier's command, to that supplier in `hub@supplier`."""
+        if source in self._rig.devices:
+            supplier = self._roles.supplier(source)
+            first = supplier == self._rig.devices[source].supplier
+            return stream_of(source, None if first else supplier), suppliers_of(self._rig)[supplier]
+        ref = body.get("id") if kind is UplinkKind.RESULT else None
+        payload = json.dumps({"source": source, "body": body}).encode()
+        party = self._route(Channel.UPLINK, payload, ref if isinstance(ref, str) else None)
+        label = self._suppliers.get(party.reply_to)
+        return stream_of(source, label), party.reply_to
 
     def _prune_routes(self) -> None:
         """Forget the stored routes of all but the last `ROUTES_KEPT` commands."""
@@ -298,10 +332,26 @@ class HubWanSecurity:
             route = self._routes.get(ref or "") or self._stored_route(ref)
             return _Route(route.reply_to, self.hub) if channel is Channel.ACK else route
         device = _named_device(payload)
+        stored = self._stored_party(payload) if channel is Channel.UPLINK else ""
+        if stored:
+            return _Route(stored, self._signer(device) if device else self.hub)
         if device in self._rig.devices:
             supplier = suppliers_of(self._rig)[self._roles.supplier(device)]
             return _Route(supplier, self._signer(device))
         return _Route(self.operator, self.hub)
+
+    def _stored_party(self, payload: bytes) -> str:
+        """The recipient an outbox message was written for ("" if none or not known)."""
+        if self._outbox is None:
+            return ""
+        try:
+            obj = json.loads(payload)
+            source, seq = obj["source"], obj["seq"]
+        except (ValueError, KeyError, TypeError):
+            return ""
+        if not isinstance(source, str) or not isinstance(seq, int):
+            return ""
+        return self._outbox.parties(source, seq - 1, seq).get(seq, "")
 
     def _stored_route(self, ref: str | None) -> _Route:
         """The route a command accepted before a restart left; else to the operator."""
@@ -336,6 +386,8 @@ def _named_device(payload: bytes) -> str | None:
     if not isinstance(obj, dict):
         return None
     name = obj.get("device", obj.get("source"))
+    if isinstance(name, str):
+        name = component_of(name)
     body = obj.get("body")
     if name == "hub" and isinstance(body, dict):
         name = body.get("device", body.get("source", name))

@@ -396,6 +396,20 @@ def event_from_json(data: bytes) -> EventReport:
 
 #: Longest source name of an outbox stream (a component's name: "hub", "esme", ...).
 SOURCE_MAX = 64
+#: Between a component and a party's label in the name of a stream (`stream_of`).
+STREAM_PARTY_SEP = "@"
+
+
+def stream_of(component: str, party_label: str | None) -> str:
+    """The outbox stream of `component`'s messages to one party: the component's own name for
+    its first party (None), `component@label` for any other, so that each stream goes to one
+    party only and a cumulative `UplinkAck` never covers another party's message."""
+    return component if party_label is None else f"{component}{STREAM_PARTY_SEP}{party_label}"
+
+
+def component_of(stream: str) -> str:
+    """The component an outbox stream is about (the inverse of `stream_of`)."""
+    return stream.split(STREAM_PARTY_SEP, 1)[0]
 
 
 @dataclass(frozen=True)

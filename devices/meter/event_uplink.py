@@ -16,6 +16,13 @@ meter, and only then answers with a Default Response SUCCESS; the meter then mov
 Every event reaches the hub exactly once and in order, whatever is killed when (clauses 18.2,
 18.6, 19.1.6). An event without a module of its own is named after the part of the meter its
 code belongs to (18.3, 6.4.6).
+
+One bad event never stops the ones behind it: a frame that cannot be built, or that the hub
+refuses for good (MALFORMED_COMMAND, INVALID_FIELD...), is published once more with its detail
+replaced by `{"dropped": reason}` (the status, or "unframed") (the whole event stays in the meter's log); refused again, it
+is skipped, with a warning, and the next goes. Anything else going wrong is logged and the task
+tries again later: it never ends but by cancellation. The log keeps every event the hub has not
+taken when it is cleared (`EventLog.keep_untaken`).
 """
 
 from __future__ import annotations
@@ -33,7 +40,7 @@ from firmware.zcl.client import REPLY_TIMEOUT_REAL_S, parse_default_response
 from firmware.zcl.frame import ZclFrame, cluster_command_header
 from hal.ports import Clock, NonVolatileStore
 from hal.radio import IncomingMessage
-from protocol.errors import DecodeError, TransientLinkError
+from protocol.errors import DecodeError, SmartMeterError, TransientLinkError
 from protocol.event_codes import EventCategory, EventCode
 from protocol.meter_events import PublishedEvent
 from protocol.se import Events
@@ -49,6 +56,17 @@ RETRY_REAL_S = 5.0
 IDLE_REAL_S = 60.0
 _PUBLISH = Events.ClientCommandDefs.publish_event
 Send = Callable[[int, int, int, bytes], Awaitable[None]]
+#: The hub's answers that say "this frame will never do": publishing it again cannot help.
+PERMANENT_REFUSALS = frozenset(
+    {
+        foundation.Status.MALFORMED_COMMAND,
+        foundation.Status.INVALID_FIELD,
+        foundation.Status.INVALID_VALUE,
+        foundation.Status.UNSUP_CLUSTER_COMMAND,
+    }
+)
+#: What stands in for the detail of an event the hub refused for good.
+DROPPED = "dropped"
 
 _MODULE_OF = {
     EventCategory.TAMPER: "tamper",
@@ -87,6 +105,7 @@ class EventUplink:
         self._send, self._hub, self._joined = send, hub, joined
         self._wake = asyncio.Event()
         events.on_record(self._wake.set)
+        events.keep_untaken(self.taken)
         self._tsn = 0
         self._answer: asyncio.Future[foundation.Status] | None = None
 
@@ -119,29 +138,75 @@ class EventUplink:
         return True
 
     async def run(self) -> None:
-        """Publish until cancelled."""
+        """Publish until cancelled; nothing but cancellation ends it."""
         while True:
             self._wake.clear()
-            pending = self._events.since(self.taken(), 1)
-            if not pending:
-                with contextlib.suppress(TimeoutError):
-                    await wait_on_clock(
-                        self._clock, self._wake.wait(), IDLE_REAL_S * self._clock.scale
-                    )
-                continue
-            if not self._joined() or not await self._publish(pending[0]):
-                await sleep_real(self._clock, RETRY_REAL_S)
+            try:
+                pending = self._events.since(self.taken(), 1)
+                if not pending:
+                    with contextlib.suppress(TimeoutError):
+                        await wait_on_clock(
+                            self._clock, self._wake.wait(), IDLE_REAL_S * self._clock.scale
+                        )
+                    continue
+                if self._joined() and await self._deliver(pending[0]):
+                    continue
+            except Exception:  # the uplink must outlive any one failure (logged, tried again)
+                LOGGER.exception("event uplink: publishing failed; trying again later")
+            await sleep_real(self._clock, RETRY_REAL_S)
 
-    async def _publish(self, record: EventRecord) -> bool:
-        """Publish one event; True once the hub has taken it (and the cursor moved)."""
+    async def _deliver(self, record: EventRecord) -> bool:
+        """Publish one event, whole or, refused for good, without its detail; True once the
+        hub has it or it is skipped (the cursor moved), False to try again later."""
         event = PublishedEvent(
-            record.seq, int(record.code), record.utc, module_of(record), record.detail
+            record.seq,
+            int(record.code),
+            record.utc,
+            module_of(record),
+            record.detail,
+            self._events.epoch,
         )
+        refusal = await self._publish(event)
+        if refusal is None:
+            return False
+        if refusal == "":
+            return self._taken(record.seq)
+        LOGGER.warning(
+            "event %d refused for good (%s); sending it without its detail", record.seq, refusal
+        )
+        bare = PublishedEvent(
+            record.seq,
+            int(record.code),
+            record.utc,
+            module_of(record),
+            {DROPPED: refusal},
+            self._events.epoch,
+        )
+        again = await self._publish(bare)
+        if again is None:
+            return False
+        if again:
+            LOGGER.error("event %d refused again (%s); skipped", record.seq, again)
+        return self._taken(record.seq)
+
+    def _taken(self, seq: int) -> bool:
+        self._store.put(_NAMESPACE, _TAKEN, seq)
+        return True
+
+    async def _publish(self, event: PublishedEvent) -> str | None:
+        """Publish `event` once: "" when the hub took it, a reason when it can never take this
+        frame, None when it should be tried again later."""
+        try:
+            fields = event.fields()
+            body = _PUBLISH.schema(**fields).serialize()
+        except (SmartMeterError, ValueError, TypeError, OverflowError) as exc:
+            LOGGER.warning("event %d cannot be framed: %s", event.seq, exc)
+            return "unframed"
         self._tsn = (self._tsn + 1) & 0xFF
         header = cluster_command_header(
             self._tsn, _PUBLISH.id, to_server=False, disable_default_response=False
         )
-        payload = bytes(header.serialize() + _PUBLISH.schema(**event.fields()).serialize())
+        payload = bytes(header.serialize() + body)
         self._answer = asyncio.get_running_loop().create_future()
         try:
             await self._send(self._hub[0], Events.cluster_id, self._hub[1], payload)
@@ -149,12 +214,13 @@ class EventUplink:
                 self._clock, self._answer, REPLY_TIMEOUT_REAL_S * self._clock.scale
             )
         except (TransientLinkError, TimeoutError) as exc:
-            LOGGER.info("event %d not taken by the hub yet: %r", record.seq, exc)
-            return False
+            LOGGER.info("event %d not taken by the hub yet: %r", event.seq, exc)
+            return None
         finally:
             self._answer = None
-        if status != foundation.Status.SUCCESS:
-            LOGGER.warning("the hub refused event %d: %r; trying again later", record.seq, status)
-            return False
-        self._store.put(_NAMESPACE, _TAKEN, record.seq)
-        return True
+        if status == foundation.Status.SUCCESS:
+            return ""
+        if status in PERMANENT_REFUSALS:
+            return f"{int(status):#04x}"
+        LOGGER.warning("the hub refused event %d: %r; trying again later", event.seq, status)
+        return None

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sqlite3
 from typing import Any
 
 import zigpy.config as zc
@@ -19,14 +20,16 @@ import zigpy.types as t
 
 from firmware.clock_waits import sleep_real
 from firmware.counter_watch import CounterWatch
+from firmware.rate_limit import OncePer
 from firmware.rig import DeviceConfig, DeviceKind, Rig
 from firmware.zcl.frame import ZclFrame
 from firmware.zcl.server import ZclServer
 from hal.ports import Clock, NonVolatileStore
 from hal.radio import Ncp
-from protocol.errors import DecodeError
+from protocol.errors import DecodeError, SmartMeterError
 from protocol.event_codes import EventCode
 from protocol.ieee802154 import eui64_to_str
+from protocol.se_aps_policy import needs_aps_encryption
 from protocol.zigbee_ids import SE_PROFILE, ClusterId, SeDeviceId
 
 from .commissioning import Commissioning, DeviceUnavailable, RecordEvent, ieee_of
@@ -42,6 +45,8 @@ from .se_controller import SmartEnergyController
 __all__ = ["HUB_ENDPOINT", "ZIGPY_OTA_OFF", "HanNetwork"]
 
 LOGGER = logging.getLogger(__name__)
+#: Emulated seconds between two complaints of one kind about event frames.
+EVENT_COMPLAINT_EVERY_S = 60.0
 #: zigpy keeps endpoints 1 (HA), 2 (ZLL) and 242 (GP) for itself; the Energy Service Interface is 9.
 HUB_ENDPOINT = 9
 #: Real seconds a newly admitted device has to come up (announce, answer its interview).
@@ -85,6 +90,9 @@ class HanNetwork:
         #: Where the meters' published events go (`hub.meter_events`); None: not taken.
         self.event_sink: EventSink | None = None
         self._interviews = InterviewRetry(clock, set(self._by_eui), self._spawn)
+        #: Complaints about event frames (a failing store, strangers, frames in the clear)
+        #: at most once a minute each: a flood of frames must not become a flood of logs.
+        self._complain = OncePer(clock, EVENT_COMPLAINT_EVERY_S)
 
     async def start(self) -> None:
         hub = self.rig.hub
@@ -327,7 +335,9 @@ class HanNetwork:
         )
 
     def _published_event(self, packet: t.ZigbeePacket) -> bool:
-        """A meter's PublishEvent (`hub.han.event_client`): stored, then answered."""
+        """A meter's PublishEvent (`hub.han.event_client`): stored, then answered. The Events
+        cluster travels under the meter's link key (SE 5.4.6): a frame that arrived without
+        APS encryption is refused unanswered, as Unauthenticated message (18.11.j)."""
         src: Any = packet.src
         sink = self.event_sink
         if self.app is None or src is None or packet.src_ep is None or sink is None:
@@ -338,12 +348,29 @@ class HanNetwork:
             return False  # zigpy's business, as any other frame it cannot place
         if frame.to_server or frame.is_general:
             return False  # an answer to a request of the hub's: zigpy's business
+        sender = self.name_of(int(src.address))
+        encrypted = t.TransmitOptions.APS_Encryption in packet.tx_options
+        if not encrypted and needs_aps_encryption(SE_PROFILE, int(packet.cluster_id)):
+            if self._complain(("clear", sender)):
+                LOGGER.warning("PublishEvent from %s without APS encryption: refused", sender)
+                self._record(
+                    EventCode.UNAUTHENTICATED_MESSAGE,
+                    {"sender": sender, "cluster": "0x0709", "reason": "not APS encrypted"},
+                )
+            return True
         try:
             reply = answer_publish_event(
-                frame, self.name_of(int(src.address)), sink, self._record, self._meters()
+                frame,
+                sender,
+                sink,
+                self._record,
+                self._meters(),
+                lambda who: self._complain(("stranger", who)),
             )
-        except Exception:  # the store failed: no answer, the meter publishes it again
-            LOGGER.exception("a published event could not be stored")
+        except (SmartMeterError, sqlite3.Error) as exc:
+            # The store failed: no answer, the meter publishes the event again.
+            if self._complain(("store", None)):
+                LOGGER.error("a published event could not be stored: %s", exc)
             return True
         if reply is not None:
             self._answer(packet, reply)

@@ -18,8 +18,9 @@ from hal.real.sqlite_store import SqliteStore
 from hub.han.commissioning import DeviceUnavailable
 from hub.hub_config import HubConfig
 from hub.outbox import Outbox
-from hub.profile_push import ProfilePush
+from hub.profile_push import MAX_PAGES, ProfilePush
 from hub.push_schedule import PushSchedule
+from hub.wan_roles import DeviceRoles
 from protocol.json_fields import JsonObject
 from tests.hub.loopback_wan import LoopbackWan
 from tests.integration.wan_delivery import RAW_REGISTERS
@@ -148,3 +149,69 @@ async def test_a_push_without_the_meter_loses_no_interval(
     assert got == sorted(set(got)), "an interval pushed twice"
     assert got == [START + timedelta(minutes=30 * n) for n in range(len(got))]
     assert got[-1] >= START + timedelta(hours=5)
+
+
+def closed_intervals(meter: Meter, count: int) -> None:
+    """`count` closed half hours from START, 1 Wh each (and the next one open)."""
+    for n in range(count + 1):
+        meter.profile.add(START + timedelta(minutes=30 * n, seconds=1), 1, 10)
+    with meter.store.transaction() as tx:
+        meter.profile.save(tx)
+
+
+@pytest.mark.req("6.1.3", "12.1.t")
+async def test_a_long_gap_goes_in_pages_over_several_pushes(
+    parts: tuple[ManualClock, Meter, SqliteStore, list[DeviceConfig]],
+) -> None:
+    clock, meter, hub, devices = parts
+    esme = next(d for d in devices if d.name == "esme")
+    total = MAX_PAGES * MAX_READ + 10
+    closed_intervals(meter, total)
+    clock.advance(30 * 60 * (total + 2))
+    profiles = ProfilePush(hub, clock, meter.tunnel)
+    with hub.transaction() as tx:  # the last push ended at START
+        profiles.pushed(esme, {"to": START.isoformat()}, tx)
+    first = await profiles.since_last_push(esme)
+    assert len(first["intervals"]) == MAX_PAGES * MAX_READ and first["more"] is True
+    with hub.transaction() as tx:
+        profiles.pushed(esme, first, tx)
+    second = await profiles.since_last_push(esme)
+    assert second["from"] == first["to"] and second["more"] is False
+    got = [i["start"] for push in (first, second) for i in push["intervals"]]
+    assert len(got) == total and got == sorted(set(got))
+
+
+@pytest.mark.req("6.1.3")
+async def test_a_push_whose_transaction_fails_leaves_the_mark_where_it_was(
+    parts: tuple[ManualClock, Meter, SqliteStore, list[DeviceConfig]],
+) -> None:
+    clock, meter, hub, devices = parts
+    esme = next(d for d in devices if d.name == "esme")
+    closed_intervals(meter, 4)
+    clock.advance(3 * HOUR)
+    profiles = ProfilePush(hub, clock, meter.tunnel)
+    before = await profiles.since_last_push(esme)
+    with pytest.raises(OSError), hub.transaction() as tx:
+        profiles.pushed(esme, before, tx)
+        raise OSError("the outbox's insert failed")
+    after = await profiles.since_last_push(esme)
+    assert after["from"] == before["from"] and after["intervals"] == before["intervals"]
+
+
+@pytest.mark.req("6.1.4", "12.6")
+async def test_after_a_change_of_supplier_pushes_carry_nothing_from_before_it(
+    parts: tuple[ManualClock, Meter, SqliteStore, list[DeviceConfig]],
+) -> None:
+    clock, meter, hub, devices = parts
+    esme = next(d for d in devices if d.name == "esme")
+    closed_intervals(meter, 6)
+    clock.advance(4 * HOUR)
+    profiles = ProfilePush(hub, clock, meter.tunnel)
+    change = START + timedelta(hours=2)
+    roles = DeviceRoles(load_rig(demo_rig_copy(hub.path.parent / "rig")), hub)
+    roles.on_supplier_change.append(profiles.supplier_changed)  # as the hub's firmware wires it
+    roles.change_supplier("esme", "other", change)
+    pushed = await profiles.since_last_push(esme)
+    assert pushed["from"] == change.isoformat()
+    assert all(datetime.fromisoformat(i["start"]) >= change for i in pushed["intervals"])
+    assert len(pushed["intervals"]) == 2

@@ -21,8 +21,15 @@ from hub.outbox import Outbox
 from hub.wan_roles import DeviceRoles
 from hub.wan_security import HubWanSecurity
 from protocol.event_codes import EventCode
-from protocol.wan import UplinkAck, UplinkKind
-from protocol.wan_security import Refusal, SecurityRefusal, device_party, hub_party, seal
+from protocol.wan import Channel, UplinkAck, UplinkKind
+from protocol.wan_security import (
+    Refusal,
+    SecurityRefusal,
+    device_party,
+    hub_party,
+    peek_header,
+    seal,
+)
 from tests.hub.loopback_wan import LoopbackWan
 from tests.wan_probe import two_supplier_rig
 
@@ -65,7 +72,7 @@ def ack_from(rig: Rig, sender: str, recipient: str, ack: UplinkAck, counter: int
     )
 
 
-@pytest.mark.req("6.1.4", "17.2.1", "19.1.6")
+@pytest.mark.req("6.1.4", "19.1.6")
 def test_only_the_owning_supplier_acknowledges_a_meters_stream(rig: Rig) -> None:
     hub = Hub(rig)
     hub.outbox.enqueue("esme", UplinkKind.ALERT, {"source": "esme", "seq": 1})
@@ -83,7 +90,7 @@ def test_only_the_owning_supplier_acknowledges_a_meters_stream(rig: Rig) -> None
     hub.store.close()
 
 
-@pytest.mark.req("6.1.4", "17.2.1", "19.1.6")
+@pytest.mark.req("6.1.4", "19.1.6")
 def test_the_hubs_own_messages_are_acknowledged_by_whom_they_went_to(rig: Rig) -> None:
     hub = Hub(rig)
     hub.outbox.enqueue("hub", UplinkKind.SYNC, {"clock": NOW.isoformat()})  # for the operator
@@ -100,4 +107,56 @@ def test_the_hubs_own_messages_are_acknowledged_by_whom_they_went_to(rig: Rig) -
     alarms = len(hub.events)
     assert hub.codec.open_uplink_ack(ack_from(rig, alpha, me, UplinkAck("hub", 1), 2)).upto == 1
     assert len(hub.events) == alarms
+    hub.store.close()
+
+
+def _sealed_to(hub: Hub, source: str, seq: int) -> str:
+    message = hub.outbox.message(source, seq)
+    assert message is not None
+    header = peek_header(hub.codec.seal(Channel.UPLINK, message.to_json()))
+    assert header is not None
+    return header.recipient
+
+
+@pytest.mark.req("6.1.4", "19.1.6")
+def test_a_suppliers_ack_never_covers_the_operators_messages(rig: Rig) -> None:
+    """The hub's operator messages and a supplier's results travel in separate streams, so
+    the supplier's cumulative ack cannot delete the operator's SYNC before it."""
+    hub = Hub(rig)
+    alpha, operator = suppliers_of(rig)["alpha"], operator_of(rig)
+    me = hub_party(rig.hub.wan_id)
+    hub.outbox.enqueue("hub", UplinkKind.SYNC, {"clock": NOW.isoformat()})
+    hub.store.put("wan_routes", "cmd-1", [alpha, me, 1])
+    result = hub.outbox.enqueue("hub", UplinkKind.RESULT, {"id": "cmd-1", "ok": True, "data": {}})
+    assert (result.source, result.seq) == ("hub@alpha", 1)
+    assert _sealed_to(hub, "hub", 1) == operator and _sealed_to(hub, "hub@alpha", 1) == alpha
+    with pytest.raises(SecurityRefusal) as refused:
+        hub.codec.open_uplink_ack(ack_from(rig, alpha, me, UplinkAck("hub", 2), 1))
+    assert refused.value.reason is Refusal.NOT_SERVED
+    hub.outbox.on_ack(
+        hub.codec.open_uplink_ack(ack_from(rig, alpha, me, UplinkAck("hub@alpha", 1), 2))
+    )
+    assert [m.kind for m in hub.outbox.pending()] == [UplinkKind.SYNC], "the operator's stays"
+    hub.store.close()
+
+
+@pytest.mark.req("6.1.4", "12.6", "19.1.6")
+def test_what_was_written_before_a_change_of_supplier_stays_the_old_suppliers(rig: Rig) -> None:
+    hub = Hub(rig)
+    alpha, beta = suppliers_of(rig)["alpha"], suppliers_of(rig)["beta"]
+    esme = device_party(rig.hub.wan_id, "esme")
+    hub.outbox.enqueue("esme", UplinkKind.ALERT, {"source": "esme", "seq": 1})
+    DeviceRoles(rig, hub.store).change_supplier("esme", "beta", NOW)
+    after = hub.outbox.enqueue("esme", UplinkKind.ALERT, {"source": "esme", "seq": 2})
+    assert after.source == "esme@beta"
+    assert _sealed_to(hub, "esme", 1) == alpha and _sealed_to(hub, "esme@beta", 1) == beta
+    with pytest.raises(SecurityRefusal):
+        hub.codec.open_uplink_ack(ack_from(rig, beta, esme, UplinkAck("esme", 1), 1))
+    hub.outbox.on_ack(
+        hub.codec.open_uplink_ack(ack_from(rig, alpha, esme, UplinkAck("esme", 1), 1))
+    )
+    hub.outbox.on_ack(
+        hub.codec.open_uplink_ack(ack_from(rig, beta, esme, UplinkAck("esme@beta", 1), 2))
+    )
+    assert hub.outbox.pending() == []
     hub.store.close()

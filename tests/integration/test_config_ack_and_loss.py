@@ -75,13 +75,15 @@ def test_configuration_changes_are_acknowledged_ad_hoc_or_at_the_scheduled_excha
 ) -> None:
     rig, _launcher = fast_premises
     key = "push.esme.interval_s"
-    set_remotely(rig, "exchange.interval_s", 1800)  # an exchange every 30 s of real time
+    # The exchange a year apart while we look, so the change cannot be released under our eyes.
+    set_remotely(rig, "exchange.interval_s", 366 * 86400)
     set_remotely(rig, "config_change.forward", "next_exchange")
     set_remotely(rig, key, 7200)
     # Held for the scheduled exchange: not at the head-end yet, not in flight.
     assert in_hub(rig, "outbox_held", key, 7200) == 1 and not [
         c for c in config_changes(rig, key) if c["new"] == 7200
     ]
+    set_remotely(rig, "exchange.interval_s", 1800)  # an exchange every 30 s of real time
     wait_until(
         lambda: [c for c in config_changes(rig, key) if c["new"] == 7200],
         120,

@@ -44,10 +44,13 @@ def premises(tmp_path: Path) -> Iterator[tuple[Rig, RigLauncher]]:
         launcher.stop()
 
 
-def tamper(rig: Rig, meter: str, what: str, active: bool) -> bool:
-    """Work a tamper input of a meter from the bench; True once the meter took it."""
-    reply = request_sync(rig.control_path(meter), "tamper", 10, input=what, active=active)
-    return reply["active"] is active
+def tamper(rig: Rig, meter: str, what: str, active: bool) -> dict[str, Any] | None:
+    """Work a tamper input of a meter from the bench: the meter's reply once the input is as
+    asked (`changed`: whether this call changed it), else None."""
+    reply: dict[str, Any] = request_sync(
+        rig.control_path(meter), "tamper", 10, input=what, active=active
+    )
+    return reply if reply["active"] is active else None
 
 
 def headend_events(rig: Rig, source: str) -> list[dict[str, Any]]:
@@ -83,7 +86,7 @@ def test_a_tamper_on_a_meter_reaches_its_supplier_at_once_with_the_meter_as_sour
     rig, _launcher = premises
     control = rig.control_path(HEADEND)
     assert smartmeter(rig, "bench", "esme", "tamper", "meter_cover", "on")["active"] is True
-    tamper(rig, "gsme", "magnetic_field", True)
+    assert tamper(rig, "gsme", "magnetic_field", True) is not None
 
     def arrived(source: str, code: int) -> dict[str, Any] | None:
         return next((e for e in headend_events(rig, source) if e["code"] == code), None)
@@ -121,6 +124,7 @@ def test_meter_events_arrive_once_and_in_order_through_kill_9_of_hub_broker_and_
     request_sync(
         rig.control_path(rig.hub.name), "config", 10, key="events.class.low", value="send_now"
     )
+    cover = Cover(rig, is_open=False)
     wait_until(lambda: settled(rig), 120, "the meter's first events at the head-end")
     meter_log_file = rig.run_dir / "logs" / "esme.log"
 
@@ -130,7 +134,7 @@ def test_meter_events_arrive_once_and_in_order_through_kill_9_of_hub_broker_and_
     # The hub frozen, then killed, between the meter's PublishEvent and its answer.
     hub.send_signal(signal.SIGSTOP)
     before = retries()
-    toggle(rig, 3)
+    cover.toggle(3)
     wait_until(lambda: retries() > before, 60, "the meter publishing to a hub that never answers")
     hub.send_signal(signal.SIGKILL)
     hub.wait(10)
@@ -142,22 +146,22 @@ def test_meter_events_arrive_once_and_in_order_through_kill_9_of_hub_broker_and_
     # event more than once and must keep it once.
     hub.send_signal(signal.SIGSTOP)
     before = retries()
-    toggle(rig, 1)
+    cover.toggle(1)
     wait_until(lambda: retries() > before + 1, 60, "the meter publishing the same event again")
     hub.send_signal(signal.SIGCONT)
     wait_until(lambda: settled(rig), 120, "the event published thrice, at the head-end")
 
     # The broker killed while the hub passes the events on: the outbox keeps them until acked.
-    toggle(rig, 2)
+    cover.toggle(2)
     broker = launcher.children["broker"].process
     broker.send_signal(signal.SIGKILL)
     broker.wait(10)
-    toggle(rig, 2)
+    cover.toggle(2)
     launcher.restart("broker")
     wait_until(lambda: settled(rig), 120, "the events raised while the broker was down")
 
     # The meter killed as soon as it raised its events: what it logged is sent after its restart.
-    toggle(rig, 3)
+    cover.toggle(3)
     meter = launcher.children["esme"].process
     meter.send_signal(signal.SIGKILL)
     meter.wait(10)
@@ -175,19 +179,30 @@ def test_meter_events_arrive_once_and_in_order_through_kill_9_of_hub_broker_and_
     assert sum(e["code"] in (METER_COVER_REMOVED, METER_COVER_CLOSED) for e in logged) >= 5
 
 
-_cover = {"open": False}
+class Cover:
+    """The ESME's meter cover as one test works it: its state is the test's own, set before it
+    is toggled, so nothing carries over from another test."""
 
+    def __init__(self, rig: Rig, is_open: bool) -> None:
+        self.rig, self.open = rig, is_open
+        self._set(is_open)
 
-def toggle(rig: Rig, times: int) -> None:
-    """Open or close the ESME's meter cover `times` times (one tamper event each)."""
-    for _ in range(times):
-        _cover["open"] = not _cover["open"]
-        wait_until(
-            lambda: tamper(rig, "esme", "meter_cover", _cover["open"]),
+    def _set(self, is_open: bool) -> bool:
+        """Put the cover in `is_open`; whether that changed it (an event was raised)."""
+        reply = wait_until(
+            lambda: tamper(self.rig, "esme", "meter_cover", is_open),
             60,
             "the meter's bench port",
             ignore=(ControlError, OSError),
         )
+        self.open = is_open
+        return bool(reply["changed"])
+
+    def toggle(self, times: int) -> None:
+        """Open or close the cover `times` times: one tamper event each."""
+        for _ in range(times):
+            # A request retried after a lost reply finds the cover already moved: still one.
+            self._set(not self.open)
 
 
 def settled(rig: Rig) -> list[dict[str, Any]] | None:

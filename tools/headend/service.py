@@ -40,6 +40,7 @@ from protocol.wan import (
     UplinkMessage,
     WanCommand,
     all_hubs_topic,
+    component_of,
     event_from_json,
     parse_topic,
     request_id,
@@ -211,7 +212,7 @@ class HeadEnd:
             return self.store.supplier_of_request(request) if isinstance(request, str) else None
         if opened is not None:
             return supplier_name(opened.recipient)
-        return self._owner(str(message.body.get("device", message.source)))
+        return self._owner(str(message.body.get("device", component_of(message.source))))
 
     def _owner(self, device_name: str) -> str | None:
         """The supplier a device belongs to now (after any change of supplier), if known."""

@@ -31,6 +31,7 @@ from protocol.wan import (
     UplinkKind,
     UplinkMessage,
     WanCommand,
+    component_of,
 )
 from tools.headend.sqlite_tx import transaction
 
@@ -267,7 +268,7 @@ class HeadendStore:
         elif message.kind in (UplinkKind.EVENT, UplinkKind.ALERT):
             self._insert_event(db, hub_id, message.event(), received_at, message.kind, supplier)
         elif message.kind in (UplinkKind.READING, UplinkKind.SYNC):
-            device = message.body.get("device", message.source)
+            device = message.body.get("device", component_of(message.source))
             db.execute(
                 "INSERT INTO readings (hub_id, device, kind, data, supplier, received_at)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
