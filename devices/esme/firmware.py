@@ -23,6 +23,7 @@ from typing import Any
 
 from devices.core.firmware import DeviceIdentity
 from devices.esme.aux_load import AuxLoadControl
+from devices.meter.bill_credit import credit_bindings
 from devices.meter.export_registers import Flows
 from devices.meter.meter_firmware import MeterFirmware, check_bench_number
 from devices.meter.metering_cluster import ELECTRICITY
@@ -84,7 +85,11 @@ class EsmeFirmware(MeterFirmware):
         return Flows.of_net(round(sample.active_power_w * 1000), round(sample.generation_w * 1000))
 
     def export_bindings(self) -> dict[str, AttributeBinding]:
-        return self.export.metering_bindings(lambda: self.tariff.tariff.registers().tou_export_wh)
+        return {
+            **self.export.metering_bindings(lambda: self.tariff.tariff.registers().tou_export_wh),
+            # Export can take the bill below zero: the credit goes in BillToDateReceived.
+            **credit_bindings(self.tariff.tariff.registers, self.clock.now),
+        }
 
     def display_lines(self) -> list[str]:
         lines = super().display_lines()
