@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from hal.modem import Modem
-from hal.peripherals import Battery, Buzzer, TamperInput, TamperSwitches
+from hal.peripherals import AuxLoadSwitch, Battery, Buzzer, TamperInput, TamperSwitches
 from hal.ports import (
     Buttons,
     Clock,
@@ -79,7 +79,11 @@ class MeterBoard(DeviceBoard):
 
 @dataclass(frozen=True)
 class ElectricityMeterBoard(MeterBoard):
+    """An electricity meter adds its measuring element and its auxiliary load switch output
+    (16.12.1.d: driven by the time-of-use switch entries; a gas meter has none)."""
+
     metrology: ElectricityMetrology
+    aux_load: AuxLoadSwitch
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from hal.emulated.air_tcp_link import TcpRadioLink
+from hal.emulated.aux_load import EmulatedAuxLoadSwitch
 from hal.emulated.battery import EmulatedBattery
 from hal.emulated.buttons import EmulatedButtons
 from hal.emulated.buzzer import EmulatedBuzzer
@@ -207,6 +208,7 @@ async def electricity_meter_board(
             supply_switch=switch,
             optical=optical,
             metrology=metrology,
+            aux_load=EmulatedAuxLoadSwitch(device.clock),
             factory_verifier=factory_verifier(rig, config),
         )
 

@@ -1,4 +1,5 @@
-"""HAL ports of the small peripherals: buzzer, tamper switches and battery.
+"""HAL ports of the small peripherals: buzzer, tamper switches, battery and the auxiliary load
+switch output.
 
 Backends live in `hal/emulated/` (driven from the bench port) and, later, `hal/real/` (GPIO on a
 Raspberry Pi). Firmware reads and waits on these protocols only.
@@ -9,7 +10,15 @@ from __future__ import annotations
 import enum
 from typing import Protocol, runtime_checkable
 
-__all__ = ["Battery", "BenchTamper", "Buzzer", "TamperInput", "TamperSwitches", "Tone"]
+__all__ = [
+    "AuxLoadSwitch",
+    "Battery",
+    "BenchTamper",
+    "Buzzer",
+    "TamperInput",
+    "TamperSwitches",
+    "Tone",
+]
 
 
 class Tone(enum.Enum):
@@ -96,4 +105,26 @@ class Battery(Protocol):
     @property
     def low(self) -> bool:
         """Below the level at which the firmware must warn."""
+        ...
+
+
+@runtime_checkable
+class AuxLoadSwitch(Protocol):
+    """The electricity meter's auxiliary load switch output (16.12.1.d, 16.13.1.c): a relay
+    that powers a switched load (a storage heater, an immersion) while the time-of-use switch
+    entry in force says so. Unlike the supply switch it has no arming and no failure to report:
+    on or off, and its state readable."""
+
+    @property
+    def on(self) -> bool:
+        """True while the relay powers the switched load."""
+        ...
+
+    @property
+    def operation_count(self) -> int:
+        """Changes of state over the life of the relay."""
+        ...
+
+    def set(self, on: bool) -> bool:
+        """Drive the relay on or off; True if that changed it (setting it as it is does nothing)."""
         ...

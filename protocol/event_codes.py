@@ -149,6 +149,7 @@ class EventCode(enum.IntEnum):
     CPP_EVENT_REJECTED = 2108
     CURRENCY_SWITCHED = 2109
     TARIFF_ITEM_CHANGED = 2110
+    AUX_LOAD_SWITCHED = 2111
 
     @property
     def info(self) -> EventInfo:
@@ -271,6 +272,7 @@ _ROWS = """
 2108|16.11.8|TARIFF_BILLING|ESME|CPP event rejected|The consumer rejected a refusable critical peak pricing event.
 2109|12.1.q|TARIFF_BILLING|ESME GSME|Currency switched|Prices and money registers changed currency at the configured rate (clauses 12.1.q, 16.18).
 2110|12.1.a|TARIFF_BILLING|ESME GSME|Tariff item changed|A tariff item of clause 12.1 (a-e, q, aa: structure, rates, tiers, pricing, block period, currency conversion, CV and PTZ) was updated or suppressed remotely.
+2111|16.12.1.d|TARIFF_BILLING|ESME|Auxiliary load switched|The auxiliary load switch output was switched on or off by the time-of-use switch entry in force (clauses 16.12.1.d, 16.13.1.c); Appendix B has no event for it.
 """
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from devices.core.firmware import DeviceIdentity
 from firmware.boards import DeviceBoard, ElectricityMeterBoard, GasMeterBoard, Panel
+from hal.emulated.aux_load import EmulatedAuxLoadSwitch
 from hal.emulated.battery import EmulatedBattery
 from hal.emulated.buttons import EmulatedButtons
 from hal.emulated.buzzer import EmulatedBuzzer
@@ -73,7 +74,11 @@ def as_electricity_meter(
     device: DeviceBoard, metrology: ElectricityMetrology
 ) -> ElectricityMeterBoard:
     """`device`'s ports plus an ESME's: a contactor, an optical port and `metrology`."""
-    return ElectricityMeterBoard(metrology=metrology, **_meter_ports(device))  # type: ignore[arg-type]
+    return ElectricityMeterBoard(
+        metrology=metrology,
+        aux_load=EmulatedAuxLoadSwitch(device.clock),
+        **_meter_ports(device),  # type: ignore[arg-type]
+    )
 
 
 def as_gas_meter(device: DeviceBoard, metrology: GasMetrology) -> GasMeterBoard:

@@ -44,6 +44,7 @@ def add_parsers(commands: Any) -> None:
         ("tariff", "print a meter's tariff: price in force, registers, costs, CPP events"),
         ("prices", "print the prices, costs and CPP notices an IHD shows"),
         ("export", "print an electricity meter's export and gross generation registers"),
+        ("aux", "print an electricity meter's auxiliary load switch output (16.12.1.d)"),
     ):
         action = actions.add_parser(name, help=text, description=text)
         _common(action)

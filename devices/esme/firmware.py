@@ -9,7 +9,8 @@ Bench commands, beside the common ones: `load` {"watts": W or null} sets (or cle
 override of the measuring element, 0..23000 W (100 A at 230 V, clause 1.1.b); `generation`
 {"watts": W or null} sets (or clears) the bench override of the gross generation behind the
 meter (rooftop PV, 16.22), 0..23000 W; `registers` returns the raw Metering attributes and the
-registers they mean; `export` the export and gross generation registers.
+registers they mean; `export` the export and gross generation registers; `aux` the auxiliary
+load switch output the time-of-use switch entries drive (`devices.esme.aux_load`, 16.12.1.d).
 
 The element measures the net power (load less generation) and the gross generation apart: the
 meter imports max(net, 0), exports max(-net, 0) and counts the generation
@@ -21,6 +22,8 @@ from __future__ import annotations
 from typing import Any
 
 from devices.core.firmware import DeviceIdentity
+from devices.esme.aux_load import AuxLoadControl
+from devices.meter.bill_credit import credit_bindings
 from devices.meter.export_registers import Flows
 from devices.meter.meter_firmware import MeterFirmware, check_bench_number
 from devices.meter.metering_cluster import ELECTRICITY
@@ -63,6 +66,14 @@ class EsmeFirmware(MeterFirmware):
         self.metrology = board.metrology
         super().__init__(identity, board, setup)
         self.add_reading_source(readings_of(self.export.readings))
+        self.aux_load = AuxLoadControl(
+            board.aux_load,
+            lambda: self.tariff.tariff.engine.aux_load,
+            lambda code, detail: self.tariff.pending.append((code, detail)),
+        )
+
+    def tariff_followed(self) -> bool:
+        return self.aux_load.follow()
 
     def measure_rate(self) -> int:
         """Active power in milliwatts (mWh per hour), quantised like an ADC reading."""
@@ -74,11 +85,25 @@ class EsmeFirmware(MeterFirmware):
         return Flows.of_net(round(sample.active_power_w * 1000), round(sample.generation_w * 1000))
 
     def export_bindings(self) -> dict[str, AttributeBinding]:
-        return self.export.metering_bindings(lambda: self.tariff.tariff.registers().tou_export_wh)
+        return {
+            **self.export.metering_bindings(lambda: self.tariff.tariff.registers().tou_export_wh),
+            # Export can take the bill below zero: the credit goes in BillToDateReceived.
+            **credit_bindings(self.tariff.tariff.registers, self.clock.now),
+        }
 
     def display_lines(self) -> list[str]:
         lines = super().display_lines()
-        return [*lines[:2], *self.export.display_lines(), *lines[2:]]
+        aux = [self.aux_load.display_line()] if self._uses_aux_load() else []
+        return [*lines[:2], *self.export.display_lines(), *lines[2:], *aux]
+
+    def _uses_aux_load(self) -> bool:
+        """The display names the output only while a tariff switches it (or it is on)."""
+        control: AuxLoadControl | None = getattr(self, "aux_load", None)
+        if control is None:  # the first refresh comes from the base class's constructor
+            return False
+        active = self.tariff.tariff.engine.active
+        switches = getattr(active.structure, "switches", ()) if active is not None else ()
+        return control.on or any(switch.aux_load for switch in switches)
 
     def extra_handlers(self) -> dict[str, Handler]:
         return {
@@ -86,7 +111,11 @@ class EsmeFirmware(MeterFirmware):
             "load": self._cmd_load,
             "generation": self._cmd_generation,
             "export": self._cmd_export,
+            "aux": self._cmd_aux,
         }
+
+    async def _cmd_aux(self, request: Request) -> dict[str, Any]:
+        return self.aux_load.describe()
 
     async def _cmd_generation(self, request: Request) -> dict[str, Any]:
         watts = check_bench_number(request, "watts", MAX_BENCH_LOAD_W, "W")

@@ -75,8 +75,9 @@ MIN_POLL_GAP_REAL_S = 0.25
 POLL_PERIOD = {Fuel.ELECTRICITY: ELECTRICITY_POLL_S, Fuel.GAS: GAS_POLL_S}
 #: Clock seconds between two reads of a meter's costs (today, since the last bill).
 COST_POLL_S = 60.0
-#: The costs: Metering's BillToDateDelivered and its trailing digit, Prepayment's cost today.
-BILL_ATTRIBUTES = (0x0A00, 0x0A04)
+#: The costs: Metering's BillToDateDelivered and its trailing digit, BillToDateReceived and its
+#: digit (a credit since the last bill, `devices.meter.bill_credit`), Prepayment's cost today.
+BILL_ATTRIBUTES = (0x0A00, 0x0A04, 0x0A10, 0x0A14)
 COST_TODAY_ATTRIBUTES = (0x051C, 0x0502)
 
 # Metering attribute ids (SE annex D.3.2.2): read once at discovery, then at every poll.
@@ -436,6 +437,9 @@ class IhdFirmware(Firmware):
         if 0x0A00 in bill:
             info.bill = int(bill[0x0A00])
             info.bill_digits = _trailing_digits(bill.get(0x0A04))
+        # A meter without export serves no credit: none, rather than the last one read.
+        info.credit = int(bill[0x0A10]) if 0x0A10 in bill else None
+        info.credit_digits = _trailing_digits(bill.get(0x0A14))
         today = await self.zcl_client.read_attributes(
             link.nwk, link.endpoint, Prepayment.cluster_id, COST_TODAY_ATTRIBUTES
         )

@@ -4,8 +4,9 @@ The meter is the price server of its own tariff (Price 0x0700): the IHD asks it 
 current price (GetCurrentPrice) and is then told of every change at once by PublishPrice
 (16.20); a PublishCPPEvent is a critical peak notice the consumer may accept or reject when the
 event allows it (16.11). The cost of today and since the last bill come from the meter's
-attributes (Prepayment's CurrentDayCostConsumptionDelivered, Metering's BillToDateDelivered),
-read with the readings. Money is fixed point: an integer and the number of digits right of the
+attributes (Prepayment's CurrentDayCostConsumptionDelivered, Metering's BillToDateDelivered
+less BillToDateReceived, where an exporting meter puts a credit: `devices.meter.bill_credit`),
+read with the readings; a credit shows as "bill CR £1.23". Money is fixed point: an integer and the number of digits right of the
 point, shown with the currency's symbol (16.18); nothing here is a float.
 
     Elec £0.2845/kWh Day (T1)
@@ -81,6 +82,9 @@ class PriceInfo:
     cost_today_digits: int = 0
     bill: int | None = None
     bill_digits: int = 0
+    #: BillToDateReceived: the credit since the last bill (export), a magnitude.
+    credit: int | None = None
+    credit_digits: int = 0
     cpp: CppNotice | None = None
     #: The block thresholds (Wh) per tier, as the meter last published them (16.19, 16.20).
     block_thresholds: dict[int, list[int]] | None = None
@@ -121,6 +125,16 @@ class PriceInfo:
             fields.cpp_auth.name,
         )
 
+    def net_bill(self) -> tuple[int, int] | None:
+        """The cost since the last bill, signed: Delivered less Received, as (value, digits)."""
+        if self.bill is None:
+            return None
+        if not self.credit:
+            return self.bill, self.bill_digits
+        digits = max(self.bill_digits, self.credit_digits)
+        value = self.bill * 10 ** (digits - self.bill_digits)
+        return value - self.credit * 10 ** (digits - self.credit_digits), digits
+
     def lines(self, fuel: str) -> list[str]:
         short = _SHORT.get(fuel, fuel)
         if self.price is None:
@@ -131,8 +145,11 @@ class PriceInfo:
         if self.cost_today is not None:
             today = money_text(self.cost_today, self.cost_today_digits, self.currency, places=2)
             costs.append(f"today {today}")
-        if self.bill is not None:
-            costs.append(f"bill {money_text(self.bill, self.bill_digits, self.currency, places=2)}")
+        net = self.net_bill()
+        if net is not None:
+            # A credit reads "CR £1.23": a minus sign is easy to miss on a small screen.
+            text = money_text(abs(net[0]), net[1], self.currency, places=2)
+            costs.append(f"bill {'CR ' if net[0] < 0 else ''}{text}")
         if costs:
             lines.append(f"{short} {' '.join(costs)}")
         if self.cpp is not None:
@@ -148,7 +165,7 @@ class PriceInfo:
             "label": self.label,
             "received_at": None if self.received_at is None else self.received_at.isoformat(),
             "cost_today": _decimal(self.cost_today, self.cost_today_digits),
-            "bill": _decimal(self.bill, self.bill_digits),
+            "bill": None if (net := self.net_bill()) is None else _decimal(*net),
             "cpp": None if self.cpp is None else self.cpp.describe(),
             "block_thresholds": None
             if self.block_thresholds is None

@@ -186,6 +186,7 @@ class MeterFirmware(Firmware):
         # The tariff prices what the registers gained (whole Wh or litres) since the last
         # sample; its events are saved with the registers, in one transaction.
         logged = self.tariff.sample(visible, *exported)
+        logged = self.tariff_followed() or logged
         if (
             logged
             or visible != self._saved_raw
@@ -194,6 +195,11 @@ class MeterFirmware(Firmware):
         ):
             self.persist()
         self.display.show(self.display_lines())
+
+    def tariff_followed(self) -> bool:
+        """After the tariff priced a sample: drive what it switches besides the registers (the
+        ESME's auxiliary load output); True when an event waits in `tariff.pending`."""
+        return False
 
     def persist(self) -> None:
         """Save the register (units and remainder) and the tariff's registers, profile and

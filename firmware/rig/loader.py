@@ -48,7 +48,15 @@ _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,31}")
 _WAN_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 #: The rig's own processes: no component may take their names (logs, sockets).
 RESERVED_NAMES = frozenset({"broker", "air", "headend"})
-_PERIPHERALS = ("display", "buttons", "buzzer", "tamper", "battery", "supply_switch")
+_PERIPHERALS = (
+    "display",
+    "buttons",
+    "buzzer",
+    "tamper",
+    "battery",
+    "supply_switch",
+    "aux_load",
+)
 
 
 def load_rig(path: Path | str) -> Rig:

@@ -72,6 +72,8 @@ class Peripherals:
     tamper: PeripheralBackend = PeripheralBackend.EMULATED
     battery: PeripheralBackend = PeripheralBackend.EMULATED
     supply_switch: PeripheralBackend = PeripheralBackend.EMULATED
+    #: The electricity meter's auxiliary load switch output (16.12.1.d); ignored elsewhere.
+    aux_load: PeripheralBackend = PeripheralBackend.EMULATED
 
 
 @dataclasses.dataclass(frozen=True)

@@ -337,6 +337,10 @@ def _check_fuel(top: Reader, tariff: Tariff) -> None:
     # 16.22 export tariffs are the electricity meter's: a gas tariff has no export price.
     if tariff.generation_discount.value or _export_prices(tariff.structure):
         raise DecodeError(top.path, "no export prices or generation discount on gas", "some")
+    # 16.12.1.d, 16.13.1.c: the auxiliary load switch output is the electricity meter's only.
+    switches = getattr(tariff.structure, "switches", ())
+    if any(switch.aux_load for switch in switches):
+        raise DecodeError(top.path, "no auxiliary load switch (aux_load) on gas", "aux_load")
 
 
 def _export_prices(structure: Structure) -> bool:

@@ -14,6 +14,7 @@ import pytest_asyncio
 from devices.esme.firmware import EsmeFirmware
 from devices.meter.tariff_setup import TariffSetup
 from firmware.boards import ElectricityMeterBoard, Panel
+from hal.emulated.aux_load import EmulatedAuxLoadSwitch
 from hal.emulated.clock import SimulatedClock
 from hal.emulated.metrology import ConstantLoad
 from hal.emulated.pty_serial import PtySerialLine
@@ -65,6 +66,7 @@ def optical_esme(
         supply_switch=EmulatedSupplySwitch(store, clock=clock),
         optical=line,
         metrology=ConstantLoad(load_w),
+        aux_load=EmulatedAuxLoadSwitch(clock),
         factory_verifier=verifier,
     )
     ident = dataclasses.replace(identity("esme", EUI64), install_code=INSTALL_CODE)

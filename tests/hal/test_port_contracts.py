@@ -19,6 +19,7 @@ from bellows.ezsp import EZSP
 from hal.emulated.air_channel import AirChannel, InProcessRadioLink
 from hal.emulated.air_server import AirServer
 from hal.emulated.air_tcp_link import TcpRadioLink
+from hal.emulated.aux_load import EmulatedAuxLoadSwitch
 from hal.emulated.battery import EmulatedBattery
 from hal.emulated.buzzer import EmulatedBuzzer
 from hal.emulated.clock import ManualClock
@@ -26,7 +27,7 @@ from hal.emulated.ncp.dongle import EmulatedDongle
 from hal.emulated.ncp.runner import EmulatedNcp, HostLink
 from hal.emulated.pty_serial import PtySerialLine
 from hal.emulated.tamper import EmulatedTamperSwitches
-from hal.peripherals import Battery, Buzzer, TamperInput, TamperSwitches, Tone
+from hal.peripherals import AuxLoadSwitch, Battery, Buzzer, TamperInput, TamperSwitches, Tone
 from hal.ports import PortError
 from hal.radio import Ncp
 from hal.radio_link import RadioLink
@@ -225,6 +226,25 @@ class TestBuzzerContract:
         assert buzzer.sounding is Tone.ALARM
         buzzer.silence()
         assert buzzer.sounding is None
+
+
+@pytest.fixture(params=["emulated"])
+def aux_load(request: pytest.FixtureRequest) -> AuxLoadSwitch:
+    return EmulatedAuxLoadSwitch(ManualClock(datetime(2026, 1, 15, tzinfo=UTC)))
+
+
+class TestAuxLoadSwitchContract:
+    @pytest.mark.req("16.12.1.d")
+    def test_the_output_is_off_until_driven_and_reads_back_what_was_set(
+        self, aux_load: AuxLoadSwitch
+    ) -> None:
+        assert isinstance(aux_load, AuxLoadSwitch)
+        assert aux_load.on is False
+        assert aux_load.set(True) is True
+        assert aux_load.on is True
+        assert aux_load.set(True) is False  # already on: not operated again
+        assert aux_load.set(False) is True
+        assert (aux_load.on, aux_load.operation_count) == (False, 2)
 
 
 @pytest.fixture(params=["emulated"])

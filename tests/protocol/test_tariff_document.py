@@ -180,6 +180,16 @@ MATRIX_REFUSALS = [
 ]
 
 
+@pytest.mark.req("16.12.1.d", "16.13.1.c")
+def test_a_gas_tariff_with_an_auxiliary_load_switch_is_refused() -> None:
+    doc = copy.deepcopy(MATRIX)
+    doc["matrix"]["switches"][0]["aux_load"] = True
+    with pytest.raises(DecodeError, match="no auxiliary load switch"):
+        decode_tariff(doc)
+    doc["fuel"] = "electricity"
+    assert decode_tariff(doc).structure.switches[0].aux_load  # type: ignore[union-attr]
+
+
 @pytest.mark.parametrize(
     ("path", "value", "message"), MATRIX_REFUSALS, ids=[r[0] for r in MATRIX_REFUSALS]
 )

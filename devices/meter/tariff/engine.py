@@ -126,6 +126,13 @@ class TariffEngine:
         return self._passive
 
     @property
+    def aux_load(self) -> bool:
+        """The auxiliary load switch output the switch entry in force at the last instant
+        consumed asks for (16.12.1.d); off without an active tariff. Derived from the state, so
+        an engine rebuilt from its snapshot says what the saved registers went with."""
+        return self._active is not None and self._aux
+
+    @property
     def cpp_events(self) -> tuple[CppEvent, ...]:
         events = self._cpp_schedule.events
         return tuple(events[i] for i in sorted(events))
