@@ -22,7 +22,8 @@ What a meter may push is bounded (a meter is a device on the premises, not a tru
   Unusual HAN traffic, 18.11.f): a hostile or broken 0xFFFFFFFF cannot silence the meter's later
   events. A new epoch of a meter the hub knows by another counts from 1 (a replaced store), so
   the window applies from 0; only the first log the hub meets of a meter (a new hub, or marks
-  from before epochs) is taken from whatever number it is at, since that log may be long. A jump of more than one, or a number behind the mark, is taken as usual (a repeat is
+  from before epochs) is taken from whatever number it is at, since that log may be long (though a number up to the mark
+  the hub kept for that meter before epochs is a repeat: the same log, taken already). A jump of more than one, or a number behind the mark, is taken as usual (a repeat is
   answered, nothing queued) and logged as Unusual HAN traffic too.
 - Each meter has a budget of `BUDGET` events at once, refilled at `BUDGET_PER_S` an emulated
   second (the hub's clock). Over budget, the event is not answered at all and the mark stays:
@@ -123,8 +124,13 @@ class MeterEvents:
         anomaly: str | None = None
         with self._store.transaction() as tx:
             mark = _mark(tx, meter, event.epoch)
+            known = _known_log(tx, meter)
             # A new log of a meter known by another: it counts from 1 (a replaced store).
-            floor = 0 if mark is None and _known_log(tx, meter) else mark
+            floor = 0 if mark is None and known else mark
+            if mark is None and not known:
+                # The first epoch the hub meets of a meter it took events from before epochs
+                # (version 1) is the log those events came from: what it took stays taken.
+                mark = _mark(tx, meter, 0)
             if mark is not None and event.seq <= mark:
                 if event.seq < mark:
                     anomaly = f"event {event.seq} behind the mark {mark}"

@@ -139,7 +139,7 @@ class HubWanSecurity:
                 raise SecurityRefusal(
                     Refusal.MALFORMED, str(exc), opened.header, authentic=True
                 ) from None
-            strangers = self._ack_authority(ack) - {opened.header.sender}
+            strangers = self._ack_authority(ack, opened.header.sender)
             if strangers:
                 raise SecurityRefusal(
                     Refusal.NOT_SERVED,
@@ -155,20 +155,31 @@ class HubWanSecurity:
         self._store.put(_WINDOWS, key, window.accept(opened.header.counter).to_json())
         return ack
 
-    def _ack_authority(self, ack: UplinkAck) -> set[str]:
-        """Every party whose messages an ack of `ack.source` up to `ack.upto` would delete:
-        the hub takes it only from a sender who is all of them. Each message is sealed to the
+    def _ack_authority(self, ack: UplinkAck, sender: str) -> set[str]:
+        """Every party but `sender` whose messages an ack of `ack.source` up to `ack.upto`
+        would delete: the hub takes it only if there is none. Each message is sealed to the
         party `_address` fixed when it was written, and each stream goes to one party, so a
         cumulative ack from the head-end covers only what went to its sender; one reaching
         past that (another party's message, 6.1.4) is refused. An ack that moves nothing (old,
-        repeated, of a stream the hub never had) needs no authority: it has no effect."""
+        repeated, of a stream the hub never had) needs no authority: it has no effect.
+
+        Messages written before messages kept their party (schema 1) shared the hub's one
+        stream between the operator and the suppliers whose commands it answered, so every ack
+        of such a stream covers several parties: any one of them acknowledges those messages
+        (else the backlog of an upgraded hub would never leave its outbox)."""
         if self._outbox is None:
             return set()
         marks = self._outbox.marks(ack.source)
         if marks is None or ack.upto <= marks[1]:
             return set()
         parties = self._outbox.parties(ack.source, marks[1], min(ack.upto, marks[0]))
-        return {party or self._legacy_party(ack.source, seq) for seq, party in parties.items()}
+        legacy = {
+            self._legacy_party(ack.source, seq) for seq, party in parties.items() if not party
+        }
+        covered = {party for party in parties.values() if party}
+        if sender not in legacy:
+            covered |= legacy
+        return covered - {sender}
 
     def _legacy_party(self, source: str, seq: int) -> str:
         """The recipient of a message written before messages kept theirs (schema 1)."""
