@@ -24,6 +24,48 @@ CREATE TABLE IF NOT EXISTS kv (
 ) WITHOUT ROWID;
 """
 
+#: `hub.outbox` at 42f79ec (`git show 42f79ec:hub/outbox.py`).
+OUTBOX_V1 = """
+CREATE TABLE IF NOT EXISTS outbox (
+    source TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    at TEXT NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (source, seq)
+);
+CREATE TABLE IF NOT EXISTS outbox_held (
+    n INTEGER PRIMARY KEY AUTOINCREMENT,
+    source TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    body TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS outbox_streams (
+    source TEXT PRIMARY KEY,
+    last_seq INTEGER NOT NULL,
+    acked_seq INTEGER NOT NULL
+);
+"""
+#: `hub.meter_events` at 73c3cdd, its first version (one mark per meter).
+METER_EVENTS_V1 = """
+CREATE TABLE IF NOT EXISTS meter_events_taken (
+    source TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL
+);
+"""
+#: `firmware.event_log` at 42f79ec (`git show 42f79ec:firmware/event_log.py`), version 2.
+EVENT_LOG_V2 = """
+CREATE TABLE IF NOT EXISTS event_log (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    utc TEXT NOT NULL,
+    code INTEGER NOT NULL,
+    component TEXT NOT NULL,
+    detail TEXT NOT NULL,
+    module TEXT
+);
+CREATE INDEX IF NOT EXISTS event_log_code ON event_log (code);
+"""
+
 Row = tuple[str, Sequence[object]]
 
 

@@ -28,23 +28,9 @@ from protocol.se import Events
 from protocol.zigbee_ids import SE_PROFILE
 from tests.devices.test_event_uplink import HUB, Air, next_publish
 from tests.hub.loopback_wan import LoopbackWan
-from tests.hub.test_store_upgrade import METER_EVENTS_V1, OUTBOX_V1
-from tests.old_store import Row, kv, write_old_store
+from tests.old_store import EVENT_LOG_V2, METER_EVENTS_V1, OUTBOX_V1, Row, kv, write_old_store
 
 NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)
-
-#: `firmware.event_log` at 42f79ec (`git show 42f79ec:firmware/event_log.py`), version 2.
-EVENT_LOG_V2 = """
-CREATE TABLE IF NOT EXISTS event_log (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    utc TEXT NOT NULL,
-    code INTEGER NOT NULL,
-    component TEXT NOT NULL,
-    detail TEXT NOT NULL,
-    module TEXT
-);
-CREATE INDEX IF NOT EXISTS event_log_code ON event_log (code);
-"""
 
 
 def old_meter(path: Path, events: int, extra: list[Row]) -> None:
@@ -92,9 +78,12 @@ async def publish_all(
 ) -> None:
     """Run the meter's uplink, the hub answering each frame, until the cursor reaches `upto`."""
     task = asyncio.get_running_loop().create_task(uplink.run())
+    answered = 0
     try:
         while uplink.taken() < upto:
-            await next_publish(clock, air, len(air.sent))
+            if len(air.sent) == answered:  # the newest frame is answered: wait for another
+                await next_publish(clock, air, answered)
+            answered = len(air.sent)
             assert uplink.take_answer(hub.answer(air.sent[-1]))
             await clock.run_for(0.1)
     finally:

@@ -36,41 +36,12 @@ from protocol.meter_events import PublishedEvent
 from protocol.wan import Channel, UplinkAck, UplinkKind, UplinkMessage
 from protocol.wan_security import hub_party, peek_header, seal
 from tests.hub.loopback_wan import HUB_ID, LoopbackWan
-from tests.old_store import Row, kv, write_old_store
+from tests.old_store import METER_EVENTS_V1, OUTBOX_V1, Row, kv, write_old_store
 from tests.wan_probe import two_supplier_rig
 from tools.headend.store import HeadendStore
 
 NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)
 
-#: `hub.outbox` at 42f79ec (`git show 42f79ec:hub/outbox.py`).
-OUTBOX_V1 = """
-CREATE TABLE IF NOT EXISTS outbox (
-    source TEXT NOT NULL,
-    seq INTEGER NOT NULL,
-    kind TEXT NOT NULL,
-    at TEXT NOT NULL,
-    body TEXT NOT NULL,
-    PRIMARY KEY (source, seq)
-);
-CREATE TABLE IF NOT EXISTS outbox_held (
-    n INTEGER PRIMARY KEY AUTOINCREMENT,
-    source TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    body TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS outbox_streams (
-    source TEXT PRIMARY KEY,
-    last_seq INTEGER NOT NULL,
-    acked_seq INTEGER NOT NULL
-);
-"""
-#: `hub.meter_events` at 73c3cdd, its first version (one mark per meter).
-METER_EVENTS_V1 = """
-CREATE TABLE IF NOT EXISTS meter_events_taken (
-    source TEXT PRIMARY KEY,
-    seq INTEGER NOT NULL
-);
-"""
 #: What each old message is, per stream (seq from 1; the stream's acked_seq is 0).
 EVENT = EventReport.of(
     EventCode.METER_COVER_REMOVED, seq=7, utc=NOW, source="esme", detail={}, module="tamper"
