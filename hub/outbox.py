@@ -180,6 +180,18 @@ class Outbox:
             (stream, kind.value, text, party),
         )
 
+    def address_unaddressed(self, source: str, party: str) -> int:
+        """Give `party` to every message of stream `source` written without one (schema 1),
+        waiting or held, in one transaction; returns how many."""
+        with self._store.transaction() as tx:
+            count = 0
+            for table in _PARTY_TABLES:
+                count += tx.execute(
+                    f"UPDATE {table} SET party = ? WHERE source = ? AND party = ''",
+                    (party, source),
+                ).rowcount
+        return count
+
     def held_count(self) -> int:
         with self._store.transaction() as tx:
             return int(tx.execute("SELECT COUNT(*) FROM outbox_held").fetchone()[0])

@@ -114,6 +114,12 @@ class HubWanSecurity:
         self._counter_lock = threading.Lock()
         if outbox is not None:
             outbox.addressing = self._address
+            # A device's messages from before they kept their party (schema 1) went to its
+            # supplier then: fixed now, a later change of supplier cannot redirect them (6.1.4).
+            # The hub's own stream mixed parties and keeps none (`_ack_authority`).
+            for device in rig.devices:
+                party = suppliers_of(rig)[roles.supplier(device)]
+                outbox.address_unaddressed(device, party)
 
     # -- down: commands --------------------------------------------------------------------------
 

@@ -226,6 +226,22 @@ def test_messages_the_old_hub_held_go_at_the_next_exchange_to_their_recipient(
     hub.store.close()
 
 
+@pytest.mark.req("19.1.6")
+def test_a_meters_old_messages_stay_its_suppliers_after_a_change_of_supplier(
+    old_hub: Rig, headend: HeadendStore
+) -> None:
+    """Written before the upgrade, for alpha: a change of supplier after it (the WAN still
+    down) must not send them to beta."""
+    rig = old_hub
+    hub = Hub(rig)
+    DeviceRoles(rig, hub.store).change_supplier("esme", "beta", NOW)
+    assert hub.outbox.release() == 2
+    went = hub.drain(headend)
+    assert went["esme"] == [suppliers_of(rig)["alpha"]] * 3
+    assert [seq for seq, _ in kept(headend, "esme")] == [1, 2, 3] and hub.refused == []
+    hub.store.close()
+
+
 def meter_event(seq: int, epoch: int) -> PublishedEvent:
     return PublishedEvent(seq, int(EventCode.METER_COVER_REMOVED), NOW, "tamper", {}, epoch)
 
