@@ -113,7 +113,7 @@ async def test_a_log_of_the_previous_release_gains_an_epoch_and_sends_every_even
     store.close()
 
 
-@pytest.mark.req("18.2", "19.1.6")
+@pytest.mark.req("19.1.6")
 async def test_a_cursor_from_before_epochs_goes_on_and_nothing_taken_is_queued_again(
     tmp_path: Path,
 ) -> None:

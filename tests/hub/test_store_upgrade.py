@@ -1,7 +1,7 @@
 """A hub store written by the previous release (commit 42f79ec, outbox schema 1: no recipient
 per message) or by the first meter-events commit (marks without epochs) opens with this code
 with nothing lost and nothing sent twice (hub/outbox.py, hub/wan_security.py,
-hub/meter_events.py; 19.1.6, 19.1.7, 18.2).
+hub/meter_events.py; 19.1.6).
 
 The stores are real SQLite files written with the old DDL (`tests.old_store`); the head-end is
 the real head-end store, and every acknowledgement goes through the hub's sealed WAN as the
@@ -211,7 +211,7 @@ def test_an_old_backlog_the_head_end_already_kept_is_acknowledged_not_stuck(
     hub.store.close()
 
 
-@pytest.mark.req("19.1.7", "19.1.6")
+@pytest.mark.req("19.1.6")
 def test_messages_the_old_hub_held_go_at_the_next_exchange_to_their_recipient(
     old_hub: Rig, headend: HeadendStore
 ) -> None:
@@ -226,7 +226,7 @@ def test_messages_the_old_hub_held_go_at_the_next_exchange_to_their_recipient(
     hub.store.close()
 
 
-@pytest.mark.req("19.1.6")
+@pytest.mark.req("6.1.4")
 def test_a_meters_old_messages_stay_its_suppliers_after_a_change_of_supplier(
     old_hub: Rig, headend: HeadendStore
 ) -> None:
@@ -246,7 +246,7 @@ def meter_event(seq: int, epoch: int) -> PublishedEvent:
     return PublishedEvent(seq, int(EventCode.METER_COVER_REMOVED), NOW, "tamper", {}, epoch)
 
 
-@pytest.mark.req("19.1.6", "18.2")
+@pytest.mark.req("19.1.6")
 def test_marks_from_before_epochs_stop_a_taken_event_being_queued_again(tmp_path: Path) -> None:
     """A hub store of the first meter-events commit: one mark per meter. The meter's log draws
     its epoch at the upgrade; an event the hub took just before (its answer lost) comes again
