@@ -41,6 +41,28 @@ def test_deferred_module_runs_at_first_use(tmp_path: Path, monkeypatch: pytest.M
     assert is_loaded("deferred_pkg_a.heavy")
 
 
+def test_is_loaded_does_not_lean_on_lazy_loaders_private_class(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`is_loaded` knows from the loader it wrapped, not from the name CPython's LazyLoader
+    happens to give its still-lazy modules' class (which another version may rename)."""
+    _package(tmp_path, "deferred_pkg_c")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    defer("deferred_pkg_c.heavy")
+    import deferred_pkg_c.heavy
+
+    lazy_class = type(sys.modules["deferred_pkg_c.heavy"])  # type() does not load it
+    name = lazy_class.__name__
+    lazy_class.__name__ = "RenamedLazyModule"  # monkeypatch cannot undo this on a type
+    try:
+        assert not is_loaded("deferred_pkg_c.heavy")
+        assert deferred_pkg_c.heavy.VALUE == 42
+        assert is_loaded("deferred_pkg_c.heavy")
+        assert is_loaded("textwrap")  # an ordinary import: loaded
+    finally:
+        lazy_class.__name__ = name
+
+
 def test_missing_deferred_module_fails_at_import(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
