@@ -74,20 +74,27 @@ def test_missing_deferred_module_fails_at_import(
 
 
 def test_hub_start_up_leaves_zigpy_ota_providers_unloaded() -> None:
-    """The hub's composition root and its zigpy configuration (OTA off) never run zigpy's OTA
-    image providers, nor import aiohttp for them."""
+    """The hub's entry point (its start-up up to reading the rig, here a missing one) and its
+    zigpy configuration (OTA off) never run zigpy's OTA image providers, nor import aiohttp
+    for them; and the deferral is main()'s doing, not a side effect of importing the module."""
     script = textwrap.dedent(
         """
         import sys
-        import zigpy.config as zc
         import hub.__main__
+        print("hub.firmware" in sys.modules, "zigpy.ota.providers" in sys.modules)
+        status = hub.__main__.main(["--rig", "/nonexistent/rig.toml"])
+        import zigpy.config as zc
         from firmware.deferred_import import is_loaded
         from hub.han.network import ZIGPY_OTA_OFF
         zc.ZIGPY_SCHEMA({zc.CONF_OTA: ZIGPY_OTA_OFF})
+        print(status, "hub.firmware" in sys.modules, "zigpy.ota.providers" in sys.modules)
         print(is_loaded("zigpy.ota.providers"), "aiohttp" in sys.modules)
         """
     )
     result = subprocess.run(
         [sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, check=True
     )
-    assert result.stdout.split() == ["False", "False"]
+    imported, started, loaded = result.stdout.splitlines()
+    assert imported.split() == ["False", "False"]  # importing hub.__main__ does nothing
+    assert started.split() == ["2", "True", "True"]  # main() imported the hub, the providers
+    assert loaded.split() == ["False", "False"]  # ...lazily: never run
