@@ -23,10 +23,13 @@ __all__ = ["defer", "is_loaded"]
 
 
 class _DeferringFinder(importlib.abc.MetaPathFinder):
-    """Finds the deferred modules as the path finder would, behind a lazy loader."""
+    """Finds the deferred modules as the path finder would, behind a lazy loader, and
+    records which of those it found have run their body since."""
 
     def __init__(self) -> None:
         self.names: set[str] = set()
+        self.found: set[str] = set()
+        self.executed: set[str] = set()
 
     def find_spec(
         self,
@@ -39,8 +42,22 @@ class _DeferringFinder(importlib.abc.MetaPathFinder):
         spec = importlib.machinery.PathFinder.find_spec(fullname, path, target)
         if spec is None or spec.loader is None:
             return spec  # not there: the import fails now, as it would have
+        self._record_execution(spec.loader)
         spec.loader = importlib.util.LazyLoader(spec.loader)
+        self.found.add(fullname)
         return spec
+
+    def _record_execution(self, loader: importlib.abc.Loader) -> None:
+        # LazyLoader runs the body through the original loader's exec_module at the first
+        # use: wrapping that (this loader object serves this one module) tells us when,
+        # without leaning on how LazyLoader marks a module still lazy.
+        run = loader.exec_module
+
+        def exec_module(module: ModuleType) -> None:
+            run(module)
+            self.executed.add(module.__name__)
+
+        loader.exec_module = exec_module  # type: ignore[method-assign]
 
 
 _FINDER = _DeferringFinder()
@@ -55,9 +72,6 @@ def defer(*names: str) -> None:
 
 def is_loaded(name: str) -> bool:
     """Whether a module's body has run (False for one imported, deferred and not used yet)."""
-    module = sys.modules.get(name)
-    if module is None:
+    if name not in sys.modules:
         return False
-    # LazyLoader gives the module a class of its own until the first attribute access
-    # (type() does not count as one, module.__class__ would).
-    return type(module).__name__ != "_LazyModule"
+    return name not in _FINDER.found or name in _FINDER.executed

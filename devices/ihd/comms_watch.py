@@ -16,28 +16,29 @@ from firmware.rig import CommsLossRules
 
 from .meter_view import MeterLink
 
-__all__ = ["local_message", "next_change_s"]
+__all__ = ["contact_watch"]
 
 
-def local_message(rules: CommsLossRules, links: Iterable[MeterLink], now_s: float) -> str:
-    """What the IHD shows of its own accord now (`now_s` clock-monotonic), "" for nothing."""
+def contact_watch(
+    rules: CommsLossRules, links: Iterable[MeterLink], now_s: float
+) -> tuple[str, float | None]:
+    """What the IHD shows of its own accord at `now_s` (clock-monotonic; "" for nothing), and
+    the clock seconds from `now_s` until that changes if no link changes meanwhile: None once
+    the message shows, or when only a change of a link (lost, heard again, found) can bring it.
+
+    Both come from one float, `due`: computed twice over (the quiet period against the
+    period, and the deadline against now) they disagree by a rounding at the very instant
+    the period runs out, and the watch then sleeps on a link change instead of its timer. It
+    is counted to the deadline, not from the last hearing: a clock moved by `due` lands on
+    the deadline exactly, where `now - heard` may fall an ulp short of the period for ever.
+    """
     links = list(links)
     if not links or not all(link.lost for link in links):
-        return ""
-    heard = [link.heard_s for link in links if link.heard_s is not None]
-    if not heard or now_s - max(heard) < rules.ihd_contact_after_s:
-        return ""
-    return rules.contact_message
-
-
-def next_change_s(rules: CommsLossRules, links: Iterable[MeterLink], now_s: float) -> float | None:
-    """Clock seconds from `now_s` until `local_message` changes if no link changes meanwhile;
-    None when only a change of a link (lost, heard again, found) can change it."""
-    links = list(links)
-    if not links or not all(link.lost for link in links):
-        return None
+        return "", None
     heard = [link.heard_s for link in links if link.heard_s is not None]
     if not heard:
-        return None
+        return "", None
     due = max(heard) + rules.ihd_contact_after_s - now_s
-    return due if due > 0 else None
+    if due > 0:
+        return "", due
+    return rules.contact_message, None

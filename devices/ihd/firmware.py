@@ -39,7 +39,7 @@ from datetime import datetime
 from typing import Any
 
 from devices.core.firmware import DeviceIdentity, Firmware
-from devices.ihd.comms_watch import local_message, next_change_s
+from devices.ihd.comms_watch import contact_watch
 from devices.meter.metering_cluster import METERING_CLUSTER, attribute_names
 from firmware.boards import DeviceBoard
 from firmware.clock_waits import sleep_real, wait_on_clock
@@ -151,12 +151,10 @@ class IhdFirmware(Firmware):
         rules = self.identity.comms_loss
         while True:
             self._comms_wake.clear()
-            now = self.clock.monotonic()
-            wanted = local_message(rules, self.links.values(), now)
+            wanted, due = contact_watch(rules, self.links.values(), self.clock.monotonic())
             if wanted != self.local_message:
                 self.local_message = wanted
                 self.refresh_display()
-            due = next_change_s(rules, self.links.values(), now)
             if due is None:
                 await self._comms_wake.wait()
                 continue

@@ -135,22 +135,20 @@ class ReportingTable:
         """Reports to send at `now_s` (monotonic seconds); `read(cluster, attribute)` gives
         the current value. Marks them sent: the caller sends every one it is given."""
         values = {key: read(c.cluster_id, c.attribute_id) for key, c in self._configs.items()}
-        frames = {
-            (config.cluster_id, config.destination)
+        due = {
+            key
             for key, config in self._configs.items()
             if self._is_due(config, self._sent.get(key), values[key], now_s)
         }
+        frames = {(self._configs[key].cluster_id, self._configs[key].destination) for key in due}
         grouped: dict[tuple[int, Destination], list[int]] = {}
         for key, config in self._configs.items():
             frame = (config.cluster_id, config.destination)
-            last = self._sent.get(key)
             # A frame that goes anyway also carries the destination's other attributes of that
             # cluster whose minimum interval has passed: their timers restart together, so an
             # idle client gets one heartbeat per maximum interval, not one per attribute.
             if frame not in frames or (
-                not self._is_due(config, last, values[key], now_s)
-                and last is not None
-                and now_s - last.at < config.min_interval_s
+                key not in due and not self._min_passed(config, self._sent.get(key), now_s)
             ):
                 continue
             self._sent[key] = _Sent(values[key], now_s)
@@ -161,13 +159,17 @@ class ReportingTable:
         ]
 
     @staticmethod
-    def _is_due(config: ReportConfig, last: _Sent | None, value: Any, now_s: float) -> bool:
+    def _min_passed(config: ReportConfig, last: _Sent | None, now_s: float) -> bool:
+        """Whether the attribute may be reported again: its minimum interval has passed."""
+        return last is None or now_s - last.at >= config.min_interval_s
+
+    @classmethod
+    def _is_due(cls, config: ReportConfig, last: _Sent | None, value: Any, now_s: float) -> bool:
         if last is None:
             return True  # the first report goes at once, so the client starts from a value
-        waited = now_s - last.at
-        if config.max_interval_s and waited >= config.max_interval_s:
+        if config.max_interval_s and now_s - last.at >= config.max_interval_s:
             return True
-        if waited < config.min_interval_s:
+        if not cls._min_passed(config, last, now_s):
             return False
         if config.reportable_change is None:
             return bool(value != last.value)

@@ -9,7 +9,9 @@ the device next sends the hub something. A healthy interview takes a few round t
 of a second, a few tenths on a loaded machine), so this watch asks again (zigpy's
 `schedule_initialize` cancels the one in progress) when an interview is not done after
 `FIRST_S` real seconds, then after twice that, up to `MAX_S`, until it is done or the device
-is gone: a device is joined about as soon as it answers.
+is gone: a device is joined about as soon as it answers. It asks again only when nothing was
+heard from the device meanwhile (zigpy's `last_seen` unchanged): an interview that is being
+answered, only slowly (a cold start on busy cores), is left to finish, not restarted.
 """
 
 from __future__ import annotations
@@ -46,6 +48,9 @@ class Interviewee(Protocol):
     def is_initialized(self) -> bool: ...
 
     @property
+    def last_seen(self) -> float | None: ...
+
+    @property
     def application(self) -> _Application: ...
 
     def schedule_initialize(self) -> Any: ...
@@ -58,13 +63,15 @@ class InterviewRetry:
         self._clock = clock
         self._ours = ours  # EUI-64 texts of the rig's devices: strangers are not chased
         self._spawn = spawn
-        self._watched: set[str] = set()
+        # Keyed by the device object, not its EUI-64: when a rejoin makes zigpy replace the
+        # object, the new one is watched at once while the old watch, asleep, ends on its own.
+        # (Its id: a watched device is held by its watch, so the id is not reused meanwhile.)
+        self._watched: set[int] = set()
 
     def watch(self, device: Interviewee) -> None:
         """See that this device's interview, scheduled or about to be, gets done."""
-        eui64 = str(device.ieee)
-        if eui64 in self._ours and eui64 not in self._watched:
-            self._watched.add(eui64)
+        if str(device.ieee) in self._ours and id(device) not in self._watched:
+            self._watched.add(id(device))
             self._spawn(self._watch(device))
 
     def device_init_failure(self, device: Interviewee) -> None:
@@ -73,6 +80,7 @@ class InterviewRetry:
 
     async def _watch(self, device: Interviewee) -> None:
         delay = FIRST_S
+        heard = device.last_seen
         try:
             while True:
                 await sleep_real(self._clock, delay)
@@ -81,8 +89,11 @@ class InterviewRetry:
                     or device.application.devices.get(device.ieee) is not device
                 ):
                     return  # done, or the device left (or was replaced by a new join)
+                if device.last_seen != heard:
+                    heard = device.last_seen
+                    continue  # answering, slowly: a restart would only throw that away
                 LOGGER.info("interview of %s not done after %g s; asking again", device.ieee, delay)
                 device.schedule_initialize()
                 delay = min(delay * 2, MAX_S)
         finally:
-            self._watched.discard(str(device.ieee))
+            self._watched.discard(id(device))

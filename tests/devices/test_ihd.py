@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,8 @@ from typing import Any
 import pytest
 
 from devices.ihd.firmware import FORMATTING_ATTRIBUTES, IhdFirmware
-from devices.ihd.meter_view import Fuel, MeterLink, fuel_of, render
+from devices.ihd.meter_view import LOST_AFTER_FAILURES, Fuel, MeterLink, fuel_of, render
+from firmware.rig import CommsLossRules
 from hal.emulated.clock import ManualClock
 from hal.radio import IncomingMessage
 from hal.real.sqlite_store import SqliteStore
@@ -92,6 +94,29 @@ class FakeMeters:
 def formatting(device_type: int) -> dict[int, int]:
     return {0x0300: device_type % 127, 0x0301: 1, 0x0302: 1000, 0x0303: 0xBB, 0x0304: 0x93,
             0x0306: device_type}  # fmt: skip
+
+
+@pytest.mark.req("12.7.3")
+async def test_the_contact_message_shows_at_the_very_instant_its_period_runs_out(
+    ihd: IhdFirmware,
+) -> None:
+    """A period whose end `now - heard` misses by an ulp (found by hypothesis): the watch
+    still wakes on its timer at heard + period and shows the message, no link changing."""
+    heard, after = 462679.0385071974, 9831.8
+    clock = ihd.clock
+    assert isinstance(clock, ManualClock)
+    rules = CommsLossRules(ihd_contact_after_s=after)
+    ihd.identity = replace(ihd.identity, comms_loss=rules)
+    clock.advance(heard)
+    ihd.links[Fuel.ELECTRICITY] = MeterLink(
+        Fuel.ELECTRICITY, 0x1234, 1, False, ELECTRIC, failures=LOST_AFTER_FAILURES, heard_s=heard
+    )
+    ihd.spawn(ihd._comms_watch(), "comms watch")
+    await clock.run_for(after - 0.001)
+    assert rules.contact_message not in ihd.display.lines()
+    await clock.run_for(heard + after - clock.monotonic())
+    assert clock.monotonic() == heard + after
+    assert rules.contact_message in ihd.display.lines()
 
 
 @pytest.mark.req("18.9.h")

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from devices.ihd.comms_watch import local_message, next_change_s
+from devices.ihd.comms_watch import contact_watch
 from devices.ihd.meter_view import LOST_AFTER_FAILURES, Fuel, MeterLink
 from firmware.rig import CommsLossRules
 
@@ -44,7 +46,7 @@ def link(fuel: Fuel, heard_s: float | None, lost: bool) -> MeterLink:
 def test_contact_message_after_every_meter_was_lost_long_enough(
     links: list[MeterLink], now: float, shown: str
 ) -> None:
-    assert local_message(RULES, links, now) == shown
+    assert contact_watch(RULES, links, now)[0] == shown
     assert len(RULES.contact_message) <= 32
 
 
@@ -63,7 +65,26 @@ def test_contact_message_after_every_meter_was_lost_long_enough(
 def test_the_watch_wakes_at_the_instant_the_message_is_due(
     links: list[MeterLink], now: float, due: float | None
 ) -> None:
-    assert next_change_s(RULES, links, now) == due
+    assert contact_watch(RULES, links, now)[1] == due
     if due is not None:  # nothing shown until then, shown from then on
-        assert local_message(RULES, links, now + due - 0.001) == ""
-        assert local_message(RULES, links, now + due) == RULES.contact_message
+        assert contact_watch(RULES, links, now + due - 0.001)[0] == ""
+        assert contact_watch(RULES, links, now + due)[0] == RULES.contact_message
+
+
+@pytest.mark.req("12.7.3")
+@given(
+    heard=st.floats(0, 1e9, allow_nan=False),
+    after=st.floats(*CommsLossRules.PERIOD_RANGE_S),
+    now=st.floats(0, 2e9, allow_nan=False),
+)
+def test_the_message_and_its_timer_never_disagree(heard: float, after: float, now: float) -> None:
+    """Not shown means a timer to wake on; and a clock moved by that timer shows it, even
+    where `now - heard` rounds an ulp short of the period (the watch would wait for ever)."""
+    rules = CommsLossRules(ihd_contact_after_s=after)
+    links = [link(Fuel.ELECTRICITY, heard, True)]
+    for at in (now, heard + after):
+        shown, due = contact_watch(rules, links, at)
+        assert (shown == "") == (due is not None)
+        if due is not None:
+            assert due > 0
+            assert contact_watch(rules, links, at + due) == (rules.contact_message, None)

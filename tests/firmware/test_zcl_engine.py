@@ -230,6 +230,37 @@ def test_an_idle_client_gets_one_heartbeat_per_maximum_interval() -> None:
     assert all(ids == {0, 0x400} for _, ids in sent)
 
 
+def reported(meter: Meter, now: float) -> list[list[tuple[int, Any]]]:
+    """The frames due at `now`, each as its (attribute, value) records."""
+    return [
+        [(r.attrid, r.value.value) for r in parse(Metering, frame)[1].attribute_reports]
+        for _, _, frame in meter.server.due_reports(now)
+    ]
+
+
+def test_an_attribute_inside_its_minimum_interval_is_not_carried_along() -> None:
+    meter = Meter()
+    meter.ask(configure(1, (0x0000, DT.uint48, 1, 60, 1), (0x0400, DT.int24, 10, 60, 10)))
+    assert reported(meter, 0.0) == [[(0, 1000), (0x400, 500)]]
+    meter.summation += 1
+    assert reported(meter, 2.0) == [[(0, 1001)]]  # demand may not go again before 10 s
+    meter.summation += 1
+    assert reported(meter, 10.0) == [[(0, 1002), (0x400, 500)]]  # now it may: carried along
+
+
+def test_a_carried_value_is_the_new_baseline_for_its_reportable_change() -> None:
+    meter = Meter()
+    meter.ask(configure(1, (0x0000, DT.uint48, 1, 60, 1), (0x0400, DT.int24, 1, 60, 100)))
+    assert reported(meter, 0.0) == [[(0, 1000), (0x400, 500)]]
+    meter.demand = 550  # below its reportable change: goes only with summation
+    meter.summation += 1
+    assert reported(meter, 1.0) == [[(0, 1001), (0x400, 550)]]
+    meter.demand = 620  # 120 from what was due last, but 70 from what the client has
+    assert reported(meter, 2.0) == []
+    meter.demand = 650
+    assert reported(meter, 3.0) == [[(0, 1001), (0x400, 650)]]  # due: summation rides along
+
+
 def test_reporting_survives_a_restart_and_can_be_stopped(tmp_path: Path) -> None:
     with SqliteStore(tmp_path / "meter.sqlite") as store:
         Meter(store).ask(configure(1, (0x0000, DT.uint48, 1, 30, 1)))

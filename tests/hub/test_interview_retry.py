@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 
 import hub.han.interview_retry as interview_module
+from hal.emulated.clock import ManualClock
+from hal.ports import Clock
 from hal.real.clock import SystemClock
 from hub.han.interview_retry import InterviewRetry
 from tests.waiting import eventually
@@ -33,19 +35,20 @@ class Device:
     answers_at: int
     asked: int = 1  # zigpy asked once already
     is_initialized: bool = False
+    last_seen: float | None = None  # when the device last sent the hub anything
 
     def schedule_initialize(self) -> None:
         self.asked += 1
         self.is_initialized = self.asked >= self.answers_at
 
 
-def _retry(tasks: set[asyncio.Task[None]]) -> InterviewRetry:
+def _retry(tasks: set[asyncio.Task[None]], clock: Clock | None = None) -> InterviewRetry:
     def spawn(coro: Any) -> None:
         task = asyncio.get_running_loop().create_task(coro)
         tasks.add(task)
         task.add_done_callback(tasks.discard)
 
-    return InterviewRetry(SystemClock(), {OURS}, spawn)
+    return InterviewRetry(clock or SystemClock(), {OURS}, spawn)
 
 
 async def test_an_unanswered_interview_is_asked_again_until_done(
@@ -75,9 +78,48 @@ async def test_a_failed_interview_is_watched_and_a_gone_device_is_left_alone(
     await eventually(lambda: device.asked >= 2, 5, "the interview asked again")
     del application.devices[OURS]  # the device left the network
     await eventually(lambda: not tasks, 5, "the watch ending")
-    asked = device.asked
-    await asyncio.sleep(0.1)  # nothing left to ask it: the watch has ended (checked above)
-    assert device.asked == asked
+
+
+async def test_a_device_replaced_on_rejoin_is_watched_while_the_old_watch_sleeps() -> None:
+    """zigpy makes a new device object when a device rejoins: its interview is chased at
+    once, not refused because the old object's watch (asleep) holds the same EUI-64."""
+    clock = ManualClock()
+    tasks: set[asyncio.Task[None]] = set()
+    application = Application()
+    old = application.devices[OURS] = Device(OURS, application, answers_at=100)
+    retry = _retry(tasks, clock)
+    retry.watch(old)
+    await clock.run_for(0)
+    new = application.devices[OURS] = Device(OURS, application, answers_at=3)
+    retry.watch(new)
+    assert len(tasks) == 2
+    await clock.run_for(interview_module.FIRST_S * 3)  # asked again twice: done
+    assert new.is_initialized and new.asked == 3
+    assert old.asked == 1  # replaced: left alone
+    await clock.run_for(interview_module.MAX_S)
+    await eventually(lambda: not tasks, 5, "both watches ending")
+
+
+async def test_a_slow_interview_that_is_being_answered_is_not_restarted() -> None:
+    """On busy cores an interview may take longer than `FIRST_S` while the device answers
+    every request: restarting it would only throw its progress away. Once the device goes
+    quiet, it is asked again."""
+    clock = ManualClock()
+    tasks: set[asyncio.Task[None]] = set()
+    application = Application()
+    device = application.devices[OURS] = Device(OURS, application, answers_at=100)
+    retry = _retry(tasks, clock)
+    retry.watch(device)
+    await clock.run_for(0)
+    for step in range(6):
+        device.last_seen = float(step)  # a reply to one of the interview's requests
+        await clock.run_for(interview_module.FIRST_S)
+    assert device.asked == 1
+    await clock.run_for(interview_module.FIRST_S)  # nothing heard for a whole period
+    assert device.asked == 2
+    del application.devices[OURS]
+    await clock.run_for(interview_module.MAX_S)
+    await eventually(lambda: not tasks, 5, "the watch ending")
 
 
 async def test_a_stranger_is_not_chased() -> None:
