@@ -66,6 +66,9 @@ class EsmeFirmware(MeterFirmware):
         self.metrology = board.metrology
         super().__init__(identity, board, setup)
         self.add_reading_source(readings_of(self.export.readings))
+        # Built once the tariff is: it follows the tariff's entry in force. The display is
+        # first shown by the first sample, at start (`MeterFirmware.on_start`), never while
+        # the constructors run, so `display_lines` may count on it.
         self.aux_load = AuxLoadControl(
             board.aux_load,
             lambda: self.tariff.tariff.engine.aux_load,
@@ -98,12 +101,9 @@ class EsmeFirmware(MeterFirmware):
 
     def _uses_aux_load(self) -> bool:
         """The display names the output only while a tariff switches it (or it is on)."""
-        control: AuxLoadControl | None = getattr(self, "aux_load", None)
-        if control is None:  # the first refresh comes from the base class's constructor
-            return False
         active = self.tariff.tariff.engine.active
         switches = getattr(active.structure, "switches", ()) if active is not None else ()
-        return control.on or any(switch.aux_load for switch in switches)
+        return self.aux_load.on or any(switch.aux_load for switch in switches)
 
     def extra_handlers(self) -> dict[str, Handler]:
         return {

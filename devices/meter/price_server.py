@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time, timedelta
 from typing import Any, Protocol
 
 from zigpy.zcl import foundation
@@ -44,7 +44,7 @@ from hal.ports import NonVolatileStore
 from protocol.se import Price
 from protocol.se.price_types import CppAuth, TierBlockMode
 from protocol.se.types import TrailingDigit
-from protocol.tariff.model import CppEvent, Fuel, Tariff
+from protocol.tariff.model import BlockTariff, CppEvent, Fuel, Tariff
 
 from . import price_publish as publish
 from .price_publish import CURRENCY_CODES, PRICE_TRAILING_DIGIT, HanPrice, tier_prices, utc_time
@@ -73,6 +73,26 @@ class PriceSource(Protocol):
 
     def cpp_events(self) -> list[tuple[CppEvent, CppAuth]]: ...
 
+    def suppressed(self, item: str) -> bool:
+        """Whether the tariff item (12.1.a-e: "tiers", "block_period", ...) is suppressed."""
+        ...
+
+
+Blocks = tuple[int, tuple[tuple[int, tuple[int, ...]], ...], int]
+
+
+@dataclass(frozen=True)
+class _BlockCache:
+    """The active tariff's block thresholds and block period, kept until the tariff or the
+    period changes: `blocks_in_force` runs on every 1 s sample, and an idle meter should not
+    rebuild tables that change once a day at most."""
+
+    tariff_id: int
+    tariff: Tariff
+    table: tuple[tuple[int, tuple[int, ...]], ...]
+    start: datetime | None
+    end: datetime | None
+
 
 @dataclass(frozen=True)
 class _Push:
@@ -97,6 +117,7 @@ class PriceServer:
         self._event_id = int(store.get(_NAMESPACE, "event_id", 0))
         self.clients: list[Destination] = [tuple(c) for c in store.get(_NAMESPACE, "clients", [])]
         self.outbox: list[tuple[Destination, ClusterResponse]] = []
+        self._blocks: _BlockCache | None = None
 
     # -- what the firmware calls ---------------------------------------------------------
 
@@ -123,32 +144,66 @@ class PriceServer:
         command = publish.cancel_tariff(tariff_id)
         self.outbox.extend((client, command) for client in self.clients)
 
-    def blocks_in_force(self) -> tuple[int, tuple[tuple[int, tuple[int, ...]], ...], int] | None:
-        """What the clients know of the active tariff's blocks: (tariff id, thresholds per
-        tier, start of the block period); None without thresholds or a block period."""
-        active = self._source.active_tariff()
-        if active is None:
+    def blocks_in_force(self) -> Blocks | None:
+        """What the clients may know of the active tariff's blocks: (tariff id, thresholds per
+        tier, start of the block period); None without thresholds or a block period. The
+        thresholds while "tiers" is suppressed and the period while "block_period" is are
+        left out: a suppressed item is not told to the HAN (12.1.c, e)."""
+        cache = self._block_cache()
+        if cache is None:
             return None
-        tariff_id, tariff = active
-        table = tuple((tier, tuple(limits)) for tier, limits in publish.threshold_table(tariff))
-        start = publish.block_period_start(tariff, self._now())
+        table = () if self._source.suppressed("tiers") else cache.table
+        start = None if self._source.suppressed("block_period") else cache.start
         if not table and start is None:
             return None
-        return tariff_id, table, 0 if start is None else utc_time(start)
+        return cache.tariff_id, table, 0 if start is None else utc_time(start)
+
+    def _block_cache(self) -> _BlockCache | None:
+        """The active tariff's blocks, rebuilt only for another tariff or past its period."""
+        active = self._source.active_tariff()
+        if active is None:
+            self._blocks = None
+            return None
+        tariff_id, tariff = active
+        cache, now = self._blocks, self._now()
+        if cache is not None and cache.tariff_id == tariff_id and cache.tariff is tariff:
+            if cache.start is None or cache.start <= now < (cache.end or now):
+                return cache
+            table = cache.table
+        else:
+            table = tuple((tier, tuple(limits)) for tier, limits in publish.threshold_table(tariff))
+        start = publish.block_period_start(tariff, now)
+        end = None
+        if start is not None and isinstance(tariff.structure, BlockTariff):
+            end_day = start.date() + timedelta(days=tariff.structure.period_days)
+            end = datetime.combine(end_day, time.min, start.tzinfo)
+        self._blocks = _BlockCache(tariff_id, tariff, table, start, end)
+        return self._blocks
 
     def push_blocks(self) -> None:
         """The block thresholds or the block period changed: PublishBlockThresholds and
-        PublishBlockPeriod to every client at once (16.20)."""
+        PublishBlockPeriod to every client at once (16.20), each unless its item is
+        suppressed (12.1.c, e)."""
         active = self._source.active_tariff()
         if active is None or not self.clients:
             return
         tariff_id, tariff = active
         event_id = self.next_event_id()
-        commands = publish.block_thresholds(tariff, tariff_id, event_id)
-        period = publish.block_period(tariff, self._now(), event_id)
+        commands = self._thresholds(tariff, tariff_id, event_id)
+        period = self._period(tariff, self._now(), event_id)
         if period is not None:
             commands.append(period)
         self.outbox.extend((client, c) for client in self.clients for c in commands)
+
+    def _thresholds(self, tariff: Tariff, tariff_id: int, event_id: int) -> list[ClusterResponse]:
+        if self._source.suppressed("tiers"):
+            return []
+        return publish.block_thresholds(tariff, tariff_id, event_id)
+
+    def _period(self, tariff: Tariff, at: datetime, event_id: int) -> ClusterResponse | None:
+        if self._source.suppressed("block_period"):
+            return None
+        return publish.block_period(tariff, at, event_id)
 
     def push_cpp(self, event: CppEvent, auth: CppAuth) -> None:
         command = publish.cpp_event(event, auth)
@@ -284,7 +339,7 @@ class PriceServer:
         wanted = int(request.args.issuer_tariff_id)
         for found in (self._source.active_tariff(), self._source.passive_tariff()):
             if found is not None and wanted in (found[0], 0xFFFFFFFF):
-                commands = publish.block_thresholds(found[1], found[0], self.next_event_id())
+                commands = self._thresholds(found[1], found[0], self.next_event_id())
                 return self._answer_with(request, commands)
         raise ZclStatusError(Status.NOT_FOUND, f"no tariff {wanted}")
 
@@ -293,9 +348,7 @@ class PriceServer:
         command = (
             None
             if active is None
-            else publish.block_period(
-                active[1], period[0] if period else self._now(), self.next_event_id()
-            )
+            else self._period(active[1], period[0] if period else self._now(), self.next_event_id())
         )
         if command is None:
             raise ZclStatusError(Status.NOT_FOUND, "no block tariff in force")

@@ -199,6 +199,9 @@ class MeterTariffLink:
     def cpp_events(self) -> list[tuple[CppEvent, CppAuth]]:
         return self.tariff.cpp_events()
 
+    def suppressed(self, item: str) -> bool:
+        return item in self.commands.suppressed
+
     # -- clusters ------------------------------------------------------------------------
 
     def metering_bindings(self) -> dict[str, AttributeBinding]:
