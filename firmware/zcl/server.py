@@ -233,11 +233,26 @@ class ZclServer:
         return frames
 
 
+_RECORD_COMMANDS = frozenset(
+    {
+        GeneralCommand.Read_Attributes,
+        GeneralCommand.Write_Attributes,
+        GeneralCommand.Write_Attributes_Undivided,
+        GeneralCommand.Write_Attributes_No_Response,
+        GeneralCommand.Configure_Reporting,
+        GeneralCommand.Read_Reporting_Configuration,
+    }
+)
+
+
 def _parse(command: GeneralCommand, body: bytes) -> Any:
     """A global command's payload, by zigpy's schema for it; DecodeError if malformed."""
     definition = foundation.GENERAL_COMMANDS[command]
-    if command == GeneralCommand.Read_Attributes and (not body or len(body) % 2):
+    if command == GeneralCommand.Read_Attributes and len(body) % 2:
         raise DecodeError("Read Attributes payload", "one or more 16-bit attribute ids", body)
+    if not body and command in _RECORD_COMMANDS:
+        # An answer to no records would be an empty list, which ZCL cannot carry.
+        raise DecodeError(f"{definition.name} payload", "one or more records", body)
     try:
         parsed, rest = definition.schema.deserialize(body)
     except (ValueError, KeyError, TypeError, IndexError) as exc:

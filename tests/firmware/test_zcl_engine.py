@@ -441,3 +441,20 @@ def test_the_client_takes_reports_and_unasked_commands() -> None:
     ack = client.handle(0x20, 1, MESSAGING, ZclFrame.parse(display))
     assert shown == [("display_message", "Welcome")]
     assert parse(Messaging, ack or b"")[1].status == S.SUCCESS
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        GC.Read_Attributes,
+        GC.Write_Attributes,
+        GC.Write_Attributes_Undivided,
+        GC.Configure_Reporting,
+        GC.Read_Reporting_Configuration,
+    ],
+)
+def test_a_record_command_without_records_is_malformed(command: GC) -> None:
+    # Found by the ZCL fuzz test: the answer to no records was an empty list zigpy cannot send.
+    meter = Meter()
+    with pytest.raises(DecodeError, match="one or more"):
+        meter.ask(bytes([0x00, 0x09, command]))
