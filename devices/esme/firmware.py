@@ -19,6 +19,7 @@ meter imports max(net, 0), exports max(-net, 0) and counts the generation
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from devices.core.firmware import DeviceIdentity
@@ -118,22 +119,23 @@ class EsmeFirmware(MeterFirmware):
         return self.aux_load.describe()
 
     async def _cmd_generation(self, request: Request) -> dict[str, Any]:
-        watts = check_bench_number(request, "watts", MAX_BENCH_LOAD_W, "W")
-        try:
-            self.metrology.set_generation(watts)
-        except PortError as exc:
-            raise ControlError(str(exc)) from None
-        self.sample()  # export follows the bench at once, not at the next tick
+        watts = self._bench_power(request, self.metrology.set_generation)
         return {"watts": watts, "demand_w": self.commodity.raw_demand(self._flows.net)}
 
     async def _cmd_export(self, request: Request) -> dict[str, Any]:
         return self.export.describe()
 
     async def _cmd_load(self, request: Request) -> dict[str, Any]:
+        watts = self._bench_power(request, self.metrology.set_load)
+        return {"watts": watts, "demand_w": self.commodity.raw_demand(self.rate)}
+
+    def _bench_power(self, request: Request, apply: Callable[[float | None], None]) -> float | None:
+        """The bench's watts applied to the metrology, and sampled at once: demand and export
+        follow the bench now, not at the next tick."""
         watts = check_bench_number(request, "watts", MAX_BENCH_LOAD_W, "W")
         try:
-            self.metrology.set_load(watts)
+            apply(watts)
         except PortError as exc:
             raise ControlError(str(exc)) from None
-        self.sample()  # demand follows the bench at once, not at the next tick
-        return {"watts": watts, "demand_w": self.commodity.raw_demand(self.rate)}
+        self.sample()
+        return watts
