@@ -22,7 +22,7 @@ demo: venv
 	$(BIN)/smartmeter rig up $(RIG)
 
 test: venv
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 2 --dist loadfile
 
 lint: venv
 	$(BIN)/ruff check .

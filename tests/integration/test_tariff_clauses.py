@@ -281,7 +281,7 @@ def test_a_cpp_command_from_the_head_end_takes_the_meter_into_peak_pricing(
     reply = smartmeter(
         rig,
         *("headend", "tariff", "cpp", "esme", "--id", "71", "--start", start.isoformat()),
-        *("--minutes", "20", "--price1", "0.91", "--price2", "1.37"),
+        *("--minutes", "4", "--price1", "0.91", "--price2", "1.37"),
         *("--threshold-wh", "100000", "--forced"),
     )
     assert reply["data"]["id"] == 71
