@@ -102,7 +102,6 @@ class MeterFirmware(Firmware):
             Fuel(self.commodity.fuel),
             setup or TariffSetup(),
             board.clock.now,
-            lambda code, detail: self.events.record(code, detail),
             self.persist,
         )
         self.register: EnergyIntegrator = self.registers.load(DELIVERED)

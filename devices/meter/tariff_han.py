@@ -58,7 +58,6 @@ _NANO_PER_MICRO = 1000
 MAX_PROFILE_PERIODS = 15
 #: ProfileIntervalPeriod enumeration (SE D.3.2.3.2.1): minutes -> value.
 _INTERVAL_PERIOD = {30: 2, 15: 3, 10: 4, 5: 6, 1: 7}
-Record = Callable[[EventCode, dict[str, Any]], object]
 Status = foundation.Status
 
 
@@ -77,12 +76,10 @@ class MeterTariffLink:
         fuel: Fuel,
         setup: TariffSetup,
         now: Callable[[], datetime],
-        record: Record,
         changed: Callable[[], None],
     ) -> None:
         self.tariff = MeterTariff(store, fuel, setup.initial, setup.profile_minutes)
         self._now = now
-        self._record = record
         self._changed = changed
         # A command's events and records join the engine's in `pending` for the save of its
         # change (`_save_change`), in one transaction.

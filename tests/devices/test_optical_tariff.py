@@ -148,6 +148,15 @@ def optical_events(firmware: MeterFirmware, code: EventCode) -> list[dict[str, A
 
 
 @pytest.mark.req("19.2.1")
+async def suppress_then_read(meter: OpticalMeter, item: str, on: bool) -> dict[str, str]:
+    """An engineer suppresses (or shows) `item`; the readout a later session gets."""
+    async with meter.probe() as hht:
+        await hht.login(PASSWORD, ENGINEER)
+        assert (await suppress_item(hht, item, on))["suppressed"] is on
+    async with meter.probe() as hht:
+        return {d.address: d.value for d in await hht.readout()}
+
+
 def test_the_port_names_every_item_of_the_meter_in_its_order() -> None:
     assert tuple(TARIFF_ITEMS) == WIRE_ITEMS == ITEMS  # what the head-end and the HHT name
 
@@ -364,27 +373,15 @@ async def test_a_suppressed_item_leaves_the_readout_and_the_display_and_is_logge
         await eventually(
             lambda: any("/kWh" in line for line in firmware.display.lines()), 10, "the price shown"
         )
-        async with meter.probe() as hht:
-            await hht.login(PASSWORD, ENGINEER)
-            assert (await suppress_item(hht, "rates", True))["suppressed"] is True
-        async with meter.probe() as hht:
-            hidden = {d.address: d.value for d in await hht.readout()}
+        hidden = await suppress_then_read(meter, "rates", True)
         await eventually(
             lambda: not any("/kWh" in line for line in firmware.display.lines()),
             10,
             "the price gone from the display",
         )
         saved = saved_state(meter)
-        async with meter.probe() as hht:
-            await hht.login(PASSWORD, ENGINEER)
-            assert (await suppress_item(hht, "rates", False))["suppressed"] is False
-        async with meter.probe() as hht:
-            shown = {d.address: d.value for d in await hht.readout()}
-        async with meter.probe() as hht:  # pricing information too (12.1.d)
-            await hht.login(PASSWORD, ENGINEER)
-            assert (await suppress_item(hht, "pricing", True))["suppressed"] is True
-        async with meter.probe() as hht:
-            no_pricing = {d.address: d.value for d in await hht.readout()}
+        shown = await suppress_then_read(meter, "rates", False)
+        no_pricing = await suppress_then_read(meter, "pricing", True)  # pricing too (12.1.d)
         await eventually(
             lambda: not any("/kWh" in line for line in firmware.display.lines()),
             10,

@@ -13,7 +13,7 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -49,16 +49,17 @@ def premises_of(folder: Path, *, scale: float = 1.0, esme: str = "") -> Iterator
         launcher.stop()
 
 
-def run_smartmeter(rig: Rig, *args: str) -> subprocess.CompletedProcess[str]:
-    """`smartmeter ARGS --rig RIG` as a user runs it."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+def run_smartmeter(
+    rig: Rig, *args: str, env: Mapping[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`smartmeter ARGS --rig RIG` as a user runs it, with `env` added to the environment."""
     return subprocess.run(
         [*SMARTMETER, *args, "--rig", str(rig.path)],
         cwd=ROOT,
-        env=env,
+        env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
         capture_output=True,
         text=True,
-        timeout=90,
+        timeout=120,
     )
 
 

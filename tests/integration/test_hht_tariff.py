@@ -9,9 +9,7 @@ through the command line and the bench ports.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +18,7 @@ import pytest
 
 from firmware.rig import Rig, load_rig
 from hal.control_socket import request_sync
+from tests.integration.tariff_rig import run_smartmeter
 from tests.rig_files import demo_rig_copy
 from tests.waiting import wait_until
 from tools.launcher import RigLauncher
@@ -41,19 +40,8 @@ def premises(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
 
 
 def smartmeter(rig: Rig, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "SMARTMETER_HHT_STATE": str(rig.run_dir / "hht.json"),
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "tools.cli", *args, "--rig", str(rig.path)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    """The CLI with the HHT's session kept in the rig's run directory."""
+    return run_smartmeter(rig, *args, env={"SMARTMETER_HHT_STATE": str(rig.run_dir / "hht.json")})
 
 
 def ok(result: subprocess.CompletedProcess[str]) -> Any:

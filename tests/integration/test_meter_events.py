@@ -7,10 +7,7 @@ and the meter are killed with SIGKILL while events are on their way."""
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +16,7 @@ import pytest
 
 from firmware.rig import Rig, load_rig
 from hal.control_socket import ControlError, request_sync
+from tests.integration.tariff_rig import smartmeter
 from tests.integration.wan_delivery import headend_rows
 from tests.waiting import wait_until
 from tests.wan_probe import two_supplier_rig
@@ -56,20 +54,6 @@ def tamper(rig: Rig, meter: str, what: str, active: bool) -> dict[str, Any] | No
 def headend_events(rig: Rig, source: str) -> list[dict[str, Any]]:
     found = [e for e in client.events(rig.control_path(HEADEND), 1000) if e["source"] == source]
     return found
-
-
-def smartmeter(rig: Rig, *args: str) -> Any:
-    """`smartmeter ARGS --rig RIG`, which must succeed: its JSON reply."""
-    done = subprocess.run(
-        [sys.executable, "-m", "tools.cli", *args, "--rig", str(rig.path)],
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
 
 
 def meter_log(rig: Rig, meter: str) -> list[dict[str, Any]]:
